@@ -1,0 +1,20 @@
+package dev.nightshift.protocol;
+
+/** URL paths of the agent protocol, relative to the server's base URL. Versioned separately from the admin API. */
+public final class AgentPaths {
+  /** Protocol version; a server answers every version it still supports under its own prefix. */
+  public static final String VERSION = "v1";
+
+  public static final String PREFIX = "/agent/" + VERSION;
+  public static final String REGISTER = PREFIX + "/register";
+  public static final String HEARTBEAT = PREFIX + "/heartbeat";
+  public static final String CLAIM = PREFIX + "/claim";
+  public static final String COMPLETE = PREFIX + "/complete";
+  public static final String FAIL = PREFIX + "/fail";
+  public static final String RELEASE = PREFIX + "/release";
+
+  /** Header carrying the agent's own version, for the server's worker view and compatibility checks. */
+  public static final String AGENT_VERSION_HEADER = "Nightshift-Agent-Version";
+
+  private AgentPaths() {}
+}

@@ -1,0 +1,17 @@
+package dev.nightshift.protocol;
+
+import java.util.List;
+
+/**
+ * The agent's periodic report.
+ *
+ * @param state the agent's own state (IDLE, BUSY, OWNER_ACTIVE, ...)
+ * @param reason why the agent is in that state, in words an operator understands
+ * @param slots total slots
+ * @param freeSlots slots not running a batch
+ * @param leases every lease the agent holds; exactly these are renewed, any other lease of this worker older than
+ *     the claim grace is released
+ * @param commit the commit the agent has checked out most recently, or null
+ */
+public record HeartbeatRequest(
+    WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit) {}

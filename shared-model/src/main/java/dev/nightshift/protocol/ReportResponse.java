@@ -1,0 +1,4 @@
+package dev.nightshift.protocol;
+
+/** The answer to complete or fail. */
+public record ReportResponse(ReportStatus status) {}

@@ -1,0 +1,63 @@
+package dev.nightshift.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Every protocol record survives a JSON round trip with a plain Jackson 3 mapper, as both sides use. */
+class ProtocolJsonTest {
+  private final JsonMapper json =
+      JsonMapper.builder().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+  @Test
+  void recordsRoundTrip() {
+    Instant now = Instant.parse("2026-11-22T10:15:30.123456Z");
+    List<Object> samples =
+        List.of(
+            new RegisterRequest(
+                "tok", "pc-1", new HostFacts("pc-1", "Linux 6.1", "amd64", 8, 1L << 34, "0.1.0", "17"), 2,
+                Map.of("os", "linux")),
+            new RegisterResponse("w-1", "nsa_x", 30_000, 120_000),
+            new HeartbeatRequest(WorkerState.BUSY, "running 1 batch", 2, 1, List.of(new LeaseRef(7, "t")), null),
+            new HeartbeatResponse(
+                now, 30_000, List.of(Instruction.cancelLease(7, "t", "job cancelled")), new CodeRelease("abc", "1.0")),
+            new ClaimRequest(2, 30_000),
+            new ClaimResponse(
+                List.of(
+                    new Lease(7, 3, 1, "t", now, "abc", "1.0", "wc -l", 60, new BatchInput("1\n2\n", 2, null, null),
+                        Map.of("K", "V")))),
+            new CompleteRequest(7, "t", "abc", "1.0", 0, now, now, "{\"a\":1}\n", "log"),
+            new FailRequest(7, "t", null, null, AttemptOutcome.TIMED_OUT, null, now, now, "timed out", ""),
+            new ReportResponse(ReportStatus.DUPLICATE),
+            new ReleaseRequest(List.of(new LeaseRef(7, "t")), "shutdown"),
+            new ReleaseResponse(1));
+    for (Object sample : samples) {
+      String text = json.writeValueAsString(sample);
+      assertThat(json.readValue(text, sample.getClass())).as(text).isEqualTo(sample);
+    }
+  }
+
+  @Test
+  void instantsTravelAsIsoText() {
+    String text = json.writeValueAsString(new HeartbeatResponse(Instant.EPOCH, 1, List.of(), null));
+    assertThat(text).contains("\"1970-01-01T00:00:00Z\"");
+  }
+
+  @Test
+  void unknownFieldsFromANewerServerAreIgnored() {
+    ReportResponse r = json.readValue("{\"status\":\"ACCEPTED\",\"future\":1}", ReportResponse.class);
+    assertThat(r.status()).isEqualTo(ReportStatus.ACCEPTED);
+  }
+
+  @Test
+  void onlyRealFailuresCountTowardMaxAttempts() {
+    assertThat(AttemptOutcome.VACATED.countsAsFailure()).isFalse();
+    assertThat(AttemptOutcome.RELEASED.countsAsFailure()).isFalse();
+    assertThat(AttemptOutcome.EXPIRED.countsAsFailure()).isTrue();
+  }
+}
