@@ -1,0 +1,137 @@
+package dev.nightshift.server.batches;
+
+import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Times;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/** Read side of batches and attempts, with keyset paging. */
+@Component
+public class BatchQueries {
+  private static final String COLUMNS =
+      "id, job_id, seq, state, item_count, range_start, range_end, attempts, failures, not_before, worker_id,"
+          + " leased_at, lease_expires_at, finished_at";
+  private final JdbcClient jdbc;
+
+  BatchQueries(JdbcClient jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  /** A batch as the API shows it. */
+  public record BatchView(
+      long id,
+      long jobId,
+      int seq,
+      BatchState state,
+      int itemCount,
+      Long rangeStart,
+      Long rangeEnd,
+      int attempts,
+      int failures,
+      Instant notBefore,
+      String workerId,
+      Instant leasedAt,
+      Instant leaseExpiresAt,
+      Instant finishedAt,
+      List<AttemptView> attemptHistory) {}
+
+  /** One run of a batch. */
+  public record AttemptView(
+      long id,
+      int number,
+      String workerId,
+      AttemptOutcome outcome,
+      String commit,
+      String version,
+      Instant claimedAt,
+      Instant startedAt,
+      Instant finishedAt,
+      Integer exitCode,
+      String error,
+      Long resultBytes,
+      String logTail) {}
+
+  /** A page of batches in job order; {@code nextAfter} fetches the next page. */
+  public record BatchPage(List<BatchView> items, Integer nextAfter) {}
+
+  public BatchPage forJob(long jobId, BatchState state, Integer after, int limit) {
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM batch WHERE job_id = ?");
+    List<Object> args = new ArrayList<>();
+    args.add(jobId);
+    if (state != null) {
+      sql.append(" AND state = ?");
+      args.add(state.name());
+    }
+    if (after != null) {
+      sql.append(" AND seq > ?");
+      args.add(after);
+    }
+    sql.append(" ORDER BY seq LIMIT ?");
+    args.add(limit + 1);
+    List<BatchView> rows = jdbc.sql(sql.toString()).params(args).query((rs, n) -> view(rs, null)).list();
+    Integer next = null;
+    if (rows.size() > limit) {
+      rows = rows.subList(0, limit);
+      next = rows.get(limit - 1).seq();
+    }
+    return new BatchPage(rows, next);
+  }
+
+  public BatchView get(long batchId) {
+    List<AttemptView> attempts =
+        jdbc.sql(
+                """
+                SELECT id, number, worker_id, outcome, commit_sha, version, claimed_at, started_at, finished_at,
+                  exit_code, error, result_bytes, log_tail
+                FROM attempt WHERE batch_id = ? ORDER BY number""")
+            .param(batchId)
+            .query(
+                (rs, n) ->
+                    new AttemptView(
+                        rs.getLong(1),
+                        rs.getInt(2),
+                        rs.getString(3),
+                        AttemptOutcome.valueOf(rs.getString(4)),
+                        rs.getString(5),
+                        rs.getString(6),
+                        Times.instant(rs, "claimed_at"),
+                        Times.instant(rs, "started_at"),
+                        Times.instant(rs, "finished_at"),
+                        rs.getObject(10, Integer.class),
+                        rs.getString(11),
+                        rs.getObject(12, Long.class),
+                        rs.getString(13)))
+            .list();
+    return jdbc.sql("SELECT " + COLUMNS + " FROM batch WHERE id = ?")
+        .param(batchId)
+        .query((rs, n) -> view(rs, attempts))
+        .optional()
+        .orElseThrow(() -> ProblemException.notFound("batch", batchId));
+  }
+
+  private static BatchView view(ResultSet rs, List<AttemptView> attempts) throws SQLException {
+    return new BatchView(
+        rs.getLong("id"),
+        rs.getLong("job_id"),
+        rs.getInt("seq"),
+        BatchState.valueOf(rs.getString("state")),
+        rs.getInt("item_count"),
+        rs.getObject("range_start", Long.class),
+        rs.getObject("range_end", Long.class),
+        rs.getInt("attempts"),
+        rs.getInt("failures"),
+        Times.instant(rs, "not_before"),
+        rs.getString("worker_id"),
+        Times.instant(rs, "leased_at"),
+        Times.instant(rs, "lease_expires_at"),
+        Times.instant(rs, "finished_at"),
+        attempts);
+  }
+}

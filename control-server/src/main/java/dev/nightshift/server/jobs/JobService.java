@@ -1,0 +1,222 @@
+package dev.nightshift.server.jobs;
+
+import dev.nightshift.protocol.JobState;
+import dev.nightshift.server.batches.BatchSweeps;
+import dev.nightshift.server.batches.WorkAvailable;
+import dev.nightshift.server.system.NightshiftProperties;
+import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Times;
+import dev.nightshift.server.system.Transactions;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.support.GeneratedKeyHolder;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Submits jobs and carries out the admin's actions on them. */
+@Service
+class JobService {
+  private static final Logger log = LoggerFactory.getLogger(JobService.class);
+  private final JdbcClient jdbc;
+  private final JdbcTemplate template;
+  private final Transactions tx;
+  private final BatchSweeps sweeps;
+  private final Clock clock;
+  private final JsonMapper json;
+  private final ApplicationEventPublisher events;
+  private final NightshiftProperties.Limits limits;
+
+  JobService(
+      JdbcClient jdbc,
+      JdbcTemplate template,
+      Transactions tx,
+      BatchSweeps sweeps,
+      Clock clock,
+      JsonMapper json,
+      ApplicationEventPublisher events,
+      NightshiftProperties properties) {
+    this.jdbc = jdbc;
+    this.template = template;
+    this.tx = tx;
+    this.sweeps = sweeps;
+    this.clock = clock;
+    this.json = json;
+    this.events = events;
+    this.limits = properties.limits();
+  }
+
+  long submit(JobSpec spec, List<JsonNode> items, JobSubmission.Range range, String user) {
+    String inputKind = range != null ? "RANGE" : "ITEMS";
+    return submit(
+        spec,
+        inputKind,
+        writer -> {
+          if (range != null) {
+            writer.range(range.start(), range.end());
+          } else {
+            for (JsonNode item : items) {
+              writer.item(json.writeValueAsString(item));
+            }
+          }
+        },
+        user);
+  }
+
+  long submitStream(JobSpec spec, InputStream ndjson, String user) {
+    NdjsonItems reader = new NdjsonItems(json, (int) limits.itemLine().toBytes());
+    return submit(spec, "ITEMS", writer -> reader.read(ndjson, writer::item), user);
+  }
+
+  /** Everything in one transaction: a job exists with all its batches, or not at all. */
+  private long submit(JobSpec spec, String inputKind, Consumer<BatchWriter> input, String user) {
+    Instant now = clock.instant();
+    long jobId =
+        tx.once(
+            () -> {
+              GeneratedKeyHolder keys = new GeneratedKeyHolder();
+              jdbc.sql(
+                      """
+                      INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
+                        max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
+                        submitted_by, created_at, updated_at)
+                      VALUES (?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)""")
+                  .params(
+                      spec.name(),
+                      spec.command(),
+                      spec.priority(),
+                      spec.batchSize(),
+                      spec.maxAttempts(),
+                      spec.timeoutSeconds(),
+                      spec.maxParallel(),
+                      json.writeValueAsString(spec.env()),
+                      json.writeValueAsString(spec.labels()),
+                      spec.commit(),
+                      inputKind,
+                      user,
+                      Times.db(now),
+                      Times.db(now))
+                  .update(keys);
+              long id = keys.getKey().longValue();
+              BatchWriter writer =
+                  new BatchWriter(
+                      template, id, spec.batchSize(), limits.batchInput().toBytes(), limits.batchesPerJob(), now);
+              input.accept(writer);
+              writer.finish();
+              if (writer.batches() == 0) {
+                throw ProblemException.badRequest("the upload holds no items: send one JSON value per line");
+              }
+              jdbc.sql("UPDATE job SET item_count = ?, batch_count = ?, pending_count = ? WHERE id = ?")
+                  .params(writer.items(), writer.batches(), writer.batches(), id)
+                  .update();
+              return id;
+            });
+    log.info("job {} '{}' submitted by {}", jobId, spec.name(), user);
+    events.publishEvent(new WorkAvailable("job " + jobId + " submitted"));
+    return jobId;
+  }
+
+  private JobState lockState(long jobId) {
+    return jdbc.sql("SELECT state FROM job WHERE id = ? FOR UPDATE")
+        .param(jobId)
+        .query(String.class)
+        .optional()
+        .map(JobState::valueOf)
+        .orElseThrow(() -> ProblemException.notFound("job", jobId));
+  }
+
+  private void setState(long jobId, JobState to, boolean finished) {
+    Instant now = clock.instant();
+    jdbc.sql(
+            "UPDATE job SET state = ?, updated_at = ?, finished_at = "
+                + (finished ? "?" : "NULL")
+                + " WHERE id = ?")
+        .params(finished ? new Object[] {to.name(), Times.db(now), Times.db(now), jobId}
+            : new Object[] {to.name(), Times.db(now), jobId})
+        .update();
+  }
+
+  private static ProblemException refused(long jobId, JobState from, String action) {
+    return ProblemException.conflict("job " + jobId + " is " + from + " and cannot be " + action);
+  }
+
+  void cancel(long jobId) {
+    tx.run(
+        () -> {
+          JobState state = lockState(jobId);
+          if (state == JobState.CANCELLED) {
+            return;
+          }
+          if (!JobTransitions.allowed(state, JobState.CANCELLED)) {
+            throw refused(jobId, state, "cancelled");
+          }
+          setState(jobId, JobState.CANCELLED, true);
+        });
+    int n = sweeps.cancelBatches(jobId);
+    log.info("job {} cancelled ({} batch(es) cancelled)", jobId, n);
+  }
+
+  void pause(long jobId) {
+    tx.run(
+        () -> {
+          JobState state = lockState(jobId);
+          if (state == JobState.PAUSED) {
+            return;
+          }
+          if (!JobTransitions.allowed(state, JobState.PAUSED)) {
+            throw refused(jobId, state, "paused");
+          }
+          setState(jobId, JobState.PAUSED, false);
+        });
+  }
+
+  void resume(long jobId) {
+    tx.run(
+        () -> {
+          JobState state = lockState(jobId);
+          if (state == JobState.QUEUED || state == JobState.RUNNING) {
+            return;
+          }
+          if (state != JobState.PAUSED) {
+            throw refused(jobId, state, "resumed (only a PAUSED job can be)");
+          }
+          boolean started =
+              jdbc.sql("SELECT started_at IS NOT NULL FROM job WHERE id = ?")
+                  .param(jobId)
+                  .query(Boolean.class)
+                  .single();
+          setState(jobId, started ? JobState.RUNNING : JobState.QUEUED, false);
+        });
+    events.publishEvent(new WorkAvailable("job " + jobId + " resumed"));
+  }
+
+  /** Puts DEAD batches back to PENDING; a FAILED job runs again. */
+  int retry(long jobId) {
+    tx.run(
+        () -> {
+          JobState state = lockState(jobId);
+          if (state == JobState.CANCELLED || state == JobState.SUCCEEDED) {
+            throw refused(jobId, state, "retried");
+          }
+          int dead =
+              jdbc.sql("SELECT dead_count FROM job WHERE id = ?").param(jobId).query(Integer.class).single();
+          if (dead == 0) {
+            throw ProblemException.conflict("job " + jobId + " has no dead batches to retry");
+          }
+          if (state == JobState.FAILED) {
+            setState(jobId, JobState.RUNNING, false);
+          }
+        });
+    int n = sweeps.retryDead(jobId);
+    log.info("job {}: {} dead batch(es) back to pending", jobId, n);
+    return n;
+  }
+}

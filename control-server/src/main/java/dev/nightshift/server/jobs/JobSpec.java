@@ -1,0 +1,16 @@
+package dev.nightshift.server.jobs;
+
+import java.util.Map;
+
+/** A validated job submission, with defaults applied. */
+record JobSpec(
+    String name,
+    String command,
+    int batchSize,
+    int priority,
+    int maxAttempts,
+    int timeoutSeconds,
+    Integer maxParallel,
+    Map<String, String> env,
+    Map<String, String> labels,
+    String commit) {}

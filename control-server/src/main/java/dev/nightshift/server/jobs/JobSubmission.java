@@ -1,0 +1,141 @@
+package dev.nightshift.server.jobs;
+
+import dev.nightshift.server.system.ProblemException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A job as an admin submits it. Either {@code items} (any JSON values) or {@code range} (numbers from start,
+ * inclusive, to end, exclusive); everything but name, command and batchSize is optional.
+ */
+record JobSubmission(
+    String name,
+    String command,
+    Integer batchSize,
+    List<JsonNode> items,
+    Range range,
+    Integer priority,
+    Integer maxAttempts,
+    Integer timeoutSeconds,
+    Integer maxParallel,
+    Map<String, String> env,
+    Map<String, String> labels,
+    String commit) {
+
+  record Range(Long start, Long end) {}
+
+  static final Set<String> FIELDS =
+      Set.of(
+          "name",
+          "command",
+          "batchSize",
+          "items",
+          "range",
+          "priority",
+          "maxAttempts",
+          "timeoutSeconds",
+          "maxParallel",
+          "env",
+          "labels",
+          "commit");
+
+  static final int DEFAULT_MAX_ATTEMPTS = 3;
+  static final int DEFAULT_TIMEOUT_SECONDS = 3600;
+  static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
+  /** Checks every field, collecting all problems into one message, and applies defaults. */
+  JobSpec validate(boolean streamed) {
+    List<String> errors = new ArrayList<>();
+    if (name == null || name.isBlank()) {
+      errors.add("name is required");
+    } else if (name.length() > 200) {
+      errors.add("name must be at most 200 characters");
+    }
+    if (command == null || command.isBlank()) {
+      errors.add("command is required (the shell command run for each batch)");
+    } else if (command.length() > 10_000) {
+      errors.add("command must be at most 10000 characters");
+    }
+    if (batchSize == null) {
+      errors.add("batchSize is required (items per batch, at least 1)");
+    } else if (batchSize < 1 || batchSize > 1_000_000) {
+      errors.add("batchSize must be between 1 and 1000000 (got " + batchSize + ")");
+    }
+    if (!streamed) {
+      if (items == null && range == null) {
+        errors.add("give either items (a JSON array) or range ({\"start\": 0, \"end\": 1000})");
+      } else if (items != null && range != null) {
+        errors.add("give either items or range, not both");
+      }
+      if (range != null) {
+        if (range.start() == null || range.end() == null) {
+          errors.add("range needs both start (inclusive) and end (exclusive)");
+        } else if (range.end() <= range.start()) {
+          errors.add("range end must be greater than start (end is exclusive)");
+        }
+      }
+      if (items != null && items.isEmpty()) {
+        errors.add("items is empty: a job needs at least one item");
+      }
+    }
+    if (priority != null && (priority < -1000 || priority > 1000)) {
+      errors.add("priority must be between -1000 and 1000 (higher runs first)");
+    }
+    if (maxAttempts != null && (maxAttempts < 1 || maxAttempts > 100)) {
+      errors.add("maxAttempts must be between 1 and 100 (got " + maxAttempts + ")");
+    }
+    if (timeoutSeconds != null && (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS)) {
+      errors.add("timeoutSeconds must be between 1 and " + MAX_TIMEOUT_SECONDS + " (got " + timeoutSeconds + ")");
+    }
+    if (maxParallel != null && maxParallel < 1) {
+      errors.add("maxParallel must be at least 1, or left out for no cap (got " + maxParallel + ")");
+    }
+    Map<String, String> cleanEnv = new LinkedHashMap<>();
+    if (env != null) {
+      env.forEach(
+          (k, v) -> {
+            if (k == null || !k.matches("[A-Za-z_][A-Za-z0-9_]{0,127}")) {
+              errors.add("env name '" + k + "' is not a valid variable name");
+            } else if (k.startsWith("NIGHTSHIFT_")) {
+              errors.add("env name '" + k + "' is reserved: NIGHTSHIFT_* variables are set by the agent");
+            } else if (v == null) {
+              errors.add("env '" + k + "' has no value");
+            } else {
+              cleanEnv.put(k, v);
+            }
+          });
+    }
+    Map<String, String> cleanLabels = new LinkedHashMap<>();
+    if (labels != null) {
+      labels.forEach(
+          (k, v) -> {
+            if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.isBlank()) {
+              errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-' with a value");
+            } else {
+              cleanLabels.put(k, v);
+            }
+          });
+    }
+    if (commit != null && !commit.matches("[0-9a-f]{7,64}")) {
+      errors.add("commit must be a hexadecimal commit id");
+    }
+    if (!errors.isEmpty()) {
+      throw ProblemException.badRequest(String.join("; ", errors));
+    }
+    return new JobSpec(
+        name.strip(),
+        command,
+        batchSize,
+        priority == null ? 0 : priority,
+        maxAttempts == null ? DEFAULT_MAX_ATTEMPTS : maxAttempts,
+        timeoutSeconds == null ? DEFAULT_TIMEOUT_SECONDS : timeoutSeconds,
+        maxParallel,
+        cleanEnv,
+        cleanLabels,
+        commit);
+  }
+}

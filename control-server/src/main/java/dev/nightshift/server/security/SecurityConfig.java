@@ -1,0 +1,129 @@
+package dev.nightshift.server.security;
+
+import dev.nightshift.protocol.AgentPaths;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.core.userdetails.User;
+import org.springframework.security.core.userdetails.UserDetailsService;
+import org.springframework.security.core.userdetails.UsernameNotFoundException;
+import org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.www.BasicAuthenticationFilter;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Who may call what. Agents authenticate with their own bearer token on the agent protocol; people and scripts
+ * with HTTP Basic on the admin API (ADMIN changes, OPERATOR reads). Refusals are problem+json that say why.
+ */
+@Configuration(proxyBeanMethods = false)
+class SecurityConfig {
+
+  @Bean
+  PasswordEncoder passwordEncoder() {
+    return new BCryptPasswordEncoder();
+  }
+
+  @Bean
+  UserDetailsService userDetailsService(UserRepository users) {
+    return username ->
+        users
+            .find(username)
+            .map(
+                u ->
+                    User.withUsername(u.username())
+                        .password(u.passwordHash())
+                        .roles(u.role().name())
+                        .disabled(!u.enabled())
+                        .build())
+            .orElseThrow(() -> new UsernameNotFoundException("no such user"));
+  }
+
+  @Bean
+  @Order(1)
+  SecurityFilterChain agentChain(HttpSecurity http, JdbcClient jdbc, JsonMapper json) throws Exception {
+    http.securityMatcher(AgentPaths.PREFIX + "/**")
+        .csrf(csrf -> csrf.disable())
+        .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+        .requestCache(c -> c.disable())
+        .addFilterBefore(new AgentTokenFilter(jdbc), BasicAuthenticationFilter.class)
+        .authorizeHttpRequests(
+            auth ->
+                auth.requestMatchers(HttpMethod.POST, AgentPaths.REGISTER)
+                    .permitAll()
+                    .anyRequest()
+                    .hasRole("AGENT"))
+        .exceptionHandling(
+            e ->
+                e.authenticationEntryPoint(
+                        (req, res, ex) ->
+                            problem(
+                                json,
+                                res,
+                                HttpStatus.UNAUTHORIZED,
+                                "Agent token missing, unknown or revoked: enroll the agent again with"
+                                    + " --enrollment-token (its data directory keeps the new identity)."))
+                    .accessDeniedHandler(
+                        (req, res, ex) ->
+                            problem(json, res, HttpStatus.FORBIDDEN, "Only agents may call the agent protocol.")));
+    return http.build();
+  }
+
+  @Bean
+  @Order(2)
+  SecurityFilterChain apiChain(HttpSecurity http, JsonMapper json) throws Exception {
+    http.csrf(csrf -> csrf.ignoringRequestMatchers("/api/**"))
+        .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+        .requestCache(c -> c.disable())
+        .httpBasic(
+            basic ->
+                basic.authenticationEntryPoint(
+                    (req, res, ex) -> {
+                      res.setHeader("WWW-Authenticate", "Basic realm=\"nightshift\"");
+                      problem(
+                          json,
+                          res,
+                          HttpStatus.UNAUTHORIZED,
+                          "Authentication required: use HTTP Basic with a Nightshift user (e.g. admin).");
+                    }))
+        .authorizeHttpRequests(
+            auth ->
+                auth.requestMatchers("/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
+                    .permitAll()
+                    .requestMatchers(HttpMethod.GET, "/api/**")
+                    .hasAnyRole("ADMIN", "OPERATOR")
+                    .requestMatchers("/api/**")
+                    .hasRole("ADMIN")
+                    .anyRequest()
+                    .authenticated())
+        .exceptionHandling(
+            e ->
+                e.accessDeniedHandler(
+                    (req, res, ex) ->
+                        problem(
+                            json,
+                            res,
+                            HttpStatus.FORBIDDEN,
+                            "Your role may not do this: changes need the ADMIN role; OPERATOR is read-only.")));
+    return http.build();
+  }
+
+  static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail)
+      throws IOException {
+    ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
+    body.setTitle(status.getReasonPhrase());
+    res.setStatus(status.value());
+    res.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+    json.writeValue(res.getOutputStream(), body);
+  }
+}

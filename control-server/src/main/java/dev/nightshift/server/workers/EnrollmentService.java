@@ -1,0 +1,120 @@
+package dev.nightshift.server.workers;
+
+import dev.nightshift.server.security.Tokens;
+import dev.nightshift.server.system.NightshiftProperties;
+import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Times;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+
+/**
+ * Enrollment tokens: the standing one from {@code NIGHTSHIFT_ENROLLMENT_TOKEN} for scripted installs, and tokens
+ * created by admins with an optional expiry and use limit. Only hashes are stored; a token is shown once.
+ */
+@Service
+class EnrollmentService {
+  private final JdbcClient jdbc;
+  private final Clock clock;
+  private final String standing;
+
+  EnrollmentService(JdbcClient jdbc, Clock clock, NightshiftProperties properties) {
+    this.jdbc = jdbc;
+    this.clock = clock;
+    this.standing = properties.enrollmentToken();
+  }
+
+  record Created(long id, String token, Instant expiresAt, Integer maxUses) {}
+
+  record TokenView(
+      long id,
+      String description,
+      String createdBy,
+      Instant createdAt,
+      Instant expiresAt,
+      Integer maxUses,
+      int uses,
+      Instant revokedAt) {}
+
+  Created create(String description, Duration validFor, Integer maxUses, String user) {
+    if (maxUses != null && maxUses < 1) {
+      throw ProblemException.badRequest("maxUses must be at least 1 (or left out for no limit)");
+    }
+    if (validFor != null && (validFor.isNegative() || validFor.isZero())) {
+      throw ProblemException.badRequest("expiresInHours must be positive (or left out for no expiry)");
+    }
+    String token = Tokens.newToken(Tokens.ENROLLMENT);
+    Instant now = clock.instant();
+    Instant expires = validFor == null ? null : now.plus(validFor);
+    var keys = new org.springframework.jdbc.support.GeneratedKeyHolder();
+    jdbc.sql(
+            """
+            INSERT INTO enrollment_token (token_hash, description, created_by, created_at, expires_at, max_uses)
+            VALUES (?, ?, ?, ?, ?, ?)""")
+        .params(Tokens.sha256(token), description, user, Times.db(now), Times.db(expires), maxUses)
+        .update(keys);
+    return new Created(keys.getKey().longValue(), token, expires, maxUses);
+  }
+
+  List<TokenView> list() {
+    return jdbc.sql(
+            """
+            SELECT id, description, created_by, created_at, expires_at, max_uses, uses, revoked_at
+            FROM enrollment_token ORDER BY id DESC""")
+        .query(
+            (rs, n) ->
+                new TokenView(
+                    rs.getLong(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    Times.instant(rs, "created_at"),
+                    Times.instant(rs, "expires_at"),
+                    rs.getObject(6, Integer.class),
+                    rs.getInt(7),
+                    Times.instant(rs, "revoked_at")))
+        .list();
+  }
+
+  void revoke(long id) {
+    int n =
+        jdbc.sql("UPDATE enrollment_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+            .params(Times.db(clock.instant()), id)
+            .update();
+    if (n == 0) {
+      throw ProblemException.notFound("enrollment token", id);
+    }
+  }
+
+  /** Checks a presented token and counts its use; refuses with a reason the agent's owner can act on. */
+  void redeem(String presented) {
+    if (presented == null || presented.isBlank()) {
+      throw refused("no enrollment token was given: pass --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
+    }
+    if (standing != null && !standing.isBlank() && Tokens.same(standing, presented)) {
+      return;
+    }
+    Instant now = Times.instant(Times.db(clock.instant()));
+    int used =
+        jdbc.sql(
+                """
+                UPDATE enrollment_token SET uses = uses + 1
+                WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+                  AND (max_uses IS NULL OR uses < max_uses)""")
+            .params(Tokens.sha256(presented), Times.db(now))
+            .update();
+    if (used == 1) {
+      return;
+    }
+    throw refused(
+        "the enrollment token is unknown, expired, used up or revoked: ask an admin for a new one"
+            + " (POST /api/v1/enrollment-tokens)");
+  }
+
+  private static ProblemException refused(String detail) {
+    return new ProblemException(HttpStatus.UNAUTHORIZED, "Enrollment refused", detail);
+  }
+}

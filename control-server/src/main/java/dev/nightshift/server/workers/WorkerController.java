@@ -1,0 +1,72 @@
+package dev.nightshift.server.workers;
+
+import java.security.Principal;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Admin API for workers and enrollment tokens. */
+@RestController
+@RequestMapping("/api/v1")
+class WorkerController {
+  private final WorkerQueries queries;
+  private final EnrollmentService enrollment;
+
+  WorkerController(WorkerQueries queries, EnrollmentService enrollment) {
+    this.queries = queries;
+    this.enrollment = enrollment;
+  }
+
+  @GetMapping("/workers")
+  Map<String, List<WorkerQueries.WorkerView>> list() {
+    return Map.of("items", queries.list());
+  }
+
+  @GetMapping("/workers/{id}")
+  WorkerQueries.WorkerView get(@PathVariable String id) {
+    return queries.get(id);
+  }
+
+  /**
+   * A new enrollment token.
+   *
+   * @param description what the token is for
+   * @param expiresInHours hours until it expires; null = never
+   * @param maxUses how many agents may enroll with it; null = no limit
+   */
+  record NewEnrollmentToken(String description, Long expiresInHours, Integer maxUses) {}
+
+  @PostMapping("/enrollment-tokens")
+  @ResponseStatus(HttpStatus.CREATED)
+  EnrollmentService.Created create(@RequestBody(required = false) NewEnrollmentToken request, Principal user) {
+    NewEnrollmentToken r = request == null ? new NewEnrollmentToken(null, null, null) : request;
+    if (r.description() != null && r.description().length() > 200) {
+      throw dev.nightshift.server.system.ProblemException.badRequest("description must be at most 200 characters");
+    }
+    return enrollment.create(
+        r.description(),
+        r.expiresInHours() == null ? null : Duration.ofHours(r.expiresInHours()),
+        r.maxUses(),
+        user.getName());
+  }
+
+  @GetMapping("/enrollment-tokens")
+  Map<String, List<EnrollmentService.TokenView>> tokens() {
+    return Map.of("items", enrollment.list());
+  }
+
+  @DeleteMapping("/enrollment-tokens/{id}")
+  @ResponseStatus(HttpStatus.NO_CONTENT)
+  void revoke(@PathVariable long id) {
+    enrollment.revoke(id);
+  }
+}

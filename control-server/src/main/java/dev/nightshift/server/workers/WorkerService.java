@@ -1,0 +1,138 @@
+package dev.nightshift.server.workers;
+
+import dev.nightshift.protocol.HeartbeatRequest;
+import dev.nightshift.protocol.HeartbeatResponse;
+import dev.nightshift.protocol.HostFacts;
+import dev.nightshift.protocol.Instruction;
+import dev.nightshift.protocol.RegisterRequest;
+import dev.nightshift.protocol.RegisterResponse;
+import dev.nightshift.protocol.WorkerState;
+import dev.nightshift.server.batches.LeaseService;
+import dev.nightshift.server.security.Tokens;
+import dev.nightshift.server.system.NightshiftProperties;
+import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Times;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Enrolls agents and takes their heartbeats. */
+@Service
+public class WorkerService {
+  private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
+  static final int MAX_SLOTS = 256;
+  private final JdbcClient jdbc;
+  private final EnrollmentService enrollment;
+  private final LeaseService leases;
+  private final Clock clock;
+  private final JsonMapper json;
+  private final NightshiftProperties properties;
+
+  WorkerService(
+      JdbcClient jdbc,
+      EnrollmentService enrollment,
+      LeaseService leases,
+      Clock clock,
+      JsonMapper json,
+      NightshiftProperties properties) {
+    this.jdbc = jdbc;
+    this.enrollment = enrollment;
+    this.leases = leases;
+    this.clock = clock;
+    this.json = json;
+    this.properties = properties;
+  }
+
+  public RegisterResponse register(RegisterRequest r) {
+    if (r == null) {
+      throw ProblemException.badRequest("send a registration as JSON");
+    }
+    enrollment.redeem(r.enrollmentToken());
+    List<String> errors = new ArrayList<>();
+    if (r.slots() < 1 || r.slots() > MAX_SLOTS) {
+      errors.add("slots must be between 1 and " + MAX_SLOTS + " (got " + r.slots() + ")");
+    }
+    Map<String, String> labels = r.labels() == null ? Map.of() : r.labels();
+    labels.forEach(
+        (k, v) -> {
+          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
+            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'");
+          }
+        });
+    HostFacts host = r.host() == null ? new HostFacts(null, null, null, 0, 0, null, null) : r.host();
+    String name = r.name() != null && !r.name().isBlank() ? r.name() : host.hostname();
+    if (name == null || name.isBlank()) {
+      errors.add("name is required (the agent sends its host name by default)");
+    } else if (name.length() > 200) {
+      errors.add("name must be at most 200 characters");
+    }
+    if (!errors.isEmpty()) {
+      throw ProblemException.badRequest(String.join("; ", errors));
+    }
+    String id = UUID.randomUUID().toString();
+    String token = Tokens.newToken(Tokens.AGENT);
+    Instant now = clock.instant();
+    jdbc.sql(
+            """
+            INSERT INTO worker (id, name, token_hash, hostname, os, arch, cpus, memory_bytes, agent_version,
+              java_version, labels, slots, free_slots, state, state_reason, registered_at, last_heartbeat_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'IDLE', 'just enrolled', ?, ?)""")
+        .params(
+            id,
+            name,
+            Tokens.sha256(token),
+            cut(host.hostname(), 255),
+            cut(host.os(), 200),
+            cut(host.arch(), 50),
+            host.cpus(),
+            host.memoryBytes(),
+            cut(host.agentVersion(), 100),
+            cut(host.javaVersion(), 100),
+            json.writeValueAsString(labels),
+            r.slots(),
+            r.slots(),
+            Times.db(now),
+            Times.db(now))
+        .update();
+    log.info("enrolled worker {} ({}) with {} slot(s)", name, id, r.slots());
+    return new RegisterResponse(
+        id,
+        token,
+        properties.lease().heartbeatInterval().toMillis(),
+        properties.lease().duration().toMillis());
+  }
+
+  public HeartbeatResponse heartbeat(String workerId, HeartbeatRequest r) {
+    Instant now = clock.instant();
+    WorkerState state = r.state() == null ? WorkerState.IDLE : r.state();
+    jdbc.sql(
+            """
+            UPDATE worker SET state = ?, state_reason = ?, slots = ?, free_slots = ?,
+              commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?
+            WHERE id = ?""")
+        .params(
+            state.name(),
+            cut(r.reason(), 500),
+            Math.max(0, r.slots()),
+            Math.max(0, r.freeSlots()),
+            cut(r.commit(), 64),
+            Times.db(now),
+            workerId)
+        .update();
+    List<Instruction> instructions = leases.renew(workerId, r.leases());
+    return new HeartbeatResponse(
+        now, properties.lease().heartbeatInterval().toMillis(), instructions, null);
+  }
+
+  private static String cut(String s, int max) {
+    return s == null || s.length() <= max ? s : s.substring(0, max);
+  }
+}

@@ -1,0 +1,31 @@
+package dev.nightshift.server.testing;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.annotation.Import;
+import org.springframework.test.context.ContextConfiguration;
+
+/**
+ * A full server on a random port against a fresh database on a real MySQL-family server. Every test class using
+ * exactly this annotation shares one Spring context (keep it that way: each extra context costs seconds).
+ * Background steps are off: tests drive the reaper directly on the settable clock.
+ */
+@Target(ElementType.TYPE)
+@Retention(RetentionPolicy.RUNTIME)
+@SpringBootTest(
+    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+    properties = {
+      "nightshift.background.enabled=false",
+      "nightshift.admin-password=" + Http.ADMIN_PASSWORD,
+      "nightshift.enrollment-token=" + Http.ENROLLMENT_TOKEN,
+      "nightshift.data-dir=${java.io.tmpdir}/nightshift-test-server",
+      "nightshift.claim.poll-interval=200ms",
+      "nightshift.retry.initial-backoff=1s",
+      "logging.level.dev.nightshift=INFO"
+    })
+@ContextConfiguration(initializers = TestDatabase.Initializer.class)
+@Import(TestConfig.class)
+public @interface NightshiftTest {}
