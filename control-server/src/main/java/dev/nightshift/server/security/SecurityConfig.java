@@ -1,6 +1,7 @@
 package dev.nightshift.server.security;
 
 import dev.nightshift.protocol.AgentPaths;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import org.springframework.context.annotation.Bean;
@@ -59,7 +60,9 @@ class SecurityConfig {
         .addFilterBefore(new AgentTokenFilter(jdbc), BasicAuthenticationFilter.class)
         .authorizeHttpRequests(
             auth ->
-                auth.requestMatchers(HttpMethod.POST, AgentPaths.REGISTER)
+                auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
+                    .permitAll() // re-dispatches of requests already authorized (long-polled claims)
+                    .requestMatchers(HttpMethod.POST, AgentPaths.REGISTER)
                     .permitAll()
                     .anyRequest()
                     .hasRole("AGENT"))
@@ -98,7 +101,9 @@ class SecurityConfig {
                     }))
         .authorizeHttpRequests(
             auth ->
-                auth.requestMatchers("/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
+                auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
+                    .permitAll() // re-dispatches of requests already authorized (streamed results)
+                    .requestMatchers("/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
                     .permitAll()
                     .requestMatchers(HttpMethod.GET, "/api/**")
                     .hasAnyRole("ADMIN", "OPERATOR")
