@@ -90,7 +90,8 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
   }
 
-  int waiting() {
+  /** Claims parked waiting for work right now. */
+  public int waiting() {
     return waiters.size();
   }
 
