@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * The agent's periodic report.
  *
- * @param state the agent's own state (IDLE, BUSY, OWNER_ACTIVE, ...)
+ * @param state the agent's own state (IDLE, BUSY, OWNER_ACTIVE, ...); OFFLINE in the final heartbeat of a stopping
+ *     agent
  * @param reason why the agent is in that state, in words an operator understands
  * @param slots total slots
  * @param freeSlots slots not running a batch

@@ -82,6 +82,16 @@ public class ClaimDispatcher implements SmartLifecycle {
     wake();
   }
 
+  /** Answers a worker's parked claims with nothing: its agent is stopping and must not be handed work. */
+  public void dropWaiters(String workerId) {
+    for (Waiter w : waiters) {
+      if (w.workerId.equals(workerId)) {
+        waiters.remove(w);
+        w.result.setResult(new ClaimResponse(List.of()));
+      }
+    }
+  }
+
   /** Wakes waiting claims now. */
   public void wake() {
     generation.incrementAndGet();

@@ -366,6 +366,14 @@ public class LeaseService {
    * that the agent no longer reports (it restarted or lost them) once they are older than the claim grace.
    */
   public List<Instruction> renew(String workerId, List<LeaseRef> held) {
+    return renew(workerId, held, properties.lease().claimGrace());
+  }
+
+  /**
+   * Like {@link #renew(String, List)} with the given grace for unreported leases; a stopping agent's final
+   * heartbeat uses zero: every lease it does not list is released at once.
+   */
+  public List<Instruction> renew(String workerId, List<LeaseRef> held, Duration grace) {
     Instant now = clock.instant();
     List<LeaseRef> reported = held == null ? List.of() : held.stream().filter(Objects::nonNull).toList();
     if (!reported.isEmpty()) {
@@ -408,9 +416,9 @@ public class LeaseService {
         instructions.add(Instruction.cancelLease(ref.batchId(), ref.leaseToken(), why));
       }
     }
-    Instant graceEdge = now.minus(properties.lease().claimGrace());
+    Instant graceEdge = now.minus(grace);
     for (var entry : current.entrySet()) {
-      if (!reportedTokens.contains(entry.getKey()) && entry.getValue().isBefore(graceEdge)) {
+      if (!reportedTokens.contains(entry.getKey()) && !entry.getValue().isAfter(graceEdge)) {
         long batchId = currentBatch.get(entry.getKey());
         tx.run(
             () -> {
@@ -423,7 +431,9 @@ public class LeaseService {
                             AttemptOutcome.EXPIRED,
                             null,
                             null,
-                            "the agent's heartbeat no longer lists this lease (agent restarted?)",
+                            grace.isZero()
+                                ? "the agent stopped without this lease"
+                                : "the agent's heartbeat no longer lists this lease (agent restarted?)",
                             null,
                             null,
                             null)),

@@ -32,6 +32,7 @@ public class WorkerService {
   private final JdbcClient jdbc;
   private final EnrollmentService enrollment;
   private final LeaseService leases;
+  private final dev.nightshift.server.batches.ClaimDispatcher dispatcher;
   private final Clock clock;
   private final JsonMapper json;
   private final NightshiftProperties properties;
@@ -40,12 +41,14 @@ public class WorkerService {
       JdbcClient jdbc,
       EnrollmentService enrollment,
       LeaseService leases,
+      dev.nightshift.server.batches.ClaimDispatcher dispatcher,
       Clock clock,
       JsonMapper json,
       NightshiftProperties properties) {
     this.jdbc = jdbc;
     this.enrollment = enrollment;
     this.leases = leases;
+    this.dispatcher = dispatcher;
     this.clock = clock;
     this.json = json;
     this.properties = properties;
@@ -127,7 +130,15 @@ public class WorkerService {
             Times.db(now),
             workerId)
         .update();
-    List<Instruction> instructions = leases.renew(workerId, r.leases());
+    List<Instruction> instructions;
+    if (state == WorkerState.OFFLINE) {
+      // The agent is stopping: no parked claim of its may be answered, and what it does not hold is requeued now.
+      dispatcher.dropWaiters(workerId);
+      instructions = leases.renew(workerId, r.leases(), java.time.Duration.ZERO);
+      log.info("worker {} is going offline: {}", workerId, r.reason());
+    } else {
+      instructions = leases.renew(workerId, r.leases());
+    }
     return new HeartbeatResponse(
         now, properties.lease().heartbeatInterval().toMillis(), instructions, null);
   }

@@ -89,6 +89,25 @@ class AgentProtocolTest {
   }
 
   @Test
+  void aStoppingAgentsFinalHeartbeatDropsItsParkedClaimAndRequeuesWhatItDoesNotHold() throws Exception {
+    Jobs.submit(Http.admin(port), Jobs.range("goodbye", "true", 1, 1));
+    TestAgent agent = TestAgent.enroll(port, "stopping", 2, Map.of());
+    Lease held = agent.claim(1, 0).get(0);
+    CompletableFuture<List<Lease>> parked = CompletableFuture.supplyAsync(() -> agent.claim(1, 20_000));
+    await().atMost(Duration.ofSeconds(10)).until(() -> dispatcher.waiting() == 1);
+    Http.Response bye =
+        agent.http.post(
+            AgentPaths.HEARTBEAT,
+            new dev.nightshift.protocol.HeartbeatRequest(
+                dev.nightshift.protocol.WorkerState.OFFLINE, "agent shutting down", 2, 2, List.of(), null));
+    assertThat(bye.status()).isEqualTo(200);
+    assertThat(parked.get()).as("the parked claim is answered with nothing").isEmpty();
+    JsonNode batch = Http.admin(port).get("/api/v1/batches/" + held.batchId()).json();
+    assertThat(batch.get("state").asString()).isEqualTo("PENDING");
+    assertThat(batch.get("attemptHistory").get(0).get("error").asString()).contains("stopped");
+  }
+
+  @Test
   void aClaimWithNothingToDoAnswersEmptyWhenItsWaitRunsOut() {
     TestAgent agent = TestAgent.enroll(port, "patient", 1, Map.of());
     assertThat(agent.claim(1, 300)).isEmpty();

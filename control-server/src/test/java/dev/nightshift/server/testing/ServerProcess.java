@@ -1,0 +1,128 @@
+package dev.nightshift.server.testing;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The built server jar running as a real process, on a fresh test database unless told otherwise. */
+public final class ServerProcess implements AutoCloseable {
+  public static final Path JAR = Path.of("target/nightshift-server.jar").toAbsolutePath();
+  public static final Path EMBEDDED_DB = Path.of("target/embedded-db").toAbsolutePath();
+  private final Process process;
+  public final int port;
+  public final Path log;
+  public final Path dataDir;
+
+  private ServerProcess(Process process, int port, Path log, Path dataDir) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+    this.dataDir = dataDir;
+  }
+
+  /** Settings for fast tests: short leases and back-offs. */
+  public static Map<String, String> fastLeases() {
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("NIGHTSHIFT_LEASE_DURATION", "8s");
+    env.put("NIGHTSHIFT_LEASE_HEARTBEAT_INTERVAL", "2s");
+    env.put("NIGHTSHIFT_LEASE_CLAIM_GRACE", "5s");
+    env.put("NIGHTSHIFT_LEASE_REAP_INTERVAL", "1s");
+    env.put("NIGHTSHIFT_RETRY_INITIAL_BACKOFF", "1s");
+    return env;
+  }
+
+  /** Starts on a fresh database of the test server. */
+  public static ServerProcess start(Path dir, Map<String, String> extraEnv, List<String> jvmArgs) throws IOException {
+    String[] db = TestDatabase.fresh();
+    Map<String, String> env = new LinkedHashMap<>(extraEnv);
+    env.put("SPRING_DATASOURCE_URL", db[0]);
+    env.put("SPRING_DATASOURCE_USERNAME", db[1]);
+    env.put("SPRING_DATASOURCE_PASSWORD", db[2]);
+    return startRaw(dir, env, jvmArgs);
+  }
+
+  /** Starts with exactly the given environment (plus admin password, enrollment token, port, data dir). */
+  public static ServerProcess startRaw(Path dir, Map<String, String> extraEnv, List<String> jvmArgs)
+      throws IOException {
+    Files.createDirectories(dir);
+    int port = freePort();
+    Path log = dir.resolve("server.log");
+    Path data = dir.resolve("server-data");
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmArgs);
+    command.add("-jar");
+    command.add(JAR.toString());
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    Map<String, String> env = pb.environment();
+    env.keySet().removeIf(k -> k.startsWith("SPRING_") || k.startsWith("NIGHTSHIFT_"));
+    env.put("SERVER_PORT", String.valueOf(port));
+    env.put("NIGHTSHIFT_DATA_DIR", data.toString());
+    env.put("NIGHTSHIFT_ADMIN_PASSWORD", Http.ADMIN_PASSWORD);
+    env.put("NIGHTSHIFT_ENROLLMENT_TOKEN", Http.ENROLLMENT_TOKEN);
+    env.putAll(extraEnv);
+    ServerProcess server = new ServerProcess(pb.start(), port, log, data);
+    server.awaitHealthy();
+    return server;
+  }
+
+  private void awaitHealthy() throws IOException {
+    try {
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(250))
+          .until(
+              () -> {
+                if (!process.isAlive()) {
+                  throw new IllegalStateException("server exited: " + Files.readString(log));
+                }
+                try {
+                  return Http.anonymous(port).get("/actuator/health").status() == 200;
+                } catch (RuntimeException notYet) {
+                  return false;
+                }
+              });
+    } catch (RuntimeException e) {
+      close();
+      throw new IllegalStateException("server did not become healthy; log:\n" + Files.readString(log), e);
+    }
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  public Http admin() {
+    return Http.admin(port);
+  }
+
+  public String logText() throws IOException {
+    return Files.readString(log);
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
