@@ -1,0 +1,188 @@
+package dev.nightshift.agent.cli;
+
+import dev.nightshift.agent.client.HttpAgentClient;
+import dev.nightshift.agent.config.AgentSettings;
+import dev.nightshift.agent.config.DataDir;
+import dev.nightshift.agent.config.Defaults;
+import dev.nightshift.agent.config.SettingsException;
+import dev.nightshift.agent.config.SettingsResolver;
+import dev.nightshift.agent.identity.Enrollment;
+import dev.nightshift.agent.identity.Identity;
+import dev.nightshift.agent.identity.IdentityStore;
+import dev.nightshift.agent.idle.IdlePolicies;
+import dev.nightshift.agent.idle.IdlePolicy;
+import dev.nightshift.agent.lock.InstanceLock;
+import dev.nightshift.agent.loop.AgentLoop;
+import dev.nightshift.agent.loop.LoopConfig;
+import dev.nightshift.agent.runner.RunnerConfig;
+import dev.nightshift.agent.runner.ScriptRunner;
+import dev.nightshift.agent.runner.WorkDirWorkspace;
+import dev.nightshift.agent.spool.Spool;
+import dev.nightshift.agent.system.AgentVersion;
+import dev.nightshift.agent.system.HostFactsProbe;
+import dev.nightshift.agent.system.Logging;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.logging.Logger;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * What {@code run} and {@code once} share: resolve settings, take the data directory's lock, check there is a
+ * server and an identity or an enrollment token, then build the loop.
+ */
+abstract class AgentCommand implements Callable<Integer> {
+  static final int EXIT_OK = 0;
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_USAGE = 2;
+  private static final Logger LOG = Logger.getLogger(AgentCommand.class.getName());
+
+  @Mixin AgentOptions options;
+  @Spec CommandSpec spec;
+  final CliEnvironment environment;
+
+  AgentCommand(CliEnvironment environment) {
+    this.environment = environment;
+  }
+
+  /** Runs the loop in this command's mode and returns the exit status. */
+  abstract int execute(AgentLoop loop);
+
+  /** The loop settings of this mode. */
+  abstract LoopConfig loopConfig(AgentSettings settings);
+
+  @Override
+  public Integer call() {
+    PrintWriter err = spec.commandLine().getErr();
+    PrintWriter out = spec.commandLine().getOut();
+    AgentSettings settings;
+    IdlePolicy idlePolicy;
+    try {
+      settings =
+          new SettingsResolver(environment.env(), environment.userHome(), environment.hostname())
+              .resolve(options.flags(), options.config, options.verbose);
+      idlePolicy = IdlePolicies.named(settings.idlePolicy());
+    } catch (SettingsException e) {
+      return usageError(err, e.getMessage());
+    }
+    DataDir data = settings.layout();
+    Logging.toConsole(settings.verbose());
+
+    InstanceLock.Attempt attempt;
+    try {
+      Files.createDirectories(data.root());
+      attempt = InstanceLock.tryAcquire(data.lockFile(), data.pidFile());
+    } catch (IOException | RuntimeException e) {
+      return usageError(err, "cannot use data dir " + data.root() + ": " + e.getMessage());
+    }
+    if (!attempt.acquired()) {
+      out.println(attempt.refusal(data.root()));
+      out.flush();
+      return EXIT_OK;
+    }
+    try (InstanceLock lock = attempt.lock()) {
+      IdentityStore store = new IdentityStore(data.identityFile());
+      Identity identity;
+      try {
+        identity = store.load().orElse(null);
+      } catch (RuntimeException e) {
+        return usageError(err, e.getMessage());
+      }
+      URI server = settings.server();
+      if (server == null && identity != null && identity.server() != null) {
+        server = URI.create(identity.server());
+      }
+      if (server == null) {
+        return usageError(err, "no server: pass --server URL (or NIGHTSHIFT_SERVER)");
+      }
+      if (identity != null && identity.server() != null && !sameServer(identity.server(), server)) {
+        if (settings.enrollmentToken() == null) {
+          return usageError(err, "the identity in " + store.file() + " belongs to " + identity.server()
+              + ": to use " + server + " pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN) to enroll there");
+        }
+        LOG.info("server changed from " + identity.server() + " to " + server + ": enrolling there");
+        identity = null;
+      }
+      if (identity == null && settings.enrollmentToken() == null) {
+        return usageError(err, "not enrolled: pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
+      }
+      settings = settings.withServer(server);
+      Logging.toFile(data.logsDir(), settings.verbose());
+      LOG.info("nightshift-agent " + AgentVersion.current() + " starting: " + settings);
+      return execute(buildLoop(settings, data, store, identity, idlePolicy));
+    }
+  }
+
+  private AgentLoop buildLoop(
+      AgentSettings s, DataDir data, IdentityStore store, Identity identity, IdlePolicy idlePolicy) {
+    Enrollment enrollment =
+        new Enrollment(
+            store, identity, s.server().toString(), s.enrollmentToken(), s.name(), s.slots(), s.labels(),
+            () -> HostFactsProbe.probe(environment.env()));
+    HttpAgentClient client =
+        new HttpAgentClient(
+            s.server(), enrollment::token, AgentVersion.current(), Defaults.CONNECT_TIMEOUT,
+            Defaults.REQUEST_TIMEOUT, Defaults.CLAIM_TIMEOUT_MARGIN);
+    Clock clock = Clock.systemUTC();
+    RunnerConfig runnerConfig =
+        new RunnerConfig(
+            data.runsDir(), data.attemptLogsDir(), s.maxOutputBytes(), s.logTailBytes(),
+            RunnerConfig.platformShell(System.getProperty("os.name")), environment.env());
+    ScriptRunner runner = new ScriptRunner(runnerConfig, new WorkDirWorkspace(data.workDir()), clock);
+    AgentLoop loop =
+        new AgentLoop(
+            new AgentLoop.Parts(client, enrollment, runner, new Spool(data.spoolDir()), idlePolicy),
+            loopConfig(s), clock, new SecureRandom());
+    loop.restore();
+    return loop;
+  }
+
+  /** Installs the graceful-stop hook; returns it so it can be removed when the mode ends by itself. */
+  Optional<Thread> onShutdown(AgentLoop loop) {
+    if (!environment.installShutdownHooks()) {
+      return Optional.empty();
+    }
+    Thread hook =
+        new Thread(
+            () -> {
+              loop.shutdown();
+              Logging.close();
+            },
+            "nightshift-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return Optional.of(hook);
+  }
+
+  static void removeHook(Optional<Thread> hook) {
+    hook.ifPresent(
+        h -> {
+          try {
+            Runtime.getRuntime().removeShutdownHook(h);
+          } catch (IllegalStateException e) {
+            // already shutting down: the hook is running
+          }
+        });
+  }
+
+  private static boolean sameServer(String a, URI b) {
+    return strip(a).equalsIgnoreCase(strip(b.toString()));
+  }
+
+  private static String strip(String s) {
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+  }
+
+  private int usageError(PrintWriter err, String message) {
+    err.println("nightshift-agent: " + message);
+    err.println("Try 'nightshift-agent " + spec.name() + " --help' for more information.");
+    err.flush();
+    return EXIT_USAGE;
+  }
+}

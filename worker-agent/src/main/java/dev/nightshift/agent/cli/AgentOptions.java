@@ -1,0 +1,112 @@
+package dev.nightshift.agent.cli;
+
+import dev.nightshift.agent.config.SettingsResolver.Key;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** The flags shared by {@code run} and {@code once}. Values are resolved (and checked) by SettingsResolver. */
+final class AgentOptions {
+  @Option(
+      names = "--server",
+      paramLabel = "URL",
+      description = "Control server base URL, e.g. https://nightshift.example.com."
+          + " Env NIGHTSHIFT_SERVER; file key 'server'. Default: the server the agent enrolled with.")
+  String server;
+
+  @Option(
+      names = "--enrollment-token",
+      paramLabel = "TOKEN",
+      description = "Enrollment token from an admin; needed to enroll (once) and to enroll again if the agent token"
+          + " is revoked. Prefer the env NIGHTSHIFT_ENROLLMENT_TOKEN (flags show in process lists);"
+          + " file key 'enrollment-token'. Never passed to scripts.")
+  String enrollmentToken;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Agent data directory: identity, lock, spool, logs, work."
+          + " Env NIGHTSHIFT_DATA_DIR; file key 'data-dir'. Default: ~/.nightshift/agent.")
+  String dataDir;
+
+  @Option(
+      names = "--slots",
+      paramLabel = "N",
+      description = "Batches run at once (1-256). Env NIGHTSHIFT_SLOTS; file key 'slots'. Default: 1.")
+  String slots;
+
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      description = "Worker name shown to operators. Env NIGHTSHIFT_NAME; file key 'name'. Default: host name.")
+  String name;
+
+  @Option(
+      names = "--label",
+      paramLabel = "KEY=VALUE",
+      description = "A capability jobs can require, e.g. os=linux; repeat for more."
+          + " Env NIGHTSHIFT_LABELS / file key 'labels' take a comma-separated list.")
+  List<String> labels = new ArrayList<>();
+
+  @Option(
+      names = "--idle-policy",
+      paramLabel = "POLICY",
+      description = "When this machine may run work: 'always' (the only policy for now)."
+          + " Env NIGHTSHIFT_IDLE_POLICY; file key 'idle-policy'. Default: always.")
+  String idlePolicy;
+
+  @Option(
+      names = "--claim-wait",
+      paramLabel = "DURATION",
+      description = "How long a claim waits on the server for work (long poll), e.g. 30s, 500ms, 2m."
+          + " Env NIGHTSHIFT_CLAIM_WAIT; file key 'claim-wait'. Default: 30s ('once' uses 2s).")
+  String claimWait;
+
+  @Option(
+      names = "--max-output-bytes",
+      paramLabel = "SIZE",
+      description = "Largest stdout (result) of one batch, e.g. 64MiB; larger fails the attempt."
+          + " Env NIGHTSHIFT_MAX_OUTPUT_BYTES; file key 'max-output-bytes'. Default: 64MiB.")
+  String maxOutputBytes;
+
+  @Option(
+      names = "--log-tail-bytes",
+      paramLabel = "SIZE",
+      description = "How much of the end of stderr is reported as the attempt's log, e.g. 64KiB."
+          + " Env NIGHTSHIFT_LOG_TAIL_BYTES; file key 'log-tail-bytes'. Default: 64KiB.")
+  String logTailBytes;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
+          + " Default: <data-dir>/agent.properties if it exists. Precedence: flags > environment > file > defaults.")
+  Path config;
+
+  @Option(names = {"-v", "--verbose"}, description = "Log debug details.")
+  boolean verbose;
+
+  Map<Key, String> flags() {
+    Map<Key, String> m = new EnumMap<>(Key.class);
+    put(m, Key.SERVER, server);
+    put(m, Key.ENROLLMENT_TOKEN, enrollmentToken);
+    put(m, Key.DATA_DIR, dataDir);
+    put(m, Key.SLOTS, slots);
+    put(m, Key.NAME, name);
+    put(m, Key.LABELS, labels.isEmpty() ? null : String.join(",", labels));
+    put(m, Key.IDLE_POLICY, idlePolicy);
+    put(m, Key.CLAIM_WAIT, claimWait);
+    put(m, Key.MAX_OUTPUT_BYTES, maxOutputBytes);
+    put(m, Key.LOG_TAIL_BYTES, logTailBytes);
+    return m;
+  }
+
+  private static void put(Map<Key, String> m, Key k, String v) {
+    if (v != null) {
+      m.put(k, v);
+    }
+  }
+}

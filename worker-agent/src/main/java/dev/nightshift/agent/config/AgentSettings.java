@@ -1,0 +1,58 @@
+package dev.nightshift.agent.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything the agent is configured with, resolved from flags, environment, config file and {@link Defaults}.
+ *
+ * @param server the control server's base URL, or null to use the one in the persisted identity
+ * @param enrollmentToken the enrollment token (needed once, and again when the agent token is refused), or null
+ * @param dataDir the agent's data directory (identity, lock, spool, logs, work)
+ * @param slots how many batches run at once
+ * @param name the worker's human-friendly name
+ * @param labels capabilities jobs can require, e.g. {@code os=linux}
+ * @param idlePolicy the name of the idle policy deciding when the agent may run work
+ * @param claimWait how long a claim may long-poll the server
+ * @param maxOutputBytes the largest stdout (result) and per-attempt log file an attempt may write
+ * @param logTailBytes how much of the script's stderr tail is reported with the result
+ * @param verbose log debug details
+ */
+public record AgentSettings(
+    URI server,
+    String enrollmentToken,
+    Path dataDir,
+    int slots,
+    String name,
+    Map<String, String> labels,
+    String idlePolicy,
+    Duration claimWait,
+    long maxOutputBytes,
+    int logTailBytes,
+    boolean verbose) {
+
+  public AgentSettings {
+    labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+  }
+
+  public DataDir layout() {
+    return new DataDir(dataDir);
+  }
+
+  public AgentSettings withServer(URI newServer) {
+    return new AgentSettings(
+        newServer, enrollmentToken, dataDir, slots, name, labels, idlePolicy, claimWait, maxOutputBytes,
+        logTailBytes, verbose);
+  }
+
+  /** Never prints the enrollment token. */
+  @Override
+  public String toString() {
+    return "AgentSettings[server=" + server + ", enrollmentToken=" + (enrollmentToken == null ? "none" : "***")
+        + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
+        + ", idlePolicy=" + idlePolicy + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
+        + ", logTailBytes=" + logTailBytes + "]";
+  }
+}

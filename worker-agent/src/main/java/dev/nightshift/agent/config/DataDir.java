@@ -1,0 +1,46 @@
+package dev.nightshift.agent.config;
+
+import java.nio.file.Path;
+
+/** The layout of the agent's data directory: every file the agent keeps, named once. */
+public record DataDir(Path root) {
+  public Path identityFile() {
+    return root.resolve("identity.json");
+  }
+
+  public Path lockFile() {
+    return root.resolve("agent.lock");
+  }
+
+  public Path pidFile() {
+    return root.resolve("agent.pid");
+  }
+
+  public Path configFile() {
+    return root.resolve(Defaults.CONFIG_FILE_NAME);
+  }
+
+  /** Results written before they are reported: {@code <batchId>-<attempt>.json}. */
+  public Path spoolDir() {
+    return root.resolve("spool");
+  }
+
+  /** stdout of running attempts: {@code <batchId>-<attempt>.out}, deleted once spooled. */
+  public Path runsDir() {
+    return root.resolve("runs");
+  }
+
+  /** Where scripts run until code distribution names a checkout. */
+  public Path workDir() {
+    return root.resolve("work");
+  }
+
+  public Path logsDir() {
+    return root.resolve("logs");
+  }
+
+  /** stderr of each attempt: {@code <batchId>-<attempt>.log}. */
+  public Path attemptLogsDir() {
+    return logsDir().resolve("attempts");
+  }
+}

@@ -1,0 +1,51 @@
+package dev.nightshift.agent.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Every default of the agent, in one place. */
+public final class Defaults {
+  /** Batches run at once. */
+  public static final int SLOTS = 1;
+  /** The most slots an agent may declare. */
+  public static final int MAX_SLOTS = 256;
+  /** The idle policy: run whenever there is work. */
+  public static final String IDLE_POLICY = "always";
+  /** How long a claim long-polls the server (the design's ~30 s). */
+  public static final Duration CLAIM_WAIT = Duration.ofSeconds(30);
+  /** How long {@code once} waits for work before deciding there is none. */
+  public static final Duration ONCE_CLAIM_WAIT = Duration.ofSeconds(2);
+  /** Extra time the HTTP client allows a long-polling claim beyond its wait. */
+  public static final Duration CLAIM_TIMEOUT_MARGIN = Duration.ofSeconds(15);
+  /** Timeout of every other protocol request. */
+  public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** Timeout for opening a connection to the server. */
+  public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Heartbeat interval until the server names its own. */
+  public static final Duration HEARTBEAT = Duration.ofSeconds(30);
+  /** Largest stdout an attempt may produce (and largest per-attempt log file kept). */
+  public static final long MAX_OUTPUT_BYTES = 64L * 1024 * 1024;
+  /** How much of stderr's tail is reported with a result. */
+  public static final int LOG_TAIL_BYTES = 64 * 1024;
+  /** First back-off ceiling after an error. */
+  public static final Duration BACKOFF_BASE = Duration.ofSeconds(1);
+  /** Back-off never waits longer than this. */
+  public static final Duration BACKOFF_CAP = Duration.ofSeconds(60);
+  /** How long the loop rests after a claim came back empty (guards against a server that does not long-poll). */
+  public static final Duration NO_WORK_PAUSE = Duration.ofSeconds(1);
+  /** How often the loop re-asks the idle policy while it vetoes work, or while draining. */
+  public static final Duration IDLE_RECHECK = Duration.ofSeconds(5);
+  /** Consecutive server errors after which {@code once} gives up (its spool is re-sent next time). */
+  public static final int ONCE_MAX_ERRORS = 5;
+  /** Per-attempt stderr logs kept in {@code <data>/logs/attempts}. */
+  public static final int ATTEMPT_LOGS_KEPT = 200;
+  /** Name of the config file looked for in the data directory. */
+  public static final String CONFIG_FILE_NAME = "agent.properties";
+
+  private Defaults() {}
+
+  /** The data directory when none is configured: {@code ~/.nightshift/agent}. */
+  public static Path dataDir(String userHome) {
+    return Path.of(userHome, ".nightshift", "agent");
+  }
+}

@@ -1,0 +1,814 @@
+package dev.nightshift.agent.loop;
+
+import dev.nightshift.agent.config.Defaults;
+import dev.nightshift.agent.identity.Enrollment;
+import dev.nightshift.agent.identity.Identity;
+import dev.nightshift.agent.idle.IdlePolicy;
+import dev.nightshift.agent.idle.IdleVerdict;
+import dev.nightshift.agent.runner.RunResult;
+import dev.nightshift.agent.runner.ScriptRun;
+import dev.nightshift.agent.runner.ScriptRunner;
+import dev.nightshift.agent.spool.Reporter;
+import dev.nightshift.agent.spool.Spool;
+import dev.nightshift.agent.spool.SpooledReport;
+import dev.nightshift.protocol.AgentProtocol;
+import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.ClaimRequest;
+import dev.nightshift.protocol.ClaimResponse;
+import dev.nightshift.protocol.CompleteRequest;
+import dev.nightshift.protocol.FailRequest;
+import dev.nightshift.protocol.HeartbeatRequest;
+import dev.nightshift.protocol.HeartbeatResponse;
+import dev.nightshift.protocol.Instruction;
+import dev.nightshift.protocol.Lease;
+import dev.nightshift.protocol.LeaseRef;
+import dev.nightshift.protocol.ProtocolException;
+import dev.nightshift.protocol.ReleaseRequest;
+import dev.nightshift.protocol.WorkerState;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Collectors;
+
+/**
+ * The agent's work loop: enroll, re-send spooled results, and claim as many batches as there are free slots when
+ * the idle policy allows and the server has not ordered a drain; run each on its own thread, spool its result,
+ * report it, retry with back-off until the server answers. A separate heartbeat renews every held lease and
+ * carries the server's instructions. Each {@link #tick()} returns what it did; the loop never dies.
+ */
+public final class AgentLoop {
+  private static final Logger LOG = Logger.getLogger(AgentLoop.class.getName());
+
+  /** What the loop works with. */
+  public record Parts(
+      AgentProtocol protocol, Enrollment enrollment, ScriptRunner runner, Spool spool, IdlePolicy idlePolicy) {}
+
+  private final AgentProtocol protocol;
+  private final Enrollment enrollment;
+  private final ScriptRunner runner;
+  private final Spool spool;
+  private final Reporter reporter;
+  private final IdlePolicy idlePolicy;
+  private final LoopConfig config;
+  private final Clock clock;
+  private final Random random;
+  private final Backoff errorBackoff;
+  private final Map<String, HeldLease> held = new ConcurrentHashMap<>(); // by lease token
+  private final ExecutorService slots;
+  private final Object signal = new Object();
+  private boolean signalled;
+  private volatile boolean stopping;
+  private volatile boolean draining;
+  private volatile String drainReason;
+  private volatile IdleVerdict lastVerdict;
+  private volatile long heartbeatMillis;
+  private volatile Duration pause = Duration.ZERO;
+  private volatile Thread loopThread;
+  private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+  private ScheduledExecutorService heartbeats;
+  private String lastError;
+  private int errorStreak;
+  private boolean neededTokenLogged;
+
+  public AgentLoop(Parts parts, LoopConfig config, Clock clock, Random random) {
+    this.protocol = parts.protocol();
+    this.enrollment = parts.enrollment();
+    this.runner = parts.runner();
+    this.spool = parts.spool();
+    this.reporter = new Reporter(protocol);
+    this.idlePolicy = parts.idlePolicy();
+    this.config = config;
+    this.clock = clock;
+    this.random = random;
+    this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
+    this.heartbeatMillis = config.heartbeat().toMillis();
+    this.slots =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "nightshift-slot");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  // ---------------------------------------------------------------- startup
+
+  /**
+   * Takes up what a previous run left: every spooled report is held again (and named in heartbeats) and is sent
+   * by the next tick; stdout files of runs that never finished are deleted (their leases expire on the server).
+   */
+  public void restore() {
+    try {
+      for (Path file : spool.list()) {
+        try {
+          SpooledReport r = spool.read(file);
+          HeldLease h =
+              new HeldLease(r.ref(), r.attempt(), null, newReportBackoff(), HeldLease.Phase.REPORTING);
+          h.spoolFile = file;
+          held.put(r.ref().leaseToken(), h);
+          LOG.info(r.describe() + ": spooled result found, will re-send it");
+        } catch (IOException e) {
+          LOG.warning(e.getMessage() + "; moved aside as .bad");
+          spool.quarantine(file);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warning("cannot read the spool " + spool.dir() + ": " + e.getMessage());
+    }
+    Path runs = runner.config().runsDir();
+    if (Files.isDirectory(runs)) {
+      try (var s = Files.list(runs)) {
+        s.forEach(p -> p.toFile().delete());
+      } catch (IOException e) {
+        LOG.fine("cannot clean " + runs + ": " + e.getMessage());
+      }
+    }
+    pruneAttemptLogs(runner.config().attemptLogsDir(), Defaults.ATTEMPT_LOGS_KEPT);
+  }
+
+  /** Keeps the newest {@code keep} per-attempt logs. */
+  static void pruneAttemptLogs(Path dir, int keep) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var s = Files.list(dir)) {
+      List<Path> logs =
+          s.filter(p -> p.getFileName().toString().endsWith(".log"))
+              .sorted(java.util.Comparator.comparing((Path p) -> p.toFile().lastModified()).reversed())
+              .collect(Collectors.toList());
+      logs.stream().skip(keep).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.fine("cannot prune " + dir + ": " + e.getMessage());
+    }
+  }
+
+  // ---------------------------------------------------------------- the tick
+
+  /** One step: enroll if needed, send due reports, then claim for the free slots if allowed. Never throws. */
+  public TickOutcome tick() {
+    Identity id = null;
+    try {
+      if (stopping) {
+        return TickOutcome.STOPPED;
+      }
+      id = enrollment.current().orElse(null);
+      if (id == null) {
+        if (enrollment.ensureEnrolled(protocol) == Enrollment.Status.NEEDS_TOKEN) {
+          if (!neededTokenLogged) {
+            LOG.warning("agent token refused: enroll again with --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
+            neededTokenLogged = true;
+          }
+          return backedOff(TickOutcome.BACKED_OFF);
+        }
+        id = enrollment.current().orElse(null);
+        if (enrollment.heartbeatMillis() > 0) {
+          heartbeatMillis = enrollment.heartbeatMillis();
+        }
+      }
+      sendDueReports();
+      if (draining) {
+        return rest(TickOutcome.DRAINING, config.idleRecheck());
+      }
+      IdleVerdict verdict = idlePolicy.evaluate();
+      lastVerdict = verdict;
+      if (!verdict.run()) {
+        return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
+      }
+      int free = freeSlots();
+      if (free <= 0) {
+        return rest(TickOutcome.BUSY, config.idleRecheck());
+      }
+      ClaimResponse response = protocol.claim(new ClaimRequest(free, claimWait().toMillis()));
+      recovered();
+      List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
+      if (leases.isEmpty()) {
+        return rest(TickOutcome.NO_WORK, config.noWorkPause());
+      }
+      List<LeaseRef> extra = new ArrayList<>();
+      for (Lease lease : leases) {
+        if (stopping || freeSlots() <= 0) {
+          extra.add(lease.ref());
+        } else {
+          start(lease);
+        }
+      }
+      if (!extra.isEmpty()) {
+        release(extra, stopping ? "agent shutting down" : "more leases than free slots");
+      }
+      return rest(TickOutcome.CLAIMED, Duration.ZERO);
+    } catch (ProtocolException e) {
+      if (e.isUnauthorized()) {
+        enrollment.refused(id);
+        return backedOff(TickOutcome.BACKED_OFF);
+      }
+      failed("server call failed: " + e.getMessage(), null);
+      return backedOff(e.isTransient() ? TickOutcome.BACKED_OFF : TickOutcome.ERROR);
+    } catch (Throwable t) {
+      failed("unexpected error in the agent loop: " + t, t);
+      return backedOff(TickOutcome.ERROR);
+    }
+  }
+
+  /** How long the loop means to rest after the last tick. */
+  public Duration pause() {
+    return pause;
+  }
+
+  private TickOutcome rest(TickOutcome outcome, Duration d) {
+    pause = d;
+    return outcome;
+  }
+
+  private TickOutcome backedOff(TickOutcome outcome) {
+    pause = errorBackoff.next();
+    return outcome;
+  }
+
+  private void recovered() {
+    if (errorStreak > 1) {
+      LOG.info("server reachable again after " + errorStreak + " failed attempts");
+    }
+    errorStreak = 0;
+    lastError = null;
+    errorBackoff.reset();
+  }
+
+  /** Logs a failure once per streak of the same failure; repeats go to the debug level. */
+  private synchronized void failed(String message, Throwable t) {
+    errorStreak++;
+    if (!message.equals(lastError)) {
+      LOG.log(Level.WARNING, message + "; backing off", t);
+      lastError = message;
+    } else {
+      LOG.fine(() -> message + " (again, " + errorStreak + " in a row)");
+    }
+  }
+
+  /** The claim's long-poll wait, shortened so a report retry that falls due is not held up. */
+  private Duration claimWait() {
+    Duration wait = config.claimWait();
+    Instant now = clock.instant();
+    for (HeldLease h : held.values()) {
+      if (h.phase == HeldLease.Phase.REPORTING) {
+        Duration until = untilDue(now, h);
+        if (until.compareTo(wait) < 0) {
+          wait = until;
+        }
+      }
+    }
+    return wait;
+  }
+
+  /** How long until a held report may be sent again; zero when due. */
+  private static Duration untilDue(Instant now, HeldLease h) {
+    Instant due = h.notBefore;
+    return now.isBefore(due) ? Duration.between(now, due) : Duration.ZERO;
+  }
+
+  // ---------------------------------------------------------------- running leases
+
+  private void start(Lease lease) {
+    ScriptRun run = runner.prepare(lease);
+    HeldLease h = new HeldLease(lease.ref(), lease.attempt(), run, newReportBackoff(), HeldLease.Phase.RUNNING);
+    held.put(lease.leaseToken(), h);
+    LOG.info(h.describe() + " (job " + lease.jobId() + ") started: " + itemsText(lease) + ", timeout "
+        + lease.timeoutSeconds() + " s");
+    slots.execute(() -> runAndReport(h, lease));
+  }
+
+  private static String itemsText(Lease lease) {
+    if (lease.input() == null) {
+      return "no input";
+    }
+    if (lease.input().isRange()) {
+      return "range " + lease.input().rangeStart() + ".." + lease.input().rangeEnd();
+    }
+    return lease.input().itemCount() + " items";
+  }
+
+  private void runAndReport(HeldLease h, Lease lease) {
+    try {
+      RunResult r;
+      try {
+        r = h.run.run();
+      } catch (Throwable t) {
+        Instant now = clock.instant();
+        r = new RunResult(AttemptOutcome.FAILED, null, now, now, "agent error: " + t, "", null, 0);
+      }
+      LOG.info(h.describe() + " finished: " + r.outcome()
+          + (r.exitCode() != null ? ", exit code " + r.exitCode() : "")
+          + ", " + r.duration().toMillis() + " ms, " + r.outputBytes() + " bytes of output"
+          + (r.error() != null ? " (" + r.error() + ")" : ""));
+      if (r.outcome() == AttemptOutcome.CANCELLED || h.cancelReason != null || h.stoppedForShutdown) {
+        deleteQuietly(r.outputFile());
+        if (!h.stoppedForShutdown) {
+          LOG.info(h.describe() + ": result dropped: " + Objects.requireNonNullElse(h.cancelReason, r.error()));
+          held.remove(h.ref.leaseToken());
+        }
+        wake();
+        return;
+      }
+      SpooledReport report = toReport(lease, r);
+      try {
+        h.spoolFile = spool.write(report);
+      } catch (IOException e) {
+        LOG.severe(h.describe() + ": cannot spool the result (" + e.getMessage() + "); keeping it in memory only");
+      }
+      deleteQuietly(r.outputFile());
+      h.report = report;
+      h.phase = HeldLease.Phase.REPORTING;
+      wake();
+      if (h.cancelReason != null) {
+        drop(h, h.cancelReason);
+        return;
+      }
+      deliver(h, false);
+    } catch (Throwable t) {
+      LOG.log(Level.SEVERE, h.describe() + ": unexpected error after the run", t);
+    }
+  }
+
+  private SpooledReport toReport(Lease lease, RunResult r) {
+    if (r.outcome() == AttemptOutcome.SUCCEEDED) {
+      String output;
+      try {
+        output = new String(Files.readAllBytes(r.outputFile()), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        Instant now = clock.instant();
+        return SpooledReport.of(lease.attempt(), new FailRequest(
+            lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), AttemptOutcome.FAILED, 0,
+            r.startedAt(), now, "cannot read the output file: " + e.getMessage(), r.logTail()));
+      }
+      return SpooledReport.of(lease.attempt(), new CompleteRequest(
+          lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), 0, r.startedAt(), r.finishedAt(),
+          output, r.logTail()));
+    }
+    return SpooledReport.of(lease.attempt(), new FailRequest(
+        lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), r.outcome(), r.exitCode(),
+        r.startedAt(), r.finishedAt(), r.error(), r.logTail()));
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  private Backoff newReportBackoff() {
+    return new Backoff(config.backoffBase(), config.backoffCap(), random);
+  }
+
+  private void sendDueReports() {
+    Instant now = clock.instant();
+    for (HeldLease h : List.copyOf(held.values())) {
+      if (h.phase == HeldLease.Phase.REPORTING && !now.isBefore(h.notBefore) && !stopping) {
+        deliver(h, true);
+      }
+    }
+  }
+
+  /**
+   * Sends the report of {@code h} once; schedules a retry, or forgets the lease on a final answer.
+   *
+   * @param onlyIfDue skip when a concurrent failed send has just pushed the next attempt into the future
+   */
+  private void deliver(HeldLease h, boolean onlyIfDue) {
+    if (!h.beginSend()) {
+      return;
+    }
+    Identity id = enrollment.current().orElse(null);
+    Instant retryAt = null;
+    try {
+      if (onlyIfDue && clock.instant().isBefore(h.notBefore)) {
+        return;
+      }
+      SpooledReport report = h.report;
+      if (report == null) {
+        try {
+          report = spool.read(h.spoolFile);
+        } catch (IOException e) {
+          LOG.warning(e.getMessage() + "; moved aside as .bad");
+          spool.quarantine(h.spoolFile);
+          h.finish();
+          held.remove(h.ref.leaseToken());
+          return;
+        }
+      }
+      Reporter.Verdict v = id == null ? Reporter.Verdict.UNAUTHORIZED : reporter.send(report);
+      switch (v) {
+        case DELIVERED, DROPPED -> {
+          h.finish();
+          if (h.spoolFile != null) {
+            spool.delete(h.spoolFile);
+          }
+          held.remove(h.ref.leaseToken());
+          wake();
+        }
+        case UNAUTHORIZED, RETRY -> {
+          if (v == Reporter.Verdict.UNAUTHORIZED) {
+            enrollment.refused(id);
+          }
+          if (h.spoolFile != null) {
+            h.report = null; // re-read from disk when retrying: outputs can be large
+          }
+          Duration d = h.backoff.next();
+          retryAt = clock.instant().plus(d);
+          LOG.fine(() -> h.describe() + ": next report attempt in " + d.toMillis() + " ms");
+        }
+      }
+    } finally {
+      h.endSend(retryAt);
+    }
+  }
+
+  /** When the earliest scheduled report retry falls due; empty when no report waits for a retry. */
+  public java.util.Optional<Instant> nextReportRetry() {
+    return held.values().stream()
+        .map(HeldLease::scheduledRetry)
+        .flatMap(java.util.Optional::stream)
+        .min(Instant::compareTo);
+  }
+
+  private void drop(HeldLease h, String reason) {
+    h.finish();
+    if (h.spoolFile != null) {
+      spool.delete(h.spoolFile);
+    }
+    held.remove(h.ref.leaseToken());
+    LOG.info(h.describe() + ": result dropped: " + reason);
+    wake();
+  }
+
+  // ---------------------------------------------------------------- heartbeat and instructions
+
+  /** Sends one heartbeat naming every held lease and acts on the reply's instructions. Never throws. */
+  public void heartbeatOnce() {
+    Identity id = enrollment.current().orElse(null);
+    if (id == null) {
+      return;
+    }
+    try {
+      HeartbeatResponse r = protocol.heartbeat(heartbeatRequest());
+      if (r == null) {
+        return;
+      }
+      if (r.heartbeatMillis() > 0) {
+        heartbeatMillis = r.heartbeatMillis();
+      }
+      if (r.instructions() != null) {
+        r.instructions().forEach(this::follow);
+      }
+    } catch (ProtocolException e) {
+      if (e.isUnauthorized()) {
+        enrollment.refused(id);
+      } else {
+        LOG.warning("heartbeat failed: " + e.getMessage());
+      }
+    } catch (Throwable t) {
+      LOG.log(Level.WARNING, "heartbeat failed unexpectedly", t);
+    }
+  }
+
+  /** The heartbeat as it would be sent now. */
+  public HeartbeatRequest heartbeatRequest() {
+    int running = runningCount();
+    WorkerState state;
+    String reason;
+    IdleVerdict v = lastVerdict;
+    if (stopping) {
+      state = WorkerState.DRAINING;
+      reason = "agent shutting down";
+    } else if (draining) {
+      state = WorkerState.DRAINING;
+      reason = "draining: " + Objects.requireNonNullElse(drainReason, "ordered by the server");
+    } else if (v != null && !v.run()) {
+      state = v.state();
+      reason = v.reason();
+    } else if (running > 0) {
+      state = WorkerState.BUSY;
+      reason = "running " + running + " of " + config.slots() + " slots";
+    } else {
+      state = WorkerState.IDLE;
+      reason = "waiting for work";
+    }
+    return new HeartbeatRequest(state, reason, config.slots(), freeSlots(), heldLeases(), null);
+  }
+
+  private void follow(Instruction in) {
+    if (in == null || in.type() == null) {
+      return;
+    }
+    switch (in.type()) {
+      case CANCEL_LEASE -> cancel(in);
+      case DRAIN -> {
+        if (!draining) {
+          LOG.info("draining: no new claims until the server says RESUME (" + in.reason() + ")");
+        }
+        drainReason = in.reason();
+        draining = true;
+      }
+      case RESUME -> {
+        if (draining) {
+          LOG.info("resuming claims (" + in.reason() + ")");
+        }
+        draining = false;
+        wake();
+      }
+      case PREFETCH_CODE -> LOG.fine(() -> "ignoring PREFETCH_CODE " + in.commit() + ": code distribution not yet here");
+    }
+  }
+
+  private void cancel(Instruction in) {
+    HeldLease h = in.leaseToken() != null ? held.get(in.leaseToken()) : null;
+    if (h == null && in.batchId() != null) {
+      h = held.values().stream().filter(x -> x.ref.batchId() == in.batchId()).findFirst().orElse(null);
+    }
+    if (h == null) {
+      LOG.fine(() -> "CANCEL_LEASE for batch " + in.batchId() + ": not held");
+      return;
+    }
+    String reason = "cancelled by the server" + (in.reason() == null ? "" : ": " + in.reason());
+    h.cancelReason = reason;
+    if (h.phase == HeldLease.Phase.RUNNING && h.run != null) {
+      LOG.info(h.describe() + ": " + reason + "; killing its process tree");
+      h.run.cancel(reason);
+    } else {
+      drop(h, reason);
+    }
+  }
+
+  // ---------------------------------------------------------------- state
+
+  public int freeSlots() {
+    return Math.max(0, config.slots() - runningCount());
+  }
+
+  public int runningCount() {
+    return (int) held.values().stream().filter(h -> h.phase == HeldLease.Phase.RUNNING).count();
+  }
+
+  /** Every lease held: running, and finished but not yet answered. */
+  public List<LeaseRef> heldLeases() {
+    return held.values().stream().map(h -> h.ref).sorted(java.util.Comparator.comparingLong(LeaseRef::batchId))
+        .collect(Collectors.toList());
+  }
+
+  /** The process of the running batch, for tests and diagnostics. */
+  public java.util.Optional<ProcessHandle> processOf(long batchId) {
+    return held.values().stream()
+        .filter(h -> h.ref.batchId() == batchId && h.run != null && h.phase == HeldLease.Phase.RUNNING)
+        .findFirst()
+        .flatMap(h -> h.run.process());
+  }
+
+  public boolean isDraining() {
+    return draining;
+  }
+
+  public boolean isIdle() {
+    return held.isEmpty();
+  }
+
+  // ---------------------------------------------------------------- running modes
+
+  /** Starts the heartbeat thread; the first beat goes out at once. */
+  public synchronized void startHeartbeat() {
+    if (heartbeats != null) {
+      return;
+    }
+    heartbeats =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "nightshift-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    heartbeats.schedule(this::beatAndReschedule, 0, TimeUnit.MILLISECONDS);
+  }
+
+  private void beatAndReschedule() {
+    if (stopping) {
+      return;
+    }
+    long next = heartbeatMillis;
+    if (enrollment.current().isEmpty()) {
+      next = Math.min(next, 1_000);
+    } else {
+      heartbeatOnce();
+      next = heartbeatMillis;
+    }
+    try {
+      heartbeats.schedule(this::beatAndReschedule, Math.max(100, next), TimeUnit.MILLISECONDS);
+    } catch (RuntimeException e) {
+      // shut down
+    }
+  }
+
+  /** The daemon: ticks until {@link #shutdown}. */
+  public void runUntilStopped() {
+    loopThread = Thread.currentThread();
+    try {
+      startHeartbeat();
+      while (!stopping) {
+        TickOutcome outcome = tick();
+        LOG.finest(() -> "tick: " + outcome + ", resting " + pause.toMillis() + " ms");
+        waitFor(pause);
+      }
+    } finally {
+      loopEnded.countDown();
+    }
+  }
+
+  /**
+   * Cron mode: works while there is work and returns 0 once a short claim finds none, nothing runs and nothing
+   * waits to be reported; 0 at once when the idle policy says not now; 1 when the server keeps failing.
+   */
+  public int runOnce() {
+    loopThread = Thread.currentThread();
+    try {
+      return onceLoop();
+    } finally {
+      loopEnded.countDown();
+    }
+  }
+
+  private int onceLoop() {
+    IdleVerdict v = idlePolicy.evaluate();
+    if (!v.run()) {
+      LOG.info("not running now: " + v.reason());
+      return 0;
+    }
+    startHeartbeat();
+    int errors = 0;
+    while (!stopping) {
+      TickOutcome outcome = tick();
+      boolean nothingHeld = held.isEmpty();
+      switch (outcome) {
+        case NO_WORK, IDLE_VETO, DRAINING -> {
+          errors = 0;
+          if (nothingHeld) {
+            LOG.info("no more work" + (outcome == TickOutcome.NO_WORK ? "" : " (" + outcome + ")") + "; exiting");
+            return 0;
+          }
+        }
+        case BACKED_OFF, ERROR -> {
+          errors++;
+          if (errors >= config.onceMaxErrors() && runningCount() == 0) {
+            LOG.warning("giving up after " + errors + " failed attempts; "
+                + (nothingHeld ? "" : held.size() + " result(s) stay spooled for the next run; ") + "exiting");
+            return 1;
+          }
+        }
+        default -> errors = 0;
+      }
+      waitFor(pause);
+    }
+    return 0;
+  }
+
+  private void waitFor(Duration d) {
+    long millis = d.toMillis();
+    Instant now = clock.instant();
+    for (HeldLease h : held.values()) {
+      if (h.phase == HeldLease.Phase.REPORTING) {
+        millis = Math.min(millis, untilDue(now, h).toMillis());
+      }
+    }
+    if (millis <= 0) {
+      return;
+    }
+    synchronized (signal) {
+      try {
+        if (!signalled && !stopping) {
+          signal.wait(millis);
+        }
+      } catch (InterruptedException e) {
+        if (!stopping) {
+          Thread.currentThread().interrupt();
+        }
+      } finally {
+        signalled = false;
+      }
+    }
+    if (stopping) {
+      Thread.interrupted(); // the interrupt was ours
+    }
+  }
+
+  private void wake() {
+    synchronized (signal) {
+      signalled = true;
+      signal.notifyAll();
+    }
+  }
+
+  /**
+   * Graceful stop (shutdown hook): stop claiming, kill running scripts, give their leases back, stop the threads.
+   * Finished results stay spooled and are re-sent by the next start.
+   */
+  public void shutdown() {
+    synchronized (signal) {
+      if (stopping) {
+        awaitStopped();
+        return;
+      }
+      stopping = true;
+    }
+    LOG.info(runningCount() > 0 ? "shutting down: stopping " + runningCount() + " running batch(es)" : "shutting down");
+    wake();
+    Thread loop = loopThread;
+    if (loop != null && loop != Thread.currentThread()) {
+      loop.interrupt(); // ends a long-polling claim
+    }
+    List<LeaseRef> running = new ArrayList<>();
+    for (HeldLease h : held.values()) {
+      if (h.phase == HeldLease.Phase.RUNNING && h.run != null) {
+        h.stoppedForShutdown = true;
+        h.run.cancel("agent shutting down");
+        running.add(h.ref);
+      }
+    }
+    if (!running.isEmpty()) {
+      release(running, "agent shutting down");
+      running.forEach(ref -> held.remove(ref.leaseToken()));
+    }
+    goodbye();
+    synchronized (this) {
+      if (heartbeats != null) {
+        heartbeats.shutdownNow();
+      }
+    }
+    slots.shutdown();
+    try {
+      if (!slots.awaitTermination(5, TimeUnit.SECONDS)) {
+        LOG.warning("some batch threads did not stop within 5 s");
+      }
+      if (loop != null && loop != Thread.currentThread()) {
+        loopEnded.await(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    LOG.info("stopped");
+    stopped.countDown();
+  }
+
+  private void awaitStopped() {
+    try {
+      stopped.await(15, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * The final heartbeat, state OFFLINE: the server answers this agent's parked long-poll claim with nothing (so no
+   * batch is handed to a process that is gone) and requeues at once any lease this heartbeat does not list. Leases
+   * whose results wait in the spool are listed, so they stay ours until the next start re-sends them.
+   */
+  private void goodbye() {
+    if (enrollment.current().isEmpty()) {
+      return;
+    }
+    try {
+      protocol.heartbeat(
+          new HeartbeatRequest(
+              WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, heldLeases(), null));
+    } catch (RuntimeException e) {
+      LOG.fine("final heartbeat not delivered: " + e.getMessage());
+    }
+  }
+
+  private void release(List<LeaseRef> refs, String reason) {
+    try {
+      var r = protocol.release(new ReleaseRequest(refs, reason));
+      LOG.info("released " + (r == null ? refs.size() : r.released()) + " lease(s): " + reason);
+    } catch (RuntimeException e) {
+      LOG.warning("could not release " + refs.size() + " lease(s) (" + e.getMessage()
+          + "); the server requeues them when they expire");
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    if (p != null) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException e) {
+        // left for the next startup's cleanup
+      }
+    }
+  }
+}

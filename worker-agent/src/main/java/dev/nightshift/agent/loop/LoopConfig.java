@@ -1,0 +1,38 @@
+package dev.nightshift.agent.loop;
+
+import dev.nightshift.agent.config.AgentSettings;
+import dev.nightshift.agent.config.Defaults;
+import java.time.Duration;
+
+/**
+ * The loop's timing and size.
+ *
+ * @param slots batches run at once
+ * @param claimWait how long a claim may long-poll
+ * @param heartbeat heartbeat interval until the server names one
+ * @param backoffBase first back-off ceiling
+ * @param backoffCap largest back-off
+ * @param noWorkPause rest after an empty claim
+ * @param idleRecheck rest while the idle policy vetoes or the server drains
+ * @param onceMaxErrors consecutive errors after which {@code once} gives up
+ */
+public record LoopConfig(
+    int slots,
+    Duration claimWait,
+    Duration heartbeat,
+    Duration backoffBase,
+    Duration backoffCap,
+    Duration noWorkPause,
+    Duration idleRecheck,
+    int onceMaxErrors) {
+
+  public static LoopConfig from(AgentSettings s) {
+    return new LoopConfig(
+        s.slots(), s.claimWait(), Defaults.HEARTBEAT, Defaults.BACKOFF_BASE, Defaults.BACKOFF_CAP,
+        Defaults.NO_WORK_PAUSE, Defaults.IDLE_RECHECK, Defaults.ONCE_MAX_ERRORS);
+  }
+
+  public LoopConfig withClaimWait(Duration wait) {
+    return new LoopConfig(slots, wait, heartbeat, backoffBase, backoffCap, noWorkPause, idleRecheck, onceMaxErrors);
+  }
+}

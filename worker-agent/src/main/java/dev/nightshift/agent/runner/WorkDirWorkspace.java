@@ -1,0 +1,20 @@
+package dev.nightshift.agent.runner;
+
+import dev.nightshift.protocol.Lease;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Runs every lease in one fixed directory ({@code <data>/work}) until code distribution arrives. */
+public final class WorkDirWorkspace implements WorkspaceProvider {
+  private final Path dir;
+
+  public WorkDirWorkspace(Path dir) {
+    this.dir = dir;
+  }
+
+  @Override
+  public Path workspaceFor(Lease lease) throws IOException {
+    return Files.createDirectories(dir);
+  }
+}

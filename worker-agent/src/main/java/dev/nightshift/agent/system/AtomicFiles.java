@@ -1,0 +1,75 @@
+package dev.nightshift.agent.system;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+
+/** Writes files so that a crash leaves either the old or the new content, never a torn file. */
+public final class AtomicFiles {
+  /** Suffix of the temporary files; leftovers of a crash can be deleted on startup. */
+  public static final String TEMP_SUFFIX = ".tmp";
+
+  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+
+  private AtomicFiles() {}
+
+  /**
+   * Writes {@code bytes} to a temporary file beside {@code target}, forces it to disk, then renames it over the
+   * target (atomically where the file system allows).
+   *
+   * @param ownerOnly restrict the file to its owner (POSIX 600) where the file system supports it
+   */
+  public static void write(Path target, byte[] bytes, boolean ownerOnly) throws IOException {
+    Path dir = target.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path temp = dir.resolve(target.getFileName() + "." + ProcessHandle.current().pid() + TEMP_SUFFIX);
+    try {
+      try (FileChannel ch =
+          FileChannel.open(
+              temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        if (ownerOnly) {
+          restrictToOwner(temp);
+        }
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+          ch.write(buf);
+        }
+        ch.force(true);
+      }
+      try {
+        Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+      syncDirectory(dir);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  /** Sets POSIX permissions 600 where supported; a no-op elsewhere (e.g. Windows, where ACLs apply). */
+  public static void restrictToOwner(Path file) {
+    try {
+      Files.setPosixFilePermissions(file, OWNER_ONLY);
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system: the data directory's own ACL protects it
+    }
+  }
+
+  /** Makes a rename durable on Linux; other systems refuse to open directories, which is harmless. */
+  private static void syncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      // best effort
+    }
+  }
+}

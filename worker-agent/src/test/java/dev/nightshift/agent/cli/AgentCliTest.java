@@ -1,0 +1,112 @@
+package dev.nightshift.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nightshift.agent.lock.InstanceLock;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line in-process: help, and clear messages with a non-zero exit for bad input. */
+class AgentCliTest {
+  @TempDir Path home;
+  private final Map<String, String> env = new HashMap<>();
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    CommandLine cli =
+        AgentCli.commandLine(new CliEnvironment(env, home.toString(), e -> "test-host", false));
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
+  @Test
+  void helpExplainsTheCommandsAndEveryFlag() {
+    assertThat(run("--help")).isZero();
+    assertThat(out.toString()).contains("run", "once", "version");
+
+    assertThat(run("run", "--help")).isZero();
+    assertThat(out.toString())
+        .contains("--server=URL", "--enrollment-token=TOKEN", "--data-dir=DIR", "--slots=N", "--name=NAME",
+            "--label=KEY=VALUE", "--idle-policy=POLICY", "--claim-wait=DURATION", "--max-output-bytes=SIZE",
+            "--log-tail-bytes=SIZE", "--config=FILE", "NIGHTSHIFT_SERVER", "NIGHTSHIFT_ENROLLMENT_TOKEN");
+
+    assertThat(run("once", "--help")).isZero();
+    assertThat(out.toString()).contains("Cron");
+  }
+
+  @Test
+  void versionPrintsTheAgentAndProtocolVersions() {
+    assertThat(run("version")).isZero();
+    assertThat(out.toString()).startsWith("nightshift-agent ").contains("agent protocol v1");
+  }
+
+  @Test
+  void unknownFlagsAndMissingCommandsFailWithUsageStatus() {
+    // tries: an unknown flag on run; no command at all; an unknown command
+    assertThat(run("run", "--bogus")).isEqualTo(2);
+    assertThat(err.toString()).contains("Unknown option: '--bogus'").contains("nightshift-agent run --help");
+
+    assertThat(run()).isEqualTo(2);
+    assertThat(err.toString()).contains("missing command");
+
+    assertThat(run("start")).isEqualTo(2);
+    assertThat(err.toString()).contains("start");
+  }
+
+  @Test
+  void badSlotsAreRefusedWithAClearMessage() {
+    // tries: --slots 0, --slots -1, --slots abc, --slots (no value), NIGHTSHIFT_SLOTS=many
+    String data = home.resolve("d").toString();
+    for (String bad : new String[] {"0", "-1", "abc"}) {
+      StringWriter before = new StringWriter();
+      before.write(err.toString());
+      assertThat(run("run", "--server", "http://x", "--enrollment-token", "t", "--data-dir", data, "--slots", bad))
+          .as("--slots %s", bad)
+          .isEqualTo(2);
+      assertThat(err.toString()).contains("invalid value '" + bad + "' for --slots: expected a whole number from 1");
+    }
+    assertThat(run("run", "--slots")).isEqualTo(2);
+    assertThat(err.toString()).contains("Missing required parameter for option '--slots'");
+
+    env.put("NIGHTSHIFT_SLOTS", "many");
+    assertThat(run("once", "--server", "http://x", "--enrollment-token", "t", "--data-dir", data)).isEqualTo(2);
+    assertThat(err.toString()).contains("invalid value 'many' for NIGHTSHIFT_SLOTS");
+  }
+
+  @Test
+  void runWithoutServerOrEnrollmentSaysWhatToPass() {
+    // tries: no --server and no identity; a server but neither identity nor enrollment token; a bad idle policy
+    String data = home.resolve("d").toString();
+    assertThat(run("run", "--data-dir", data, "--enrollment-token", "t")).isEqualTo(2);
+    assertThat(err.toString()).contains("no server: pass --server URL (or NIGHTSHIFT_SERVER)");
+
+    assertThat(run("run", "--data-dir", data, "--server", "http://x")).isEqualTo(2);
+    assertThat(err.toString()).contains("not enrolled: pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
+
+    assertThat(run("run", "--data-dir", data, "--server", "http://x", "--idle-policy", "desktop")).isEqualTo(2);
+    assertThat(err.toString()).contains("unknown idle policy 'desktop'");
+
+    assertThat(run("run", "--data-dir", data, "--server", "ftp://x", "--enrollment-token", "t")).isEqualTo(2);
+    assertThat(err.toString()).contains("invalid value 'ftp://x' for --server");
+  }
+
+  @Test
+  void aSecondStartOnTheSameDataDirExitsZeroNamingThePid() throws Exception {
+    Path data = home.resolve("d");
+    java.nio.file.Files.createDirectories(data);
+    try (InstanceLock held = InstanceLock.tryAcquire(data.resolve("agent.lock"), data.resolve("agent.pid")).lock()) {
+      assertThat(held).isNotNull();
+      assertThat(run("once", "--data-dir", data.toString(), "--server", "http://x", "--enrollment-token", "t"))
+          .isZero();
+      assertThat(out.toString()).contains("another agent (pid " + ProcessHandle.current().pid() + ")");
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package dev.nightshift.agent.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nightshift.agent.config.SettingsResolver.Key;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SettingsResolverTest {
+  @TempDir Path home;
+
+  private SettingsResolver resolver(Map<String, String> env) {
+    return new SettingsResolver(env, home.toString(), e -> "host-1");
+  }
+
+  private static Map<Key, String> flags(Object... kv) {
+    Map<Key, String> m = new EnumMap<>(Key.class);
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put((Key) kv[i], (String) kv[i + 1]);
+    }
+    return m;
+  }
+
+  @Test
+  void defaultsApplyWhenNothingIsGiven() {
+    AgentSettings s = resolver(Map.of()).resolve(flags(), null, false);
+
+    assertThat(s.server()).isNull();
+    assertThat(s.enrollmentToken()).isNull();
+    assertThat(s.dataDir()).isEqualTo(home.resolve(".nightshift/agent"));
+    assertThat(s.slots()).isEqualTo(Defaults.SLOTS);
+    assertThat(s.name()).isEqualTo("host-1");
+    assertThat(s.labels()).isEmpty();
+    assertThat(s.idlePolicy()).isEqualTo("always");
+    assertThat(s.claimWait()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(s.maxOutputBytes()).isEqualTo(64L * 1024 * 1024);
+    assertThat(s.logTailBytes()).isEqualTo(64 * 1024);
+  }
+
+  @Test
+  void flagsBeatEnvironmentWhichBeatsTheConfigFile() throws Exception {
+    Path data = home.resolve("data");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("agent.properties"),
+        "server=http://from-file\nslots=3\nname=file-name\nlabels=os=linux, gpu=none\nclaim-wait=10s\n"
+            + "max-output-bytes=1MiB\nlog-tail-bytes=4k\n");
+    Map<String, String> env = Map.of("NIGHTSHIFT_DATA_DIR", data.toString(), "NIGHTSHIFT_SLOTS", "5",
+        "NIGHTSHIFT_SERVER", "http://from-env");
+
+    AgentSettings s = resolver(env).resolve(flags(Key.SERVER, "https://from-flag:8443/ns"), null, false);
+
+    assertThat(s.server()).isEqualTo(URI.create("https://from-flag:8443/ns"));
+    assertThat(s.slots()).isEqualTo(5);
+    assertThat(s.name()).isEqualTo("file-name");
+    assertThat(s.labels()).containsExactly(Map.entry("os", "linux"), Map.entry("gpu", "none"));
+    assertThat(s.claimWait()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s.maxOutputBytes()).isEqualTo(1024 * 1024);
+    assertThat(s.logTailBytes()).isEqualTo(4096);
+    assertThat(s.dataDir()).isEqualTo(data);
+  }
+
+  @Test
+  void anExplicitConfigFileIsReadAndMustExist() throws Exception {
+    Path file = Files.writeString(home.resolve("nightshift.properties"), "enrollment-token=tok\nslots=2\n");
+
+    AgentSettings s = resolver(Map.of()).resolve(flags(), file, false);
+    assertThat(s.enrollmentToken()).isEqualTo("tok");
+    assertThat(s.slots()).isEqualTo(2);
+    assertThat(s.toString()).doesNotContain("tok,").contains("enrollmentToken=***");
+
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(), home.resolve("missing.properties"), false))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("config file").hasMessageContaining("not found");
+  }
+
+  @Test
+  void badValuesNameTheSourceAndWhatIsExpected() throws Exception {
+    // tries: slots 0, -1, abc, 1000 as a flag; slots abc in the environment; a server without scheme;
+    // a label without '='; a claim wait of 0; an unknown key in the config file
+    for (String bad : new String[] {"0", "-1", "abc", "1000"}) {
+      assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.SLOTS, bad), null, false))
+          .isInstanceOf(SettingsException.class)
+          .hasMessage("invalid value '" + bad + "' for --slots: expected a whole number from 1 to 256");
+    }
+    assertThatThrownBy(() -> resolver(Map.of("NIGHTSHIFT_SLOTS", "abc")).resolve(flags(), null, false))
+        .hasMessageStartingWith("invalid value 'abc' for NIGHTSHIFT_SLOTS");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.SERVER, "grid.example.com"), null, false))
+        .hasMessageContaining("expected an http:// or https:// URL");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.LABELS, "os=linux,gpu"), null, false))
+        .hasMessage("invalid label 'gpu' for --label: expected KEY=VALUE such as os=linux");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.CLAIM_WAIT, "0"), null, false))
+        .hasMessageStartingWith("invalid value '0' for --claim-wait");
+    Path file = Files.writeString(home.resolve("bad.properties"), "slot=2\n");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(), file, false))
+        .hasMessageContaining("unknown key 'slot'").hasMessageContaining("slots");
+  }
+
+  @Test
+  void parsesDurationsAndSizes() {
+    assertThat(SettingsResolver.parseDuration("30")).isEqualTo(Duration.ofSeconds(30));
+    assertThat(SettingsResolver.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
+    assertThat(SettingsResolver.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(SettingsResolver.parseDuration("PT45S")).isEqualTo(Duration.ofSeconds(45));
+    assertThat(SettingsResolver.parseDuration("soon")).isNull();
+    assertThat(SettingsResolver.parseSize("65536")).isEqualTo(65536L);
+    assertThat(SettingsResolver.parseSize("64KiB")).isEqualTo(65536L);
+    assertThat(SettingsResolver.parseSize("64m")).isEqualTo(64L << 20);
+    assertThat(SettingsResolver.parseSize("1GB")).isEqualTo(1L << 30);
+    assertThat(SettingsResolver.parseSize("lots")).isNull();
+  }
+}

@@ -1,0 +1,348 @@
+package dev.nightshift.agent.loop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import dev.nightshift.agent.identity.Enrollment;
+import dev.nightshift.agent.identity.Identity;
+import dev.nightshift.agent.identity.IdentityStore;
+import dev.nightshift.agent.idle.IdleVerdict;
+import dev.nightshift.agent.idle.IdlePolicy;
+import dev.nightshift.agent.runner.RunnerConfig;
+import dev.nightshift.agent.runner.ScriptRunner;
+import dev.nightshift.agent.runner.WorkDirWorkspace;
+import dev.nightshift.agent.spool.Spool;
+import dev.nightshift.agent.spool.SpooledReport;
+import dev.nightshift.agent.testing.FakeAgentServer;
+import dev.nightshift.agent.testing.Leases;
+import dev.nightshift.agent.testing.MutableClock;
+import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.CompleteRequest;
+import dev.nightshift.protocol.HostFacts;
+import dev.nightshift.protocol.Instruction;
+import dev.nightshift.protocol.InstructionType;
+import dev.nightshift.protocol.LeaseRef;
+import dev.nightshift.protocol.ProtocolException;
+import dev.nightshift.protocol.WorkerState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.DisabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The loop against an in-memory server and real {@code sh} scripts; ticks are driven by the test. */
+@DisabledOnOs(OS.WINDOWS)
+class AgentLoopTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  @TempDir Path data;
+  private final FakeAgentServer server = new FakeAgentServer();
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+  private final List<AgentLoop> loops = new ArrayList<>();
+  private IdlePolicy idle = () -> IdleVerdict.run("test");
+  private Enrollment enrollment;
+
+  @AfterEach
+  void stopLoops() {
+    loops.forEach(AgentLoop::shutdown);
+  }
+
+  private AgentLoop loop(int slots) {
+    return loop(slots, Duration.ofSeconds(1), Duration.ofSeconds(60));
+  }
+
+  private AgentLoop loop(int slots, Duration backoffBase, Duration backoffCap) {
+    IdentityStore store = new IdentityStore(data.resolve("identity.json"));
+    Identity id = new Identity("worker-0", "agent-token-0", "http://fake");
+    store.save(id);
+    enrollment = new Enrollment(store, id, "http://fake", "enroll-token", "pc", slots, Map.of(), AgentLoopTest::host);
+    server.authenticateWith(enrollment::token);
+    RunnerConfig rc = new RunnerConfig(data.resolve("runs"), data.resolve("logs/attempts"), 1 << 20, 4096,
+        List.of("sh", "-c"), Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
+    ScriptRunner runner = new ScriptRunner(rc, new WorkDirWorkspace(data.resolve("work")), clock);
+    LoopConfig config = new LoopConfig(slots, Duration.ZERO, Duration.ofSeconds(30), backoffBase, backoffCap,
+        Duration.ofMillis(10), Duration.ofMillis(50), 3);
+    AgentLoop loop = new AgentLoop(new AgentLoop.Parts(server, enrollment, runner, spool(), () -> idle.evaluate()),
+        config, clock, BackoffTest.highest());
+    loop.restore();
+    loops.add(loop);
+    return loop;
+  }
+
+  private Spool spool() {
+    return new Spool(data.resolve("spool"));
+  }
+
+  private static HostFacts host() {
+    return new HostFacts("pc", "Linux", "amd64", 4, 0, "dev", "17");
+  }
+
+  private List<Path> spooled() throws IOException {
+    return spool().list();
+  }
+
+  @Test
+  void claimsOnlyAsManyBatchesAsFreeSlots() {
+    AgentLoop loop = loop(2);
+    for (long b = 1; b <= 3; b++) {
+      server.add(Leases.items(b, "sleep 300", 600));
+    }
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    assertThat(server.claims()).singleElement().satisfies(c -> assertThat(c.freeSlots()).isEqualTo(2));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BUSY);
+    assertThat(server.claims()).hasSize(1);
+
+    assertThat(loop.heartbeatRequest().freeSlots()).isZero();
+    assertThat(loop.heartbeatRequest().state()).isEqualTo(WorkerState.BUSY);
+    assertThat(loop.heartbeatRequest().leases())
+        .containsExactly(new LeaseRef(1, "token-1"), new LeaseRef(2, "token-2"));
+  }
+
+  @Test
+  void resultIsSpooledBeforeItIsReportedAndDeletedOnceAccepted() throws Exception {
+    AgentLoop loop = loop(1);
+    List<List<Path>> spoolAtReport = new ArrayList<>();
+    server.beforeReport(r -> {
+      try {
+        spoolAtReport.add(spooled());
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+    server.add(Leases.items(1, "tr a-z A-Z", 10, "\"abc\"", "\"def\""));
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+
+    await().atMost(WAIT).until(() -> server.completes().size() == 1);
+    CompleteRequest c = server.completes().get(0);
+    assertThat(c.output()).isEqualTo("\"ABC\"\n\"DEF\"\n");
+    assertThat(c.leaseToken()).isEqualTo("token-1");
+    assertThat(c.exitCode()).isZero();
+    assertThat(spoolAtReport.get(0)).extracting(p -> p.getFileName().toString()).containsExactly("1-1.json");
+    await().atMost(WAIT).until(loop::isIdle);
+    assertThat(spooled()).isEmpty();
+    assertThat(Files.list(data.resolve("runs"))).isEmpty();
+  }
+
+  @Test
+  void reportIsRetriedWithBackoffUntilTheServerAnswers() throws Exception {
+    AgentLoop loop = loop(1);
+    server.failReports(new ProtocolException(503, "down"), new ProtocolException(0, "cannot reach"));
+    server.add(Leases.items(1, "echo out; exit 4", 10));
+
+    loop.tick();
+    await().atMost(WAIT).until(() -> loop.nextReportRetry().isPresent());
+    assertThat(server.reportAttempts()).isEqualTo(1);
+    assertThat(loop.nextReportRetry()).contains(clock.instant().plusSeconds(1));
+
+    // first retry after the first back-off (1 s ceiling): not before
+    loop.tick();
+    assertThat(server.reportAttempts()).isEqualTo(1);
+    assertThat(spooled()).hasSize(1);
+    assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(1, "token-1"));
+    clock.advance(Duration.ofSeconds(1));
+    loop.tick();
+    assertThat(server.reportAttempts()).isEqualTo(2);
+    assertThat(loop.nextReportRetry()).contains(clock.instant().plusSeconds(2));
+
+    // second retry after a 2 s back-off
+    clock.advance(Duration.ofMillis(1_999));
+    loop.tick();
+    assertThat(server.reportAttempts()).isEqualTo(2);
+    clock.advance(Duration.ofMillis(1));
+    loop.tick();
+
+    assertThat(server.reportAttempts()).isEqualTo(3);
+    assertThat(server.fails()).singleElement().satisfies(f -> {
+      assertThat(f.outcome()).isEqualTo(AttemptOutcome.FAILED);
+      assertThat(f.exitCode()).isEqualTo(4);
+      assertThat(f.error()).isEqualTo("exit code 4");
+    });
+    assertThat(spooled()).isEmpty();
+    assertThat(loop.heldLeases()).isEmpty();
+  }
+
+  @Test
+  void staleLeaseConflictDropsTheResult() throws Exception {
+    AgentLoop loop = loop(1);
+    server.failReports(new ProtocolException(409, "lease token stale"));
+    server.add(Leases.items(1, "echo hi", 10));
+
+    loop.tick();
+
+    await().atMost(WAIT).until(loop::isIdle);
+    assertThat(server.reportAttempts()).isEqualTo(1);
+    assertThat(server.completes()).isEmpty();
+    assertThat(spooled()).isEmpty();
+    clock.advance(Duration.ofMinutes(5));
+    loop.tick();
+    assertThat(server.reportAttempts()).isEqualTo(1);
+  }
+
+  @Test
+  void spooledReportsAreHeldAndResentOnStartup() throws Exception {
+    Instant t = clock.instant();
+    spool().write(SpooledReport.of(2, new CompleteRequest(7, "token-7", null, null, 0, t, t, "done\n", "")));
+    Files.writeString(data.resolve("spool").resolve("8-1.json"), "{not json");
+
+    AgentLoop loop = loop(1);
+
+    assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(7, "token-7"));
+    assertThat(loop.heartbeatRequest().freeSlots()).isEqualTo(1);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
+    assertThat(server.completes()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("done\n"));
+    assertThat(spooled()).isEmpty();
+    assertThat(data.resolve("spool/8-1.json.bad")).exists();
+    assertThat(loop.heldLeases()).isEmpty();
+  }
+
+  @Test
+  void cancelLeaseKillsTheProcessTreeAndDropsTheResult() throws Exception {
+    AgentLoop loop = loop(1);
+    server.add(Leases.items(1, "sleep 300 & wait", 600));
+    loop.tick();
+    await().atMost(WAIT).until(() -> loop.processOf(1).map(p -> p.descendants().count() >= 1).orElse(false));
+    ProcessHandle shell = loop.processOf(1).orElseThrow();
+    List<ProcessHandle> tree = Stream.concat(Stream.of(shell), shell.descendants()).collect(Collectors.toList());
+
+    server.instruct(Instruction.cancelLease(1, "token-1", "job cancelled"));
+    loop.heartbeatOnce();
+
+    await().atMost(WAIT).until(() -> tree.stream().noneMatch(ProcessHandle::isAlive));
+    await().atMost(WAIT).until(loop::isIdle);
+    assertThat(server.reportAttempts()).isZero();
+    assertThat(spooled()).isEmpty();
+    assertThat(loop.freeSlots()).isEqualTo(1);
+  }
+
+  @Test
+  void drainStopsClaimsUntilResume() {
+    AgentLoop loop = loop(1);
+    server.add(Leases.items(1, "true", 10));
+
+    server.instruct(Instruction.of(InstructionType.DRAIN, "maintenance"));
+    loop.heartbeatOnce();
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.DRAINING);
+    assertThat(server.claims()).isEmpty();
+    assertThat(loop.heartbeatRequest().state()).isEqualTo(WorkerState.DRAINING);
+
+    server.instruct(Instruction.of(InstructionType.RESUME, "done"));
+    loop.heartbeatOnce();
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+  }
+
+  @Test
+  void idleVetoStopsClaimsAndIsReported() {
+    AgentLoop loop = loop(1);
+    idle = () -> IdleVerdict.wait(WorkerState.OWNER_ACTIVE, "the owner is typing");
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.IDLE_VETO);
+
+    assertThat(server.claims()).isEmpty();
+    assertThat(loop.heartbeatRequest().state()).isEqualTo(WorkerState.OWNER_ACTIVE);
+    assertThat(loop.heartbeatRequest().reason()).isEqualTo("the owner is typing");
+  }
+
+  @Test
+  void serverErrorsBackOffAndTheLoopCarriesOn() {
+    AgentLoop loop = loop(1);
+    server.failClaims(new ProtocolException(503, "overloaded"));
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BACKED_OFF);
+    assertThat(loop.pause()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BACKED_OFF);
+    assertThat(loop.pause()).isEqualTo(Duration.ofSeconds(2));
+
+    server.failClaims(new IllegalStateException("bug in the fake"));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.ERROR);
+
+    server.failClaims(null);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
+    server.failClaims(new ProtocolException(0, "unreachable"));
+    loop.tick();
+    assertThat(loop.pause()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void revokedAgentTokenEnrollsAgainWithTheEnrollmentToken() throws Exception {
+    AgentLoop loop = loop(1);
+    server.revoke("agent-token-0");
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BACKED_OFF);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
+
+    assertThat(server.registers).singleElement().satisfies(r -> assertThat(r.enrollmentToken()).isEqualTo("enroll-token"));
+    assertThat(enrollment.token()).isEqualTo("agent-token-1");
+    assertThat(new IdentityStore(data.resolve("identity.json")).load()).get()
+        .extracting(Identity::workerId).isEqualTo("worker-1");
+  }
+
+  @Test
+  void shutdownKillsRunningBatchesAndReleasesTheirLeases() {
+    AgentLoop loop = loop(2);
+    server.add(Leases.items(1, "sleep 300", 600));
+    server.add(Leases.items(2, "sleep 300", 600));
+    loop.tick();
+    await().atMost(WAIT).until(() -> loop.processOf(1).isPresent() && loop.processOf(2).isPresent());
+    ProcessHandle p1 = loop.processOf(1).orElseThrow();
+    ProcessHandle p2 = loop.processOf(2).orElseThrow();
+
+    loop.shutdown();
+
+    assertThat(server.releases()).singleElement().satisfies(r -> {
+      assertThat(r.reason()).isEqualTo("agent shutting down");
+      assertThat(r.leases()).containsExactlyInAnyOrder(new LeaseRef(1, "token-1"), new LeaseRef(2, "token-2"));
+    });
+    await().atMost(WAIT).until(() -> !p1.isAlive() && !p2.isAlive());
+    assertThat(server.reportAttempts()).isZero();
+    assertThat(loop.tick()).isEqualTo(TickOutcome.STOPPED);
+  }
+
+  @Test
+  void onceWorksWhileThereIsWorkThenExits() throws Exception {
+    AgentLoop loop = loop(2);
+    for (long b = 1; b <= 3; b++) {
+      server.add(Leases.items(b, "wc -l", 10, "1", "2"));
+    }
+
+    int code = assertTimeoutPreemptively(WAIT, loop::runOnce);
+
+    assertThat(code).isZero();
+    assertThat(server.completes()).hasSize(3).allSatisfy(c -> assertThat(c.output().trim()).isEqualTo("2"));
+    assertThat(spooled()).isEmpty();
+  }
+
+  @Test
+  void onceGivesUpWhenTheServerKeepsFailing() {
+    AgentLoop loop = loop(1, Duration.ofMillis(1), Duration.ofMillis(5));
+    server.failClaims(new ProtocolException(503, "down"));
+
+    int code = assertTimeoutPreemptively(WAIT, loop::runOnce);
+
+    assertThat(code).isEqualTo(1);
+    assertThat(server.claims()).hasSize(3);
+  }
+
+  @Test
+  void onceExitsAtOnceWhenTheIdlePolicySaysNotNow() {
+    AgentLoop loop = loop(1);
+    idle = () -> IdleVerdict.wait(WorkerState.OUTSIDE_WINDOW, "outside 20:00-06:00");
+    server.add(Leases.items(1, "true", 10));
+
+    assertThat(loop.runOnce()).isZero();
+    assertThat(server.claims()).isEmpty();
+  }
+}
