@@ -103,7 +103,8 @@ class SecurityConfig {
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
                     .permitAll() // re-dispatches of requests already authorized (streamed results)
-                    .requestMatchers("/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
+                    .requestMatchers(
+                        "/", "/index.html", "/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
                     .permitAll()
                     .requestMatchers(HttpMethod.GET, "/api/**")
                     .hasAnyRole("ADMIN", "OPERATOR")
