@@ -35,6 +35,8 @@ public final class TestDatabase {
       serverUrl = external.endsWith("/") ? external : external + "/";
       user = setting("NIGHTSHIFT_TEST_JDBC_USER") == null ? "root" : setting("NIGHTSHIFT_TEST_JDBC_USER");
       password = setting("NIGHTSHIFT_TEST_JDBC_PASSWORD") == null ? "" : setting("NIGHTSHIFT_TEST_JDBC_PASSWORD");
+      dropDatabases(false); // left behind by test JVMs that died
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> dropDatabases(true)));
       return;
     }
     try {
@@ -47,6 +49,33 @@ public final class TestDatabase {
       password = "";
     } catch (Exception e) {
       throw new IllegalStateException("could not start the embedded test database", e);
+    }
+  }
+
+  /** Drops this JVM's test databases ({@code mine}) or those of test JVMs no longer running. */
+  private static void dropDatabases(boolean mine) {
+    long me = ProcessHandle.current().pid();
+    try (Connection c = DriverManager.getConnection(serverUrl, user, password);
+        Statement s = c.createStatement()) {
+      java.util.List<String> names = new java.util.ArrayList<>();
+      try (var rs = s.executeQuery("SHOW DATABASES LIKE 'nightshift\\_t%'")) {
+        while (rs.next()) {
+          names.add(rs.getString(1));
+        }
+      }
+      for (String name : names) {
+        var m = java.util.regex.Pattern.compile("nightshift_t(\\d+)_\\d+").matcher(name);
+        if (!m.matches()) {
+          continue;
+        }
+        long pid = Long.parseLong(m.group(1));
+        boolean drop = mine ? pid == me : pid != me && ProcessHandle.of(pid).isEmpty();
+        if (drop) {
+          s.execute("DROP DATABASE IF EXISTS " + name);
+        }
+      }
+    } catch (SQLException e) {
+      System.err.println("test databases not cleaned up: " + e.getMessage());
     }
   }
 
