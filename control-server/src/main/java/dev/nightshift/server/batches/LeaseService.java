@@ -246,18 +246,15 @@ public class LeaseService {
     return jdbc.sql(
             "SELECT id, job_id, seq, state, lease_token, item_count, failures FROM batch WHERE id = ? FOR UPDATE")
         .param(batchId)
-        .query(
-            (rs, n) ->
-                new BatchRow(
-                    rs.getLong(1),
-                    rs.getLong(2),
-                    rs.getInt(3),
-                    rs.getString(4),
-                    rs.getString(5),
-                    rs.getInt(6),
-                    rs.getInt(7)))
+        .query((rs, n) -> batchRow(rs))
         .optional()
         .orElse(null);
+  }
+
+  /** Reads the first seven columns: id, job_id, seq, state, lease_token, item_count, failures. */
+  private static BatchRow batchRow(java.sql.ResultSet rs) throws java.sql.SQLException {
+    return new BatchRow(
+        rs.getLong(1), rs.getLong(2), rs.getInt(3), rs.getString(4), rs.getString(5), rs.getInt(6), rs.getInt(7));
   }
 
   private AttemptRow attempt(String token) {
@@ -474,15 +471,7 @@ public class LeaseService {
             WHERE state = 'LEASED' AND lease_expires_at < ?
             ORDER BY lease_expires_at LIMIT ? FOR UPDATE SKIP LOCKED""",
             (rs, n) -> {
-              BatchRow b =
-                  new BatchRow(
-                      rs.getLong(1),
-                      rs.getLong(2),
-                      rs.getInt(3),
-                      rs.getString(4),
-                      rs.getString(5),
-                      rs.getInt(6),
-                      rs.getInt(7));
+              BatchRow b = batchRow(rs);
               Instant expired = Times.instant(rs, "lease_expires_at");
               Instant deadline = Times.instant(rs, "lease_deadline");
               String why =

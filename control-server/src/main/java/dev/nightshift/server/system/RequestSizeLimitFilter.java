@@ -14,7 +14,6 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.stereotype.Component;
-import org.springframework.util.unit.DataSize;
 import org.springframework.web.filter.OncePerRequestFilter;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -78,9 +77,6 @@ class RequestSizeLimitFilter extends OncePerRequestFilter {
     return "Send less data per request.";
   }
 
-  static String human(long bytes) {
-    return DataSize.ofBytes(bytes).toMegabytes() + " MB";
-  }
 
   /** A request whose body stream fails once more than {@code limit} bytes were read. */
   private static final class Limited extends HttpServletRequestWrapper {
