@@ -13,6 +13,15 @@ public final class AgentPaths {
   public static final String FAIL = PREFIX + "/fail";
   public static final String RELEASE = PREFIX + "/release";
 
+  /**
+   * The processing code, a Git repository over smart HTTP (any stock git client works). Agents fetch with HTTP
+   * Basic: any user name, their agent token as the password. The branch {@code worker} holds the current release.
+   */
+  public static final String GIT_REPOSITORY = "/git/code.git";
+
+  /** The branch that holds the promoted code. */
+  public static final String WORKER_BRANCH = "worker";
+
   /** Header carrying the agent's own version, for the server's worker view and compatibility checks. */
   public static final String AGENT_VERSION_HEADER = "Nightshift-Agent-Version";
 

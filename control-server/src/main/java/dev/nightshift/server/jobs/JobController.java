@@ -100,9 +100,31 @@ class JobController {
             pairs(params, "env"),
             pairs(params, "label"),
             params.getFirst("commit"));
-    JobSpec spec = submission.validate(true);
-    long id = jobs.submitStream(spec, request.getInputStream(), user.getName());
+    JobSpec spec;
+    long id;
+    try {
+      spec = submission.validate(true);
+      id = jobs.submitStream(spec, request.getInputStream(), user.getName());
+    } catch (ProblemException refused) {
+      drain(request.getInputStream());
+      throw refused;
+    }
     return created(id);
+  }
+
+  /**
+   * Reads what is left of a refused upload before answering. The server closes the connection after a 400, and
+   * unread request bytes turn that close into a TCP reset that loses the answer for clients still sending.
+   */
+  private static void drain(java.io.InputStream in) {
+    byte[] buf = new byte[64 * 1024];
+    try {
+      while (in.read(buf) >= 0) {
+        // discard
+      }
+    } catch (IOException e) {
+      // the body passed its size limit or the client went away: nothing left to protect
+    }
   }
 
   private ResponseEntity<JobQueries.JobView> created(long id) {
