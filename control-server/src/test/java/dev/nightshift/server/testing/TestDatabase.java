@@ -40,10 +40,18 @@ public final class TestDatabase {
       return;
     }
     try {
-      Path root = Path.of(System.getProperty("java.io.tmpdir"), "nightshift-test-mariadb");
-      Path data = Files.createTempDirectory(Files.createDirectories(root), "data-");
-      EmbeddedMariaDb db = EmbeddedMariaDb.start(root.resolve("base"), data.resolve("db"), "nightshift_bootstrap");
-      Runtime.getRuntime().addShutdownHook(new Thread(db::close));
+      // One directory per test JVM: JVMs sharing unpacked binaries would overwrite a running mariadbd.
+      Path root = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "nightshift-test-mariadb"));
+      removeStale(root);
+      Path mine = root.resolve(String.valueOf(ProcessHandle.current().pid()));
+      EmbeddedMariaDb db = EmbeddedMariaDb.start(mine.resolve("base"), mine.resolve("data"), "nightshift_bootstrap");
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    db.close();
+                    deleteTree(mine);
+                  }));
       serverUrl = "jdbc:mariadb://127.0.0.1:" + db.port() + "/";
       user = "root";
       password = "";
@@ -76,6 +84,26 @@ public final class TestDatabase {
       }
     } catch (SQLException e) {
       System.err.println("test databases not cleaned up: " + e.getMessage());
+    }
+  }
+
+  /** Removes the directories of test JVMs that are no longer running. */
+  private static void removeStale(Path root) throws java.io.IOException {
+    try (var dirs = Files.list(root)) {
+      for (Path dir : dirs.toList()) {
+        String name = dir.getFileName().toString();
+        if (name.matches("\\d+") && ProcessHandle.of(Long.parseLong(name)).isEmpty()) {
+          deleteTree(dir);
+        }
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    try (var walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (java.io.IOException e) {
+      // best effort
     }
   }
 
