@@ -55,6 +55,16 @@ public class JobCounters {
     }
   }
 
+  /** Counts succeeded batches per job and code version ("versions seen"). */
+  public void recordVersion(long jobId, String commit, String version, long items) {
+    jdbc.sql(
+            """
+            INSERT INTO job_version (job_id, commit_sha, version, batches, items) VALUES (?, ?, ?, 1, ?)
+            ON DUPLICATE KEY UPDATE batches = batches + 1, items = items + ?""")
+        .params(jobId, commit, version == null ? "" : version, items, items)
+        .update();
+  }
+
   /** Counts completed work per job and minute, for rates, ETAs and the throughput chart. */
   public void recordThroughput(long jobId, int batches, long items, Instant now) {
     jdbc.sql(

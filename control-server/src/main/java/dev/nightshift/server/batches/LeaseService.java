@@ -126,6 +126,10 @@ public class LeaseService {
               .update();
           counters.apply(b.jobId, new JobCounters.Delta(0, -1, 1, 0, 0, b.itemCount), now);
           counters.recordThroughput(b.jobId, 1, b.itemCount, now);
+          String commit = r.commit() != null ? r.commit() : checked.attempt.commit;
+          if (commit != null) {
+            counters.recordVersion(b.jobId, commit, r.version(), b.itemCount);
+          }
           return new ReportResponse(ReportStatus.ACCEPTED);
         });
   }

@@ -45,6 +45,9 @@ public class JobQueries {
   /** Batches of a job by state. */
   public record Counts(int pending, int leased, int succeeded, int dead, int cancelled) {}
 
+  /** Succeeded batches of a job produced by one commit. */
+  public record VersionSeen(String commit, String version, int batches, long items) {}
+
   /** A job as the API shows it. */
   public record JobView(
       long id,
@@ -72,7 +75,8 @@ public class JobQueries {
       Instant createdAt,
       Instant startedAt,
       Instant finishedAt,
-      Instant updatedAt) {}
+      Instant updatedAt,
+      List<VersionSeen> versions) {}
 
   /** A page of jobs, newest first; {@code nextBefore} fetches the next page. */
   public record JobPage(List<JobView> items, Long nextBefore) {}
@@ -84,7 +88,14 @@ public class JobQueries {
             .query((rs, n) -> row(rs))
             .optional()
             .orElseThrow(() -> ProblemException.notFound("job", id));
-    return view(row, rates(List.of(id)));
+    List<VersionSeen> versions =
+        jdbc.sql(
+                "SELECT commit_sha, version, batches, items FROM job_version WHERE job_id = ? ORDER BY batches DESC"
+                    + " LIMIT 50")
+            .param(id)
+            .query((rs, n) -> new VersionSeen(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getLong(4)))
+            .list();
+    return view(row, rates(List.of(id)), versions);
   }
 
   public JobPage list(JobState state, Long before, int limit) {
@@ -107,7 +118,7 @@ public class JobQueries {
       next = rows.get(limit - 1).id;
     }
     Map<Long, Long> rates = rates(rows.stream().map(r -> r.id).toList());
-    return new JobPage(rows.stream().map(r -> view(r, rates)).toList(), next);
+    return new JobPage(rows.stream().map(r -> view(r, rates, null)).toList(), next);
   }
 
   /** Items completed per job over the last few minutes. */
@@ -186,7 +197,8 @@ public class JobQueries {
         Times.instant(rs, "updated_at"));
   }
 
-  private JobView view(Row r, Map<Long, Long> rates) {
+  /** {@code versions} null = not loaded (lists leave it out). */
+  private JobView view(Row r, Map<Long, Long> rates, List<VersionSeen> versions) {
     Instant now = clock.instant();
     Counts c = r.counts;
     int finished = c.succeeded() + c.dead() + c.cancelled();
@@ -233,6 +245,7 @@ public class JobQueries {
         r.createdAt,
         r.startedAt,
         r.finishedAt,
-        r.updatedAt);
+        r.updatedAt,
+        versions);
   }
 }

@@ -34,6 +34,8 @@ class JobService {
   private final JsonMapper json;
   private final ApplicationEventPublisher events;
   private final NightshiftProperties.Limits limits;
+  private final dev.nightshift.server.code.CodeRepository code;
+  private final dev.nightshift.server.code.ReleaseService releases;
 
   JobService(
       JdbcClient jdbc,
@@ -43,7 +45,9 @@ class JobService {
       Clock clock,
       JsonMapper json,
       ApplicationEventPublisher events,
-      NightshiftProperties properties) {
+      NightshiftProperties properties,
+      dev.nightshift.server.code.CodeRepository code,
+      dev.nightshift.server.code.ReleaseService releases) {
     this.jdbc = jdbc;
     this.template = template;
     this.tx = tx;
@@ -52,6 +56,8 @@ class JobService {
     this.json = json;
     this.events = events;
     this.limits = properties.limits();
+    this.code = code;
+    this.releases = releases;
   }
 
   long submit(JobSpec spec, List<JsonNode> items, JobSubmission.Range range, String user) {
@@ -76,8 +82,29 @@ class JobService {
     return submit(spec, "ITEMS", writer -> reader.read(ndjson, writer::item), user);
   }
 
+  /**
+   * The commit a job runs: its pinned commit (resolved to a full id), or the release current when batches are
+   * claimed; without either there is nothing to run.
+   */
+  private String pinnedCommit(JobSpec spec) {
+    if (spec.commit() != null) {
+      return code.resolveCommit(spec.commit())
+          .map(org.eclipse.jgit.lib.ObjectId::name)
+          .orElseThrow(
+              () ->
+                  ProblemException.badRequest(
+                      "commit " + spec.commit() + " is not in /git/code.git: push it first, or leave commit out"
+                          + " to run the current release"));
+    }
+    if (releases.current().isEmpty()) {
+      throw ProblemException.conflict("no code promoted yet: push to /git/code.git and promote");
+    }
+    return null;
+  }
+
   /** Everything in one transaction: a job exists with all its batches, or not at all. */
   private long submit(JobSpec spec, String inputKind, Consumer<BatchWriter> input, String user) {
+    String pinned = pinnedCommit(spec);
     Instant now = clock.instant();
     long jobId =
         tx.once(
@@ -99,7 +126,7 @@ class JobService {
                       spec.maxParallel(),
                       json.writeValueAsString(spec.env()),
                       json.writeValueAsString(spec.labels()),
-                      spec.commit(),
+                      pinned,
                       inputKind,
                       user,
                       Times.db(now),

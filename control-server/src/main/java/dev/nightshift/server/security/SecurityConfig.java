@@ -11,7 +11,14 @@ import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
-import org.springframework.jdbc.core.simple.JdbcClient;
+import java.util.List;
+import org.springframework.security.authentication.AuthenticationProvider;
+import org.springframework.security.authentication.ProviderManager;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.authentication.dao.DaoAuthenticationProvider;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
+import org.springframework.security.web.util.matcher.RequestMatcher;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.core.userdetails.User;
@@ -52,12 +59,12 @@ class SecurityConfig {
 
   @Bean
   @Order(1)
-  SecurityFilterChain agentChain(HttpSecurity http, JdbcClient jdbc, JsonMapper json) throws Exception {
+  SecurityFilterChain agentChain(HttpSecurity http, AgentTokens tokens, JsonMapper json) throws Exception {
     http.securityMatcher(AgentPaths.PREFIX + "/**")
         .csrf(csrf -> csrf.disable())
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
         .requestCache(c -> c.disable())
-        .addFilterBefore(new AgentTokenFilter(jdbc), BasicAuthenticationFilter.class)
+        .addFilterBefore(new AgentTokenFilter(tokens), BasicAuthenticationFilter.class)
         .authorizeHttpRequests(
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
@@ -82,8 +89,84 @@ class SecurityConfig {
     return http.build();
   }
 
+  /**
+   * Git over HTTP: stock git clients send HTTP Basic after a 401 challenge. Users log in with their password; agents
+   * with any user name and their agent token as the password. Pushing needs ADMIN; fetching any user or agent.
+   */
   @Bean
   @Order(2)
+  SecurityFilterChain gitChain(
+      HttpSecurity http,
+      AgentTokens tokens,
+      UserDetailsService users,
+      PasswordEncoder encoder,
+      JsonMapper json)
+      throws Exception {
+    DaoAuthenticationProvider passwords = new DaoAuthenticationProvider(users);
+    passwords.setPasswordEncoder(encoder);
+    AuthenticationProvider agentTokens =
+        new AuthenticationProvider() {
+          @Override
+          public Authentication authenticate(Authentication authentication) {
+            Object secret = authentication.getCredentials();
+            return tokens
+                .lookup(secret == null ? null : secret.toString())
+                .map(
+                    p ->
+                        (Authentication)
+                            UsernamePasswordAuthenticationToken.authenticated(
+                                p, null, List.of(new SimpleGrantedAuthority("ROLE_AGENT"))))
+                .orElse(null);
+          }
+
+          @Override
+          public boolean supports(Class<?> type) {
+            return UsernamePasswordAuthenticationToken.class.isAssignableFrom(type);
+          }
+        };
+    RequestMatcher push =
+        request ->
+            request.getRequestURI().endsWith("/git-receive-pack")
+                || "git-receive-pack".equals(request.getParameter("service"));
+    http.securityMatcher("/git/**")
+        .csrf(csrf -> csrf.disable())
+        .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+        .requestCache(c -> c.disable())
+        .authenticationManager(new ProviderManager(agentTokens, passwords))
+        .httpBasic(
+            basic ->
+                basic.authenticationEntryPoint(
+                    (req, res, ex) -> {
+                      res.setHeader("WWW-Authenticate", "Basic realm=\"nightshift git\"");
+                      problem(
+                          json,
+                          res,
+                          HttpStatus.UNAUTHORIZED,
+                          "Git needs credentials: an admin user to push; a user, or any user name with an"
+                              + " agent token as password, to fetch.");
+                    }))
+        .authorizeHttpRequests(
+            auth ->
+                auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
+                    .permitAll()
+                    .requestMatchers(push)
+                    .hasRole("ADMIN")
+                    .anyRequest()
+                    .authenticated())
+        .exceptionHandling(
+            e ->
+                e.accessDeniedHandler(
+                    (req, res, ex) ->
+                        problem(
+                            json,
+                            res,
+                            HttpStatus.FORBIDDEN,
+                            "Pushing code needs the ADMIN role; agents and operators may only fetch.")));
+    return http.build();
+  }
+
+  @Bean
+  @Order(10)
   SecurityFilterChain apiChain(HttpSecurity http, JsonMapper json) throws Exception {
     http.csrf(csrf -> csrf.ignoringRequestMatchers("/api/**"))
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))

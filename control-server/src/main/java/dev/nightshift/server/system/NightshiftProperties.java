@@ -21,6 +21,7 @@ import org.springframework.util.unit.DataSize;
  * @param claim long-poll settings
  * @param retry back-off between failed attempts
  * @param limits input size limits
+ * @param code where the processing code comes from
  */
 @ConfigurationProperties("nightshift")
 public record NightshiftProperties(
@@ -30,7 +31,8 @@ public record NightshiftProperties(
     @DefaultValue Lease lease,
     @DefaultValue Claim claim,
     @DefaultValue Retry retry,
-    @DefaultValue Limits limits) {
+    @DefaultValue Limits limits,
+    @DefaultValue Code code) {
 
   public NightshiftProperties {
     if (dataDir == null) {
@@ -59,6 +61,13 @@ public record NightshiftProperties(
    *     announced (retry back-offs ending, jobs submitted through another server instance)
    */
   public record Claim(@DefaultValue("30s") Duration maxWait, @DefaultValue("1s") Duration pollInterval) {}
+
+  /**
+   * @param upstream a Git URL the server mirrors into its own repository (the team's existing Git host); unset =
+   *     admins push to the server directly
+   * @param mirrorInterval how often the upstream is fetched
+   */
+  public record Code(String upstream, @DefaultValue("60s") Duration mirrorInterval) {}
 
   /**
    * @param initialBackoff delay before the second attempt of a failed batch

@@ -8,6 +8,7 @@ import dev.nightshift.protocol.RegisterRequest;
 import dev.nightshift.protocol.RegisterResponse;
 import dev.nightshift.protocol.WorkerState;
 import dev.nightshift.server.batches.LeaseService;
+import dev.nightshift.server.code.ReleaseService;
 import dev.nightshift.server.security.Tokens;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.ProblemException;
@@ -33,6 +34,7 @@ public class WorkerService {
   private final EnrollmentService enrollment;
   private final LeaseService leases;
   private final dev.nightshift.server.batches.ClaimDispatcher dispatcher;
+  private final ReleaseService releases;
   private final Clock clock;
   private final JsonMapper json;
   private final NightshiftProperties properties;
@@ -42,6 +44,7 @@ public class WorkerService {
       EnrollmentService enrollment,
       LeaseService leases,
       dev.nightshift.server.batches.ClaimDispatcher dispatcher,
+      ReleaseService releases,
       Clock clock,
       JsonMapper json,
       NightshiftProperties properties) {
@@ -49,6 +52,7 @@ public class WorkerService {
     this.enrollment = enrollment;
     this.leases = leases;
     this.dispatcher = dispatcher;
+    this.releases = releases;
     this.clock = clock;
     this.json = json;
     this.properties = properties;
@@ -140,7 +144,10 @@ public class WorkerService {
       instructions = leases.renew(workerId, r.leases());
     }
     return new HeartbeatResponse(
-        now, properties.lease().heartbeatInterval().toMillis(), instructions, null);
+        now,
+        properties.lease().heartbeatInterval().toMillis(),
+        instructions,
+        releases.current().map(ReleaseService.Release::toProtocol).orElse(null));
   }
 
   private static String cut(String s, int max) {

@@ -57,6 +57,7 @@ class ClaimContractTest {
   @BeforeEach
   void quiet() {
     Db.reset(jdbc);
+    dev.nightshift.server.testing.CodeFixture.ensureRelease(port);
   }
 
   @AfterAll
@@ -76,6 +77,7 @@ class ClaimContractTest {
               .properties(
                   Map.of(
                       "server.port", "0",
+                      "nightshift.data-dir", environment.getProperty("nightshift.data-dir"),
                       "spring.datasource.url", environment.getProperty("spring.datasource.url"),
                       "spring.datasource.username", environment.getProperty("spring.datasource.username"),
                       "spring.datasource.password", environment.getProperty("spring.datasource.password", ""),
@@ -335,7 +337,8 @@ class ClaimContractTest {
   static dev.nightshift.protocol.FailRequest fail(Lease lease) {
     Instant now = Instant.now();
     return new dev.nightshift.protocol.FailRequest(
-        lease.batchId(), lease.leaseToken(), null, null, dev.nightshift.protocol.AttemptOutcome.FAILED, 1, now, now,
+        lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(),
+        dev.nightshift.protocol.AttemptOutcome.FAILED, 1, now, now,
         "exit 1", "boom");
   }
 }

@@ -26,6 +26,7 @@ class EmbeddedDatabaseIT {
     List<String> jvm = List.of("-Dloader.path=" + ServerProcess.EMBEDDED_DB);
     long id;
     try (ServerProcess first = ServerProcess.startRaw(dir, Map.of(), jvm)) {
+      dev.nightshift.server.testing.CodeFixture.ensureRelease(first.port);
       id = Jobs.submit(first.admin(), Jobs.range("kept", "true", 10, 5));
       assertThat(first.logText()).contains("embedded MariaDB started");
     }

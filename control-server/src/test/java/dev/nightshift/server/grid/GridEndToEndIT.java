@@ -36,6 +36,7 @@ class GridEndToEndIT {
   @BeforeAll
   static void startServer() throws Exception {
     server = ServerProcess.start(dir.resolve("server"), ServerProcess.fastLeases(), List.of("-Xmx384m"));
+    dev.nightshift.server.testing.CodeFixture.ensureRelease(server.port);
   }
 
   @AfterAll

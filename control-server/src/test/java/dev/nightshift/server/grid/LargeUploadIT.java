@@ -67,6 +67,7 @@ class LargeUploadIT {
   void aMillionItemUploadStreamsIntoASmallHeapAndABadLineLeavesNothing() throws Exception {
     try (ServerProcess server = ServerProcess.start(dir, Map.of(), List.of("-Xmx160m"))) {
       Http admin = server.admin();
+      dev.nightshift.server.testing.CodeFixture.ensureRelease(server.port);
       Http.Response broken =
           admin.post(
               "/api/v1/jobs?name=broken&command=cat&batchSize=1000",

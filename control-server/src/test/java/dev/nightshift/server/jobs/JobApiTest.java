@@ -32,6 +32,7 @@ class JobApiTest {
   @BeforeEach
   void setUp() {
     Db.reset(jdbc);
+    dev.nightshift.server.testing.CodeFixture.ensureRelease(port);
     admin = Http.admin(port);
   }
 
@@ -147,7 +148,8 @@ class JobApiTest {
     agent.http.post(
         dev.nightshift.protocol.AgentPaths.FAIL,
         new dev.nightshift.protocol.FailRequest(
-            lease.batchId(), lease.leaseToken(), null, null, dev.nightshift.protocol.AttemptOutcome.FAILED, 1,
+            lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(),
+            dev.nightshift.protocol.AttemptOutcome.FAILED, 1,
             null, null, "exit 1", "boom"));
     assertThat(Jobs.get(admin, retried).get("state").asString()).isEqualTo("FAILED");
     JsonNode back = admin.post("/api/v1/jobs/" + retried + "/retry", "").json();

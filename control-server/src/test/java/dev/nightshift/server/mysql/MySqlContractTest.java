@@ -59,6 +59,7 @@ class MySqlContractTest {
 
   @Test
   void competingClaimersNeverShareABatchAndEveryResultIsAcceptedOnce() throws Exception {
+    dev.nightshift.server.testing.CodeFixture.ensureRelease(port);
     int batches = 2_000;
     long jobId = Jobs.submit(Http.admin(port), Jobs.range("mysql", "true", batches, 1));
     Map<Long, String> holder = new ConcurrentHashMap<>();

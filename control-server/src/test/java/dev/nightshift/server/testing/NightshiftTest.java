@@ -11,7 +11,8 @@ import org.springframework.test.context.ContextConfiguration;
 /**
  * A full server on a random port against a fresh database on a real MySQL-family server. Every test class using
  * exactly this annotation shares one Spring context (keep it that way: each extra context costs seconds).
- * Background steps are off: tests drive the reaper directly on the settable clock.
+ * Background steps are off: tests drive the reaper directly on the settable clock. Each context has its own data
+ * directory (so its own code repository).
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -21,7 +22,6 @@ import org.springframework.test.context.ContextConfiguration;
       "nightshift.background.enabled=false",
       "nightshift.admin-password=" + Http.ADMIN_PASSWORD,
       "nightshift.enrollment-token=" + Http.ENROLLMENT_TOKEN,
-      "nightshift.data-dir=${java.io.tmpdir}/nightshift-test-server",
       "nightshift.claim.poll-interval=200ms",
       "nightshift.retry.initial-backoff=1s",
       "logging.level.dev.nightshift=INFO"

@@ -131,7 +131,10 @@ public final class TestDatabase {
     @Override
     public void initialize(ConfigurableApplicationContext context) {
       String[] db = fresh();
+      String name = db[0].substring(db[0].lastIndexOf('/') + 1);
       TestPropertyValues.of(
+              "nightshift.data-dir="
+                  + Path.of(System.getProperty("java.io.tmpdir"), "nightshift-test-server", name),
               "spring.datasource.url=" + db[0],
               "spring.datasource.username=" + db[1],
               "spring.datasource.password=" + db[2])

@@ -36,6 +36,7 @@ class AgentProtocolTest {
   @BeforeEach
   void quiet() {
     Db.reset(jdbc);
+    dev.nightshift.server.testing.CodeFixture.ensureRelease(port);
   }
 
   private Http.Response register(String token, int slots) {
