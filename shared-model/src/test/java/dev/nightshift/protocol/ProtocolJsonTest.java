@@ -30,7 +30,8 @@ class ProtocolJsonTest {
             new ClaimResponse(
                 List.of(
                     new Lease(7, 3, 1, "t", now, "abc", "1.0", "wc -l", 60, new BatchInput("1\n2\n", 2, null, null),
-                        Map.of("K", "V")))),
+                        Map.of("K", "V"))),
+                new CodeRelease("abc", "1.0")),
             new CompleteRequest(7, "t", "abc", "1.0", 0, now, now, "{\"a\":1}\n", "log"),
             new FailRequest(7, "t", null, null, AttemptOutcome.TIMED_OUT, null, now, now, "timed out", ""),
             new ReportResponse(ReportStatus.DUPLICATE),

@@ -32,6 +32,7 @@ public class ClaimDispatcher implements SmartLifecycle {
 
   private final ClaimService claims;
   private final LeaseService leases;
+  private final java.util.function.Supplier<dev.nightshift.protocol.CodeRelease> release;
   private final Duration maxWait;
   private final Duration pollInterval;
   private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
@@ -40,9 +41,11 @@ public class ClaimDispatcher implements SmartLifecycle {
   private volatile boolean running;
   private Thread thread;
 
-  ClaimDispatcher(ClaimService claims, LeaseService leases, NightshiftProperties properties) {
+  ClaimDispatcher(
+      ClaimService claims, LeaseService leases, NightshiftProperties properties, CurrentRelease release) {
     this.claims = claims;
     this.leases = leases;
+    this.release = release::current;
     this.maxWait = properties.claim().maxWait();
     this.pollInterval = properties.claim().pollInterval();
   }
@@ -56,18 +59,18 @@ public class ClaimDispatcher implements SmartLifecycle {
     long wait = Math.max(0, Math.min(request.waitMillis(), maxWait.toMillis()));
     DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? wait : null);
     if (max == 0) {
-      result.setResult(new ClaimResponse(List.of()));
+      result.setResult(answer(List.of()));
       return result;
     }
     long seen = generation.get();
     Map<String, String> labels = claims.workerLabels(workerId);
     List<Lease> granted = claims.claim(workerId, labels, max, claims.candidates());
     if (!granted.isEmpty() || wait == 0 || !running) {
-      result.setResult(new ClaimResponse(granted));
+      result.setResult(answer(granted));
       return result;
     }
     Waiter waiter = new Waiter(workerId, labels, max, result);
-    result.onTimeout(() -> result.setResult(new ClaimResponse(List.of())));
+    result.onTimeout(() -> result.setResult(answer(List.of())));
     result.onCompletion(() -> waiters.remove(waiter));
     result.onError(e -> waiters.remove(waiter));
     waiters.add(waiter);
@@ -77,9 +80,22 @@ public class ClaimDispatcher implements SmartLifecycle {
     return result;
   }
 
+  private ClaimResponse answer(List<Lease> granted) {
+    return new ClaimResponse(granted, release.get());
+  }
+
   @TransactionalEventListener(fallbackExecution = true)
   void on(WorkAvailable event) {
     wake();
+  }
+
+  /** A new release: every parked claim is answered now (no leases, the release), so agents fetch it at once. */
+  @org.springframework.context.event.EventListener
+  void on(CurrentRelease.Changed event) {
+    for (Waiter w : waiters) {
+      waiters.remove(w);
+      w.result.setResult(answer(List.of()));
+    }
   }
 
   /** Answers a worker's parked claims with nothing: its agent is stopping and must not be handed work. */
@@ -87,7 +103,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     for (Waiter w : waiters) {
       if (w.workerId.equals(workerId)) {
         waiters.remove(w);
-        w.result.setResult(new ClaimResponse(List.of()));
+        w.result.setResult(answer(List.of()));
       }
     }
   }
@@ -147,7 +163,7 @@ public class ClaimDispatcher implements SmartLifecycle {
         continue;
       }
       waiters.remove(w);
-      if (!w.result.setResult(new ClaimResponse(granted))) {
+      if (!w.result.setResult(answer(granted))) {
         // The claim timed out or its agent went away in the meantime: give the batches straight back.
         leases.release(w.workerId, granted.stream().map(Lease::ref).toList(), "claim answer not deliverable");
       }
@@ -167,7 +183,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     running = false;
     wake();
     for (Waiter w : waiters) {
-      w.result.setResult(new ClaimResponse(List.of()));
+      w.result.setResult(answer(List.of()));
     }
     waiters.clear();
   }

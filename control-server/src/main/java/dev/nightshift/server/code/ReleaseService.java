@@ -29,10 +29,20 @@ public class ReleaseService {
   private final ConcurrentHashMap<String, String> versions = new ConcurrentHashMap<>();
   private volatile Cached cached;
 
-  ReleaseService(CodeRepository code, JdbcClient jdbc, Clock clock) {
+  private final org.springframework.beans.factory.ObjectProvider<UpstreamMirror> mirror;
+  private final org.springframework.context.ApplicationEventPublisher events;
+
+  ReleaseService(
+      CodeRepository code,
+      JdbcClient jdbc,
+      Clock clock,
+      org.springframework.beans.factory.ObjectProvider<UpstreamMirror> mirror,
+      org.springframework.context.ApplicationEventPublisher events) {
+    this.events = events;
     this.code = code;
     this.jdbc = jdbc;
     this.clock = clock;
+    this.mirror = mirror;
   }
 
   private record Cached(Optional<Release> release, long at) {}
@@ -91,6 +101,14 @@ public class ReleaseService {
           "give either \"ref\" (a branch or tag, e.g. \"main\") or \"commit\" (a commit id), not both");
     }
     String name = ref != null ? ref : commit;
+    UpstreamMirror upstream = mirror.getIfAvailable();
+    if (upstream != null) {
+      try {
+        upstream.mirror(); // promote what the team's Git host has now
+      } catch (RuntimeException e) {
+        log.warn("{}; promoting from the last mirrored state", e.getMessage());
+      }
+    }
     ObjectId target =
         code.resolveCommit(name)
             .orElseThrow(
@@ -126,6 +144,9 @@ public class ReleaseService {
         .params(target.name(), version, before == null ? null : before.name(), !fastForward, user, Times.db(now))
         .update(keys);
     cached = null;
+    events.publishEvent(
+        new dev.nightshift.server.batches.CurrentRelease.Changed(
+            new dev.nightshift.protocol.CodeRelease(target.name(), version)));
     Release release =
         new Release(
             keys.getKey().longValue(),

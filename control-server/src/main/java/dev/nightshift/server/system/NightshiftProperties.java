@@ -65,9 +65,15 @@ public record NightshiftProperties(
   /**
    * @param upstream a Git URL the server mirrors into its own repository (the team's existing Git host); unset =
    *     admins push to the server directly
-   * @param mirrorInterval how often the upstream is fetched
+   * @param upstreamUsername user name for the upstream, if it needs one and the URL carries none
+   * @param upstreamPassword password or access token for the upstream
+   * @param mirrorInterval how often the upstream is fetched (also fetched right before every promotion)
    */
-  public record Code(String upstream, @DefaultValue("60s") Duration mirrorInterval) {}
+  public record Code(
+      String upstream,
+      String upstreamUsername,
+      String upstreamPassword,
+      @DefaultValue("60s") Duration mirrorInterval) {}
 
   /**
    * @param initialBackoff delay before the second attempt of a failed batch

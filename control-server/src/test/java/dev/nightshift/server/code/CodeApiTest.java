@@ -31,6 +31,7 @@ import tools.jackson.databind.JsonNode;
 class CodeApiTest {
   @LocalServerPort int port;
   @Autowired JdbcTemplate jdbc;
+  @Autowired dev.nightshift.server.batches.ClaimDispatcher dispatcher;
   @TempDir Path dir;
   GitCli git;
   Http admin;
@@ -142,6 +143,32 @@ class CodeApiTest {
     git.ok(repo, "push", "-q", "origin", "HEAD:main", "v9");
     assertThat(admin.post("/api/v1/code/promotions", Map.of("ref", "main")).json().get("version").asString())
         .isEqualTo("v9");
+  }
+
+  @Test
+  void aPromotionAnswersParkedClaimsAtOnceWithTheNewRelease() throws Exception {
+    TestAgent agent = TestAgent.enroll(port, "idle", 1, Map.of());
+    var parked =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () ->
+                Http.JSON.readValue(
+                    agent.http
+                        .post(
+                            dev.nightshift.protocol.AgentPaths.CLAIM,
+                            new dev.nightshift.protocol.ClaimRequest(1, 25_000))
+                        .body(),
+                    dev.nightshift.protocol.ClaimResponse.class));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> dispatcher.waiting() == 1);
+    Path repo = cloneAsAdmin("parked");
+    String next = commit(repo, "4.0.0", "p.txt", "p\n");
+    git.ok(repo, "push", "-q", "origin", "HEAD:main");
+    admin.post("/api/v1/code/promotions", Map.of("ref", "main"));
+    var answer = parked.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(answer.leases()).isEmpty();
+    assertThat(answer.release().commit()).isEqualTo(next);
+    assertThat(answer.release().version()).isEqualTo("4.0.0");
   }
 
   @Test
