@@ -73,6 +73,23 @@ for _ in $(seq 1 180); do
 done
 healthy || { echo "quickstart: the server did not become healthy in 3 minutes; see $state/server.log" >&2; exit 1; }
 
+# Jobs run promoted code: on a fresh grid, push examples/hello and promote it (needs the git client).
+auth="admin:$NIGHTSHIFT_ADMIN_PASSWORD"
+seeded=""
+if command -v curl >/dev/null && curl -fs -u "$auth" "http://127.0.0.1:$port/api/v1/code" | grep -q '"current":null'; then
+  if command -v git >/dev/null; then
+    seed=$(mktemp -d)
+    cp -R examples/hello/. "$seed/"
+    (cd "$seed" && git init -q -b main && git add -A \
+      && git -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "examples/hello" \
+      && git push -q "http://$auth@127.0.0.1:$port/git/code.git" main) \
+      && curl -fs -u "$auth" -H 'Content-Type: application/json' -d '{"ref":"main"}' \
+           "http://127.0.0.1:$port/api/v1/code/promotions" >/dev/null \
+      && seeded="yes"
+    rm -rf "$seed"
+  fi
+fi
+
 echo "Starting a local agent (log: $state/agent.log)..."
 java -jar "$agent_jar" run --server "http://127.0.0.1:$port" --enrollment-token "$NIGHTSHIFT_ENROLLMENT_TOKEN" \
   --data-dir "$state/agent" --slots 2 --name "$(hostname)-local" > "$state/agent.log" 2>&1 &
@@ -88,9 +105,12 @@ cat <<BANNER
   Enrollment token    $NIGHTSHIFT_ENROLLMENT_TOKEN   (for more agents)
   Credentials file    $credentials
 
+  Code repository     http://127.0.0.1:$port/git/code.git   (push as admin; promote with POST /api/v1/code/promotions)
+$( [ -n "$seeded" ] && echo "                      seeded with examples/hello and promoted (version $(head -n 1 examples/hello/VERSION))" )
+
   Try it:
     curl -u admin:$NIGHTSHIFT_ADMIN_PASSWORD -H 'Content-Type: application/json' \\
-      -d '{"name":"hello","command":"cat","batchSize":2,"items":[1,2,3,4,5]}' http://127.0.0.1:$port/api/v1/jobs
+      -d '{"name":"hello","command":"sh process.sh","batchSize":2,"items":[1,2,3,4,5]}' http://127.0.0.1:$port/api/v1/jobs
     curl -u admin:$NIGHTSHIFT_ADMIN_PASSWORD http://127.0.0.1:$port/api/v1/jobs/1/results
 
   Another agent on this or any machine:
