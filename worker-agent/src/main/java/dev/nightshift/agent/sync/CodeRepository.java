@@ -162,17 +162,30 @@ public final class CodeRepository implements AutoCloseable {
     return new CodeUnavailableException("could not fetch from " + remote + ": " + cause + hint, e);
   }
 
-  /** The innermost useful message of a JGit failure, without a leading repeat of the URL. */
+  /** The messages of a JGit failure's causes, e.g. "connection failed: Connection refused", without the URL. */
   private String describe(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t && (t.getMessage() == null || t instanceof GitAPIException)) {
-      t = t.getCause();
+    StringBuilder sb = new StringBuilder();
+    java.util.Set<Throwable> seen = new java.util.HashSet<>();
+    for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+      if (t instanceof GitAPIException && t.getCause() != null) {
+        continue; // JGit's API wrapper repeats its cause
+      }
+      String m = t.getMessage();
+      if (t instanceof java.net.UnknownHostException) {
+        m = "unknown host " + m;
+      }
+      if (m == null || m.isBlank()) {
+        m = t.getClass().getSimpleName();
+      }
+      m = m.replace(remote + ": ", "").replace('\n', ' ').trim();
+      while (m.endsWith(".")) {
+        m = m.substring(0, m.length() - 1);
+      }
+      if (!m.isEmpty() && sb.indexOf(m) < 0) {
+        sb.append(sb.length() == 0 ? "" : ": ").append(m);
+      }
     }
-    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    if (m.startsWith(remote + ": ")) {
-      m = m.substring(remote.length() + 2);
-    }
-    return m.replace('\n', ' ').trim();
+    return sb.toString();
   }
 
   static ObjectId parse(String commit) throws CodeUnavailableException {
