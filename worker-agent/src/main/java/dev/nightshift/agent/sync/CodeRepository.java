@@ -103,7 +103,7 @@ public final class CodeRepository implements AutoCloseable {
   }
 
   /** How many fetches this repository has made: for tests and diagnostics. */
-  int fetchCount() {
+  public int fetchCount() {
     return fetches.get();
   }
 
