@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -127,12 +128,16 @@ public final class ScriptRun {
       if (cancelReason != null) {
         return result(AttemptOutcome.CANCELLED, null, started, cancelReason, tail, out);
       }
+      Lock forking = ForkLock.starting();
+      forking.lock();
       try {
         p = pb.start();
       } catch (IOException | RuntimeException e) {
         return result(
             AttemptOutcome.FAILED, null, started,
             "could not start '" + String.join(" ", config.shell()) + "': " + e.getMessage(), tail, out);
+      } finally {
+        forking.unlock();
       }
       process = p;
     }

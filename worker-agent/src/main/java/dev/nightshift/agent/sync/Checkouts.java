@@ -1,5 +1,6 @@
 package dev.nightshift.agent.sync;
 
+import dev.nightshift.agent.runner.ForkLock;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.eclipse.jgit.lib.Constants;
@@ -268,10 +270,7 @@ public final class Checkouts {
         if (FileMode.SYMLINK.equals(mode)) {
           symlink(target, new String(blob.getCachedBytes(), StandardCharsets.UTF_8), blob);
         } else {
-          try (OutputStream out =
-              Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            blob.copyTo(out);
-          }
+          write(target, blob);
           if (FileMode.EXECUTABLE_FILE.equals(mode)) {
             makeExecutable(target);
           }
@@ -309,8 +308,17 @@ public final class Checkouts {
         LOG.info("cannot create symlinks here (" + e.getMessage() + "): writing them as files holding the target");
       }
     }
-    try (OutputStream out = Files.newOutputStream(link, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+    write(link, blob);
+  }
+
+  /** Writes one file; no script starts while it is open (see {@link ForkLock}). */
+  private static void write(Path file, ObjectLoader blob) throws IOException {
+    Lock writing = ForkLock.writing();
+    writing.lock();
+    try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       blob.copyTo(out);
+    } finally {
+      writing.unlock();
     }
   }
 

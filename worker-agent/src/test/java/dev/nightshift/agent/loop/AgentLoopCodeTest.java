@@ -100,7 +100,7 @@ class AgentLoopCodeTest {
     String a = release("1.0");
     String b = release("2.0");
     AgentLoop loop = loop(2);
-    server.add(Leases.atCommit(1, a, "1.0", "bin/process.sh; echo \"$NIGHTSHIFT_COMMIT $NIGHTSHIFT_VERSION\"",
+    server.add(Leases.atCommit(1, a, "1.0", "bin/process.sh && echo \"$NIGHTSHIFT_COMMIT $NIGHTSHIFT_VERSION\"",
         "\"x\""));
     server.add(Leases.atCommit(2, b, "2.0", "bin/process.sh", "\"y\""));
     server.add(Leases.items(3, "pwd", 10));
@@ -110,11 +110,11 @@ class AgentLoopCodeTest {
       return server.completes().size() == 3;
     });
     CompleteRequest first = byBatch(server.completes(), 1);
-    assertThat(first.output()).isEqualTo("\"x\"@1.0\n" + a + " 1.0\n");
+    assertThat(first.output()).as(first.logTail()).isEqualTo("\"x\"@1.0\n" + a + " 1.0\n");
     assertThat(first.commit()).isEqualTo(a);
     assertThat(first.version()).isEqualTo("1.0");
     CompleteRequest second = byBatch(server.completes(), 2);
-    assertThat(second.output()).isEqualTo("\"y\"@2.0\n");
+    assertThat(second.output()).as(second.logTail()).isEqualTo("\"y\"@2.0\n");
     assertThat(second.commit()).isEqualTo(b);
     assertThat(second.version()).isEqualTo("2.0");
     CompleteRequest noCommit = byBatch(server.completes(), 3);
