@@ -59,6 +59,8 @@ public final class Checkouts {
   private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>();
   private final AtomicInteger materialized = new AtomicInteger();
   private boolean scanned;
+  /** Half-written or half-deleted trees of a previous run, deleted by the next eviction (outside the lock). */
+  private final List<Path> leftovers = new ArrayList<>();
   private volatile boolean symlinkWarned;
 
   /** One commit's checkout: its directory, how many runs use it, and when its tree is written. */
@@ -362,7 +364,7 @@ public final class Checkouts {
       for (Path p : s.toList()) {
         String name = p.getFileName().toString();
         if (name.startsWith(TMP) || name.startsWith(TRASH)) {
-          deleteQuietly(p);
+          leftovers.add(p);
         } else if (name.length() == 40 && ObjectId.isId(name) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
           kept.add(p);
         }
@@ -403,6 +405,8 @@ public final class Checkouts {
   private void evict() {
     List<Path> trash = new ArrayList<>();
     synchronized (this) {
+      trash.addAll(leftovers);
+      leftovers.clear();
       int excess = entries.size() - capacity;
       List<Entry> stuck = new ArrayList<>();
       for (Iterator<Entry> it = entries.values().iterator(); excess > 0 && it.hasNext(); ) {

@@ -220,8 +220,8 @@ class CheckoutsTest {
     Checkouts restarted = checkouts(4);
 
     assertThat(restarted.isReady(a)).isTrue();
-    assertThat(halfWritten.getParent()).doesNotExist();
     assertThat(acquire(restarted, a).dir().resolve("VERSION")).hasContent("a");
+    assertThat(halfWritten.getParent()).doesNotExist();
     assertThat(restarted.materializedCount()).isZero();
   }
 }
