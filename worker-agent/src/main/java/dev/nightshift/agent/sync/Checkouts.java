@@ -123,10 +123,6 @@ public final class Checkouts {
     this.clock = clock;
   }
 
-  public CodeRepository repository() {
-    return repo;
-  }
-
   /**
    * The checkout of {@code commit}, fetched and written first if needed, pinned until the handle is closed.
    * Concurrent calls for one commit write it once; the others wait for it.

@@ -57,10 +57,6 @@ public final class CodeRepository implements AutoCloseable {
     this.timeout = timeout;
   }
 
-  public String remote() {
-    return remote;
-  }
-
   /**
    * Makes sure {@code commit} is in the local repository: no network when it already is; else fetches every branch
    * of the server (incrementally), then the commit itself if no branch has it.

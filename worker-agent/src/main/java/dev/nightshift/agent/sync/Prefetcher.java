@@ -60,11 +60,6 @@ public final class Prefetcher {
     return current;
   }
 
-  /** Whether a prefetch is under way. */
-  public boolean isBusy() {
-    return running.get() != null;
-  }
-
   public void shutdown() {
     executor.shutdownNow();
   }
