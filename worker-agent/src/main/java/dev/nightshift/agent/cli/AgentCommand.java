@@ -20,7 +20,12 @@ import dev.nightshift.agent.runner.WorkDirWorkspace;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.system.AgentVersion;
 import dev.nightshift.agent.system.HostFactsProbe;
+import dev.nightshift.agent.sync.Checkouts;
+import dev.nightshift.agent.sync.CodeRepository;
+import dev.nightshift.agent.sync.GitWorkspace;
+import dev.nightshift.agent.sync.Prefetcher;
 import dev.nightshift.agent.system.Logging;
+import dev.nightshift.protocol.AgentPaths;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -135,13 +140,24 @@ abstract class AgentCommand implements Callable<Integer> {
         new RunnerConfig(
             data.runsDir(), data.attemptLogsDir(), s.maxOutputBytes(), s.logTailBytes(),
             RunnerConfig.platformShell(System.getProperty("os.name")), environment.env());
-    ScriptRunner runner = new ScriptRunner(runnerConfig, new WorkDirWorkspace(data.workDir()), clock);
+    CodeRepository code =
+        new CodeRepository(
+            data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT);
+    Checkouts checkouts = new Checkouts(code, data.checkoutsDir(), s.codeCache(), clock);
+    ScriptRunner runner =
+        new ScriptRunner(runnerConfig, new GitWorkspace(new WorkDirWorkspace(data.workDir()), checkouts), clock);
     AgentLoop loop =
         new AgentLoop(
-            new AgentLoop.Parts(client, enrollment, runner, new Spool(data.spoolDir()), idlePolicy),
+            new AgentLoop.Parts(
+                client, enrollment, runner, new Spool(data.spoolDir()), idlePolicy, new Prefetcher(checkouts)),
             loopConfig(s), clock, new SecureRandom());
     loop.restore();
     return loop;
+  }
+
+  /** The server's Git repository: {@code <server>/git/code.git}. */
+  static String gitRepository(URI server) {
+    return strip(server.toString()) + AgentPaths.GIT_REPOSITORY;
   }
 
   /** Installs the graceful-stop hook; returns it so it can be removed when the mode ends by itself. */

@@ -28,7 +28,7 @@ final class AgentOptions {
   @Option(
       names = "--data-dir",
       paramLabel = "DIR",
-      description = "Agent data directory: identity, lock, spool, logs, work."
+      description = "Agent data directory: identity, lock, spool, logs, work, code."
           + " Env NIGHTSHIFT_DATA_DIR; file key 'data-dir'. Default: ~/.nightshift/agent.")
   String dataDir;
 
@@ -80,6 +80,13 @@ final class AgentOptions {
   String logTailBytes;
 
   @Option(
+      names = "--code-cache",
+      paramLabel = "N",
+      description = "How many checkouts of recent commits to keep (1-64); checkouts in use are never removed."
+          + " Env NIGHTSHIFT_CODE_CACHE; file key 'code-cache'. Default: 4.")
+  String codeCache;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
@@ -101,6 +108,7 @@ final class AgentOptions {
     put(m, Key.CLAIM_WAIT, claimWait);
     put(m, Key.MAX_OUTPUT_BYTES, maxOutputBytes);
     put(m, Key.LOG_TAIL_BYTES, logTailBytes);
+    put(m, Key.CODE_CACHE, codeCache);
     return m;
   }
 

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param claimWait how long a claim may long-poll the server
  * @param maxOutputBytes the largest stdout (result) and per-attempt log file an attempt may write
  * @param logTailBytes how much of the script's stderr tail is reported with the result
+ * @param codeCache how many checkouts of recent commits are kept
  * @param verbose log debug details
  */
 public record AgentSettings(
@@ -31,6 +32,7 @@ public record AgentSettings(
     Duration claimWait,
     long maxOutputBytes,
     int logTailBytes,
+    int codeCache,
     boolean verbose) {
 
   public AgentSettings {
@@ -44,7 +46,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idlePolicy, claimWait, maxOutputBytes,
-        logTailBytes, verbose);
+        logTailBytes, codeCache, verbose);
   }
 
   /** Never prints the enrollment token. */
@@ -53,6 +55,6 @@ public record AgentSettings(
     return "AgentSettings[server=" + server + ", enrollmentToken=" + (enrollmentToken == null ? "none" : "***")
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
         + ", idlePolicy=" + idlePolicy + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
-        + ", logTailBytes=" + logTailBytes + "]";
+        + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache + "]";
   }
 }

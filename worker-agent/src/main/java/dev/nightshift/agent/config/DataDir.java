@@ -30,9 +30,19 @@ public record DataDir(Path root) {
     return root.resolve("runs");
   }
 
-  /** Where scripts run until code distribution names a checkout. */
+  /** Where scripts of leases that name no commit run. */
   public Path workDir() {
     return root.resolve("work");
+  }
+
+  /** The local clone of the server's code: a bare repository. */
+  public Path codeRepository() {
+    return root.resolve("code").resolve("repo.git");
+  }
+
+  /** Checkouts of recent commits: {@code <commit>/}. */
+  public Path checkoutsDir() {
+    return root.resolve("code").resolve("checkouts");
   }
 
   public Path logsDir() {

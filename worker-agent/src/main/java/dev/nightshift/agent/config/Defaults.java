@@ -37,6 +37,12 @@ public final class Defaults {
   public static final Duration IDLE_RECHECK = Duration.ofSeconds(5);
   /** Consecutive server errors after which {@code once} gives up (its spool is re-sent next time). */
   public static final int ONCE_MAX_ERRORS = 5;
+  /** Checkouts of recent commits kept in {@code <data>/code/checkouts}. */
+  public static final int CODE_CACHE = 4;
+  /** The most checkouts an agent may keep. */
+  public static final int MAX_CODE_CACHE = 64;
+  /** How long a Git fetch may wait on the network before it fails. */
+  public static final Duration GIT_TIMEOUT = Duration.ofSeconds(60);
   /** Per-attempt stderr logs kept in {@code <data>/logs/attempts}. */
   public static final int ATTEMPT_LOGS_KEPT = 200;
   /** Name of the config file looked for in the data directory. */

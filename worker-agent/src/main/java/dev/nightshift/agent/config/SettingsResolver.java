@@ -36,7 +36,8 @@ public final class SettingsResolver {
     IDLE_POLICY("idle-policy"),
     CLAIM_WAIT("claim-wait"),
     MAX_OUTPUT_BYTES("max-output-bytes"),
-    LOG_TAIL_BYTES("log-tail-bytes");
+    LOG_TAIL_BYTES("log-tail-bytes"),
+    CODE_CACHE("code-cache");
 
     private final String fileKey;
 
@@ -131,6 +132,7 @@ public final class SettingsResolver {
         chosen.containsKey(Key.LOG_TAIL_BYTES)
             ? (int) size(chosen.get(Key.LOG_TAIL_BYTES), 16L * 1024 * 1024)
             : Defaults.LOG_TAIL_BYTES,
+        chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
         verbose);
   }
 
@@ -212,6 +214,18 @@ public final class SettingsResolver {
       // reported below
     }
     throw invalid(s, "expected a whole number from 1 to " + Defaults.MAX_SLOTS);
+  }
+
+  private static int codeCache(Sourced s) {
+    try {
+      int n = Integer.parseInt(s.value().trim());
+      if (n >= 1 && n <= Defaults.MAX_CODE_CACHE) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw invalid(s, "expected a whole number from 1 to " + Defaults.MAX_CODE_CACHE);
   }
 
   private static Map<String, String> labels(Sourced s) {

@@ -11,6 +11,7 @@ import dev.nightshift.agent.runner.ScriptRunner;
 import dev.nightshift.agent.spool.Reporter;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.spool.SpooledReport;
+import dev.nightshift.agent.sync.Prefetcher;
 import dev.nightshift.protocol.AgentProtocol;
 import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.ClaimRequest;
@@ -55,9 +56,26 @@ import java.util.stream.Collectors;
 public final class AgentLoop {
   private static final Logger LOG = Logger.getLogger(AgentLoop.class.getName());
 
-  /** What the loop works with. */
+  /**
+   * What the loop works with.
+   *
+   * @param prefetcher checks out the release a heartbeat reply names ahead of its first batch; null without code
+   *     distribution
+   */
   public record Parts(
-      AgentProtocol protocol, Enrollment enrollment, ScriptRunner runner, Spool spool, IdlePolicy idlePolicy) {}
+      AgentProtocol protocol,
+      Enrollment enrollment,
+      ScriptRunner runner,
+      Spool spool,
+      IdlePolicy idlePolicy,
+      Prefetcher prefetcher) {
+
+    /** Parts without code prefetch: every lease still runs where the runner's workspace provider says. */
+    public Parts(
+        AgentProtocol protocol, Enrollment enrollment, ScriptRunner runner, Spool spool, IdlePolicy idlePolicy) {
+      this(protocol, enrollment, runner, spool, idlePolicy, null);
+    }
+  }
 
   private final AgentProtocol protocol;
   private final Enrollment enrollment;
@@ -65,6 +83,7 @@ public final class AgentLoop {
   private final Spool spool;
   private final Reporter reporter;
   private final IdlePolicy idlePolicy;
+  private final Prefetcher prefetcher; // null without code distribution
   private final LoopConfig config;
   private final Clock clock;
   private final Random random;
@@ -94,6 +113,7 @@ public final class AgentLoop {
     this.spool = parts.spool();
     this.reporter = new Reporter(protocol);
     this.idlePolicy = parts.idlePolicy();
+    this.prefetcher = parts.prefetcher();
     this.config = config;
     this.clock = clock;
     this.random = random;
@@ -471,6 +491,9 @@ public final class AgentLoop {
       if (r.instructions() != null) {
         r.instructions().forEach(this::follow);
       }
+      if (r.release() != null && prefetcher != null && !stopping) {
+        prefetcher.offer(r.release().commit(), r.release().version()); // in the background
+      }
     } catch (ProtocolException e) {
       if (e.isUnauthorized()) {
         enrollment.refused(id);
@@ -504,7 +527,7 @@ public final class AgentLoop {
       state = WorkerState.IDLE;
       reason = "waiting for work";
     }
-    return new HeartbeatRequest(state, reason, config.slots(), freeSlots(), heldLeases(), null);
+    return new HeartbeatRequest(state, reason, config.slots(), freeSlots(), heldLeases(), currentCommit());
   }
 
   private void follow(Instruction in) {
@@ -527,7 +550,13 @@ public final class AgentLoop {
         draining = false;
         wake();
       }
-      case PREFETCH_CODE -> LOG.fine(() -> "ignoring PREFETCH_CODE " + in.commit() + ": code distribution not yet here");
+      case PREFETCH_CODE -> {
+        if (prefetcher != null && !stopping) {
+          prefetcher.offer(in.commit(), null);
+        } else {
+          LOG.fine(() -> "ignoring PREFETCH_CODE " + in.commit() + ": no code distribution configured");
+        }
+      }
     }
   }
 
@@ -551,6 +580,11 @@ public final class AgentLoop {
   }
 
   // ---------------------------------------------------------------- state
+
+  /** The release commit most recently checked out, for the heartbeat; null without code distribution. */
+  private String currentCommit() {
+    return prefetcher == null ? null : prefetcher.currentCommit();
+  }
 
   public int freeSlots() {
     return Math.max(0, config.slots() - runningCount());
@@ -752,6 +786,9 @@ public final class AgentLoop {
       }
     }
     slots.shutdown();
+    if (prefetcher != null) {
+      prefetcher.shutdown();
+    }
     try {
       if (!slots.awaitTermination(5, TimeUnit.SECONDS)) {
         LOG.warning("some batch threads did not stop within 5 s");
@@ -786,7 +823,7 @@ public final class AgentLoop {
     try {
       protocol.heartbeat(
           new HeartbeatRequest(
-              WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, heldLeases(), null));
+              WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, heldLeases(), currentCommit()));
     } catch (RuntimeException e) {
       LOG.fine("final heartbeat not delivered: " + e.getMessage());
     }

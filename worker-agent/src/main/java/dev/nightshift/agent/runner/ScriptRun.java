@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -89,17 +90,29 @@ public final class ScriptRun {
     Path log = config.attemptLogsDir().resolve(attemptName() + ".log");
     TailBuffer tail = new TailBuffer(config.logTailBytes());
     Instant started = clock.instant();
-    Path dir;
+    Workspace workspace;
     try {
       Files.createDirectories(config.runsDir());
       Files.createDirectories(config.attemptLogsDir());
       Files.deleteIfExists(out);
       Files.createFile(out);
-      dir = workspaces.workspaceFor(lease);
+      workspace = workspaces.workspaceFor(lease);
+    } catch (WorkspaceException e) {
+      String text = e.log().endsWith("\n") ? e.log() : e.log() + "\n";
+      byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+      tail.write(bytes, 0, bytes.length);
+      writeQuietly(log, bytes);
+      LOG.warning("batch " + attemptName() + ": " + e.getMessage());
+      return result(AttemptOutcome.FAILED, null, started, e.getMessage(), tail, out);
     } catch (IOException | RuntimeException e) {
       return result(AttemptOutcome.FAILED, null, started, "cannot prepare the workspace: " + e, tail, out);
     }
+    try (workspace) {
+      return runIn(workspace.dir(), out, log, tail, started);
+    }
+  }
 
+  private RunResult runIn(Path dir, Path out, Path log, TailBuffer tail, Instant started) {
     List<String> commandLine = new ArrayList<>(config.shell());
     commandLine.add(lease.command());
     ProcessBuilder pb =
@@ -115,12 +128,16 @@ public final class ScriptRun {
       if (cancelReason != null) {
         return result(AttemptOutcome.CANCELLED, null, started, cancelReason, tail, out);
       }
+      Lock forking = ForkLock.starting();
+      forking.lock();
       try {
         p = pb.start();
       } catch (IOException | RuntimeException e) {
         return result(
             AttemptOutcome.FAILED, null, started,
             "could not start '" + String.join(" ", config.shell()) + "': " + e.getMessage(), tail, out);
+      } finally {
+        forking.unlock();
       }
       process = p;
     }
@@ -293,6 +310,14 @@ public final class ScriptRun {
       t.join(2_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void writeQuietly(Path file, byte[] bytes) {
+    try {
+      Files.write(file, bytes);
+    } catch (IOException e) {
+      LOG.fine(() -> "cannot write attempt log " + file + ": " + e.getMessage());
     }
   }
 

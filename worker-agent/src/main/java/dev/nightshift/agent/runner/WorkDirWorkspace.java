@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Runs every lease in one fixed directory ({@code <data>/work}) until code distribution arrives. */
+/** Runs every lease in one fixed directory ({@code <data>/work}): leases that name no commit. */
 public final class WorkDirWorkspace implements WorkspaceProvider {
   private final Path dir;
 
@@ -14,7 +14,7 @@ public final class WorkDirWorkspace implements WorkspaceProvider {
   }
 
   @Override
-  public Path workspaceFor(Lease lease) throws IOException {
-    return Files.createDirectories(dir);
+  public Workspace workspaceFor(Lease lease) throws IOException {
+    return Workspace.of(Files.createDirectories(dir));
   }
 }

@@ -2,13 +2,16 @@ package dev.nightshift.agent.runner;
 
 import dev.nightshift.protocol.Lease;
 import java.io.IOException;
-import java.nio.file.Path;
 
 /**
- * Where a lease's command runs. Today one work directory for every lease; code distribution will return a checkout
- * of the lease's commit.
+ * Where a lease's command runs: the work directory when the lease names no commit, else a checkout of its commit
+ * (see {@code sync.GitWorkspace}).
  */
 public interface WorkspaceProvider {
-  /** The directory to run {@code lease} in, created if needed. */
-  Path workspaceFor(Lease lease) throws IOException;
+  /**
+   * The workspace to run {@code lease} in, created if needed; the caller closes it when the run ends.
+   *
+   * @throws WorkspaceException when it cannot be provided, with the reason the attempt fails with
+   */
+  Workspace workspaceFor(Lease lease) throws IOException;
 }

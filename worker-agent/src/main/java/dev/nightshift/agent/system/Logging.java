@@ -27,6 +27,8 @@ public final class Logging {
   public static final int FILE_COUNT = 5;
 
   private static final String ROOT = "dev.nightshift";
+  /** JGit (through slf4j-jdk14): warnings only unless verbose. Held here: JUL forgets levels of unreferenced loggers. */
+  private static final Logger JGIT = Logger.getLogger("org.eclipse.jgit");
 
   private Logging() {}
 
@@ -42,6 +44,7 @@ public final class Logging {
     console.setLevel(verbose ? Level.FINE : Level.INFO);
     root.addHandler(console);
     Logger.getLogger(ROOT).setLevel(verbose ? Level.FINE : Level.INFO);
+    JGIT.setLevel(verbose ? Level.FINE : Level.WARNING);
   }
 
   /** Adds the rotating file log in {@code logsDir}; failures are reported on the console and ignored. */

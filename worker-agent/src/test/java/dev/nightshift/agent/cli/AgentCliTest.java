@@ -36,7 +36,7 @@ class AgentCliTest {
     assertThat(out.toString())
         .contains("--server=URL", "--enrollment-token=TOKEN", "--data-dir=DIR", "--slots=N", "--name=NAME",
             "--label=KEY=VALUE", "--idle-policy=POLICY", "--claim-wait=DURATION", "--max-output-bytes=SIZE",
-            "--log-tail-bytes=SIZE", "--config=FILE", "NIGHTSHIFT_SERVER", "NIGHTSHIFT_ENROLLMENT_TOKEN");
+            "--log-tail-bytes=SIZE", "--code-cache=N", "NIGHTSHIFT_CODE_CACHE", "--config=FILE", "NIGHTSHIFT_SERVER", "NIGHTSHIFT_ENROLLMENT_TOKEN");
 
     assertThat(run("once", "--help")).isZero();
     assertThat(out.toString()).contains("Cron");

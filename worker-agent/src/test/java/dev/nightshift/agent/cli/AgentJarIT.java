@@ -42,6 +42,28 @@ class AgentJarIT {
   }
 
   @Test
+  void jgitInTheJarLogsThroughJavaUtilLoggingWithoutSlf4jNoise() throws Exception {
+    Path probe = Files.writeString(data.resolve("Probe.java"), """
+        public class Probe {
+          public static void main(String[] a) throws Exception {
+            org.eclipse.jgit.lib.Repository r = new org.eclipse.jgit.storage.file.FileRepositoryBuilder()
+                .setGitDir(new java.io.File(a[0])).setBare().build();
+            r.create(true);
+            System.out.println("logger: " + org.slf4j.LoggerFactory.getLogger(Probe.class).getClass().getName());
+          }
+        }
+        """);
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", JAR.toString(), probe.toString(), data.resolve("repo.git").toString());
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out).contains("logger: org.slf4j.jul.JDK14LoggerAdapter").doesNotContain("SLF4J");
+  }
+
+  @Test
   void theJarRefusesBadInputWithStatusTwo() throws Exception {
     Result bad = java("run", "--data-dir", data.toString(), "--slots", "0");
     assertThat(bad.code()).isEqualTo(2);

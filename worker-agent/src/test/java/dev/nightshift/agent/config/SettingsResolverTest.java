@@ -42,6 +42,7 @@ class SettingsResolverTest {
     assertThat(s.claimWait()).isEqualTo(Duration.ofSeconds(30));
     assertThat(s.maxOutputBytes()).isEqualTo(64L * 1024 * 1024);
     assertThat(s.logTailBytes()).isEqualTo(64 * 1024);
+    assertThat(s.codeCache()).isEqualTo(4);
   }
 
   @Test
@@ -50,7 +51,7 @@ class SettingsResolverTest {
     Files.createDirectories(data);
     Files.writeString(data.resolve("agent.properties"),
         "server=http://from-file\nslots=3\nname=file-name\nlabels=os=linux, gpu=none\nclaim-wait=10s\n"
-            + "max-output-bytes=1MiB\nlog-tail-bytes=4k\n");
+            + "max-output-bytes=1MiB\nlog-tail-bytes=4k\ncode-cache=8\n");
     Map<String, String> env = Map.of("NIGHTSHIFT_DATA_DIR", data.toString(), "NIGHTSHIFT_SLOTS", "5",
         "NIGHTSHIFT_SERVER", "http://from-env");
 
@@ -63,6 +64,7 @@ class SettingsResolverTest {
     assertThat(s.claimWait()).isEqualTo(Duration.ofSeconds(10));
     assertThat(s.maxOutputBytes()).isEqualTo(1024 * 1024);
     assertThat(s.logTailBytes()).isEqualTo(4096);
+    assertThat(s.codeCache()).isEqualTo(8);
     assertThat(s.dataDir()).isEqualTo(data);
   }
 
@@ -97,6 +99,10 @@ class SettingsResolverTest {
         .hasMessage("invalid label 'gpu' for --label: expected KEY=VALUE such as os=linux");
     assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.CLAIM_WAIT, "0"), null, false))
         .hasMessageStartingWith("invalid value '0' for --claim-wait");
+    for (String bad : new String[] {"0", "65", "x"}) {
+      assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.CODE_CACHE, bad), null, false))
+          .hasMessage("invalid value '" + bad + "' for --code-cache: expected a whole number from 1 to 64");
+    }
     Path file = Files.writeString(home.resolve("bad.properties"), "slot=2\n");
     assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(), file, false))
         .hasMessageContaining("unknown key 'slot'").hasMessageContaining("slots");

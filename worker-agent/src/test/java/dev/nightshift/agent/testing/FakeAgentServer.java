@@ -2,6 +2,7 @@ package dev.nightshift.agent.testing;
 
 import dev.nightshift.protocol.AgentProtocol;
 import dev.nightshift.protocol.ClaimRequest;
+import dev.nightshift.protocol.CodeRelease;
 import dev.nightshift.protocol.ClaimResponse;
 import dev.nightshift.protocol.CompleteRequest;
 import dev.nightshift.protocol.FailRequest;
@@ -43,6 +44,7 @@ public final class FakeAgentServer implements AgentProtocol {
   private RuntimeException claimError;
   private Supplier<String> token = () -> null;
   private Consumer<Object> beforeReport = r -> {};
+  private CodeRelease release;
 
   public synchronized void add(Lease lease) {
     pending.add(lease);
@@ -55,6 +57,15 @@ public final class FakeAgentServer implements AgentProtocol {
 
   public synchronized void failClaims(RuntimeException error) {
     claimError = error;
+  }
+
+  /** Heartbeat replies carry this release from now on (null: none promoted). */
+  public synchronized void promote(CodeRelease current) {
+    release = current;
+  }
+
+  public synchronized List<HeartbeatRequest> heartbeats() {
+    return List.copyOf(heartbeats);
   }
 
   public synchronized void instruct(Instruction... in) {
@@ -115,7 +126,7 @@ public final class FakeAgentServer implements AgentProtocol {
     heartbeats.add(request);
     List<Instruction> out = new ArrayList<>(instructions);
     instructions.clear();
-    return new HeartbeatResponse(Instant.now(), 30_000, out, null);
+    return new HeartbeatResponse(Instant.now(), 30_000, out, release);
   }
 
   @Override

@@ -24,4 +24,11 @@ public final class Leases {
         "abc123", "1.2.3", command, 30, new BatchInput(null, (int) (end - start), start, end),
         Map.of("JOB_SETTING", "x"));
   }
+
+  /** A lease naming the commit (and version) to run, with the given NDJSON items. */
+  public static Lease atCommit(long batchId, String commit, String version, String command, String... lines) {
+    Lease l = items(batchId, command, 30, lines);
+    return new Lease(l.batchId(), l.jobId(), l.attempt(), l.leaseToken(), l.expiresAt(), commit, version,
+        l.command(), l.timeoutSeconds(), l.input(), l.env());
+  }
 }
