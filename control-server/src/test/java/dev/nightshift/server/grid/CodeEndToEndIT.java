@@ -80,14 +80,16 @@ class CodeEndToEndIT {
           long caughtUp = run(admin, job("caught up", 20, null));
           assertThat(versionsOf(admin, caughtUp)).containsExactly("3.0.0");
           assertThat(workersOf(admin, caughtUp)).hasSize(1);
+        }
 
-          // A commit that is in the repository at submission but that no branch reaches any more.
-          String orphan = commit(git, repo, "9.9.9");
-          git.ok(repo, "push", "-q", "origin", "HEAD:refs/heads/tmp");
-          Map<String, Object> doomed = job("unfetchable", 4, orphan);
-          doomed.put("maxAttempts", 1);
-          long lost = Jobs.submit(admin, doomed);
-          git.ok(repo, "push", "-q", "origin", ":refs/heads/tmp");
+        // A commit that is in the repository at submission, but that no branch reaches when an agent wants it.
+        String orphan = commit(git, repo, "9.9.9");
+        git.ok(repo, "push", "-q", "origin", "HEAD:refs/heads/tmp");
+        Map<String, Object> doomed = job("unfetchable", 4, orphan);
+        doomed.put("maxAttempts", 1);
+        long lost = Jobs.submit(admin, doomed);
+        git.ok(repo, "push", "-q", "origin", ":refs/heads/tmp");
+        try (AgentProcess again = agent(server, "b")) {
           await().atMost(Duration.ofSeconds(120)).until(() -> state(admin, lost).equals("FAILED"));
           JsonNode batch = admin.get("/api/v1/jobs/" + lost + "/batches").json().get("items").get(0);
           JsonNode attempt =

@@ -217,6 +217,10 @@ public final class AgentLoop {
       }
       ClaimResponse response = protocol.claim(new ClaimRequest(free, claimWait().toMillis()));
       recovered();
+      if (response != null && response.release() != null && prefetcher != null && !stopping) {
+        // A promotion answers parked claims at once: fetch the new release now, not at the next heartbeat.
+        prefetcher.offer(response.release().commit(), response.release().version());
+      }
       List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
       if (leases.isEmpty()) {
         return rest(TickOutcome.NO_WORK, config.noWorkPause());

@@ -181,6 +181,16 @@ class AgentLoopCodeTest {
     assertThat(server.heartbeats().get(server.heartbeats().size() - 1).commit()).isEqualTo(v2);
   }
 
+  @Test
+  void aReleaseInAClaimAnswerIsCheckedOutWithoutWaitingForAHeartbeat() throws Exception {
+    String v1 = release("1.0");
+    AgentLoop loop = loop(1);
+    server.promote(new CodeRelease(v1, "1.0"));
+    loop.tick(); // no work, but the answer names the release (as a promotion answers parked claims)
+    await().atMost(WAIT).until(() -> checkouts.isReady(v1));
+    assertThat(server.heartbeats()).isEmpty();
+  }
+
   private static CompleteRequest byBatch(List<CompleteRequest> all, long batchId) {
     return all.stream().filter(c -> c.batchId() == batchId).findFirst().orElseThrow();
   }

@@ -59,7 +59,7 @@ public final class FakeAgentServer implements AgentProtocol {
     claimError = error;
   }
 
-  /** Heartbeat replies carry this release from now on (null: none promoted). */
+  /** Heartbeat replies and claim answers carry this release from now on (null: none promoted). */
   public synchronized void promote(CodeRelease current) {
     release = current;
   }
@@ -140,7 +140,7 @@ public final class FakeAgentServer implements AgentProtocol {
     while (out.size() < request.freeSlots() && !pending.isEmpty()) {
       out.add(pending.poll());
     }
-    return new ClaimResponse(out);
+    return new ClaimResponse(out, release);
   }
 
   @Override
