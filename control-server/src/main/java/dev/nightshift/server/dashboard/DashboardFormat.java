@@ -32,8 +32,8 @@ public class DashboardFormat {
       return "–";
     }
     return perMinute >= 100
-        ? String.format(Locale.ROOT, "%,d/min", Math.round(perMinute))
-        : String.format(Locale.ROOT, "%.1f/min", perMinute);
+        ? String.format(Locale.ROOT, "%,d items/min", Math.round(perMinute))
+        : String.format(Locale.ROOT, "%.1f items/min", perMinute);
   }
 
   /** A share of a whole as a CSS width, e.g. {@code 37.5%}. */
