@@ -99,11 +99,20 @@ public class JobQueries {
   }
 
   public JobPage list(JobState state, Long before, int limit) {
+    return list(state, null, before, limit);
+  }
+
+  /** Like {@link #list(JobState, Long, int)}, also filtered by a part of the name (case-insensitive). */
+  public JobPage list(JobState state, String nameContains, Long before, int limit) {
     StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM job WHERE 1 = 1");
     List<Object> args = new ArrayList<>();
     if (state != null) {
       sql.append(" AND state = ?");
       args.add(state.name());
+    }
+    if (nameContains != null && !nameContains.isBlank()) {
+      sql.append(" AND name LIKE ? ESCAPE '!'");
+      args.add("%" + nameContains.strip().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
     }
     if (before != null) {
       sql.append(" AND id < ?");

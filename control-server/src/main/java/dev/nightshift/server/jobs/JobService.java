@@ -24,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /** Submits jobs and carries out the admin's actions on them. */
 @Service
-class JobService {
+public class JobService {
   private static final Logger log = LoggerFactory.getLogger(JobService.class);
   private final JdbcClient jdbc;
   private final JdbcTemplate template;
@@ -175,7 +175,7 @@ class JobService {
     return ProblemException.conflict("job " + jobId + " is " + from + " and cannot be " + action);
   }
 
-  void cancel(long jobId) {
+  public void cancel(long jobId) {
     tx.run(
         () -> {
           JobState state = lockState(jobId);
@@ -191,7 +191,7 @@ class JobService {
     log.info("job {} cancelled ({} batch(es) cancelled)", jobId, n);
   }
 
-  void pause(long jobId) {
+  public void pause(long jobId) {
     tx.run(
         () -> {
           JobState state = lockState(jobId);
@@ -205,7 +205,7 @@ class JobService {
         });
   }
 
-  void resume(long jobId) {
+  public void resume(long jobId) {
     tx.run(
         () -> {
           JobState state = lockState(jobId);
@@ -226,7 +226,7 @@ class JobService {
   }
 
   /** Puts DEAD batches back to PENDING; a FAILED job runs again. */
-  int retry(long jobId) {
+  public int retry(long jobId) {
     tx.run(
         () -> {
           JobState state = lockState(jobId);

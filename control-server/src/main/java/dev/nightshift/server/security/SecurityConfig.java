@@ -187,7 +187,7 @@ class SecurityConfig {
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
                     .permitAll() // re-dispatches of requests already authorized (streamed results)
                     .requestMatchers(
-                        "/", "/index.html", "/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
+                        "/", "/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
                     .permitAll()
                     .requestMatchers(HttpMethod.GET, "/api/**")
                     .hasAnyRole("ADMIN", "OPERATOR")

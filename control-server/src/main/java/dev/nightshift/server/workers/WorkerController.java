@@ -20,10 +20,12 @@ import org.springframework.web.bind.annotation.RestController;
 class WorkerController {
   private final WorkerQueries queries;
   private final EnrollmentService enrollment;
+  private final WorkerService workers;
 
-  WorkerController(WorkerQueries queries, EnrollmentService enrollment) {
+  WorkerController(WorkerQueries queries, EnrollmentService enrollment, WorkerService workers) {
     this.queries = queries;
     this.enrollment = enrollment;
+    this.workers = workers;
   }
 
   @GetMapping("/workers")
@@ -33,6 +35,20 @@ class WorkerController {
 
   @GetMapping("/workers/{id}")
   WorkerQueries.WorkerView get(@PathVariable String id) {
+    return queries.get(id);
+  }
+
+  /** Drain: the worker finishes its running batches and claims no new ones until resumed. */
+  @PostMapping("/workers/{id}/drain")
+  WorkerQueries.WorkerView drain(@PathVariable String id, Principal user) {
+    workers.drain(id, user.getName());
+    return queries.get(id);
+  }
+
+  /** Undoes a drain: the worker claims again after its next heartbeat. */
+  @PostMapping("/workers/{id}/resume")
+  WorkerQueries.WorkerView resume(@PathVariable String id, Principal user) {
+    workers.resume(id, user.getName());
     return queries.get(id);
   }
 

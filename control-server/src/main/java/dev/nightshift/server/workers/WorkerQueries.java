@@ -21,7 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
 public class WorkerQueries {
   private static final String COLUMNS =
       "id, name, hostname, os, arch, cpus, memory_bytes, agent_version, labels, slots, free_slots, state,"
-          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at";
+          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -34,7 +34,10 @@ public class WorkerQueries {
     this.offlineAfter = properties.lease().offlineAfter();
   }
 
-  /** A worker as operators see it; {@code state} is the agent's report unless the server knows better. */
+  /**
+   * A worker as operators see it; {@code state} is the agent's report unless the server knows better.
+   * {@code drainedAt}/{@code drainedBy} are set while an admin has drained it.
+   */
   public record WorkerView(
       String id,
       String name,
@@ -53,7 +56,9 @@ public class WorkerQueries {
       Instant registeredAt,
       Instant lastHeartbeatAt,
       Long heartbeatAgeSeconds,
-      List<RunningBatch> running) {}
+      List<RunningBatch> running,
+      Instant drainedAt,
+      String drainedBy) {}
 
   public record RunningBatch(long batchId, long jobId, int attempt, Instant leasedAt, Instant leaseExpiresAt) {}
 
@@ -118,6 +123,8 @@ public class WorkerQueries {
         Times.instant(rs, "registered_at"),
         last,
         age,
-        running);
+        running,
+        Times.instant(rs, "drained_at"),
+        rs.getString("drained_by"));
   }
 }

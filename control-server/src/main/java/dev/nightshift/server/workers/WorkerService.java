@@ -4,6 +4,7 @@ import dev.nightshift.protocol.HeartbeatRequest;
 import dev.nightshift.protocol.HeartbeatResponse;
 import dev.nightshift.protocol.HostFacts;
 import dev.nightshift.protocol.Instruction;
+import dev.nightshift.protocol.InstructionType;
 import dev.nightshift.protocol.RegisterRequest;
 import dev.nightshift.protocol.RegisterResponse;
 import dev.nightshift.protocol.WorkerState;
@@ -135,19 +136,65 @@ public class WorkerService {
             workerId)
         .update();
     List<Instruction> instructions;
+    String drainedBy = drainedBy(workerId);
     if (state == WorkerState.OFFLINE) {
       // The agent is stopping: no parked claim of its may be answered, and what it does not hold is requeued now.
       dispatcher.dropWaiters(workerId);
       instructions = leases.renew(workerId, r.leases(), java.time.Duration.ZERO);
       log.info("worker {} is going offline: {}", workerId, r.reason());
     } else {
-      instructions = leases.renew(workerId, r.leases());
+      instructions = new ArrayList<>(leases.renew(workerId, r.leases()));
+      if (drainedBy != null) {
+        instructions.add(Instruction.of(InstructionType.DRAIN, "drained by " + drainedBy));
+      } else if (state == WorkerState.DRAINING) {
+        instructions.add(Instruction.of(InstructionType.RESUME, "not drained (any more)"));
+      }
     }
     return new HeartbeatResponse(
         now,
         properties.lease().heartbeatInterval().toMillis(),
         instructions,
         releases.current().map(ReleaseService.Release::toProtocol).orElse(null));
+  }
+
+  /** Who drained the worker, or null when it is not drained (or does not exist). */
+  private String drainedBy(String workerId) {
+    return jdbc.sql("SELECT drained_by FROM worker WHERE id = ? AND drained_at IS NOT NULL")
+        .param(workerId)
+        .query(String.class)
+        .optional()
+        .orElse(null);
+  }
+
+  /** Whether claims from this worker must be answered with nothing. */
+  boolean drained(String workerId) {
+    return drainedBy(workerId) != null;
+  }
+
+  /**
+   * Orders the worker to finish its running batches and claim no new ones: its parked claims are answered empty
+   * now, later claims too, and every heartbeat reply carries DRAIN until {@link #resume}. Repeats are harmless.
+   */
+  public void drain(String workerId, String user) {
+    int n =
+        jdbc.sql("UPDATE worker SET drained_at = COALESCE(drained_at, ?), drained_by = COALESCE(drained_by, ?) WHERE id = ?")
+            .params(Times.db(clock.instant()), cut(user, 100), workerId)
+            .update();
+    if (n == 0) {
+      throw ProblemException.notFound("worker", workerId);
+    }
+    dispatcher.dropWaiters(workerId);
+    log.info("worker {} drained by {}", workerId, user);
+  }
+
+  /** Undoes {@link #drain}: the next heartbeat reply says RESUME. Repeats are harmless. */
+  public void resume(String workerId, String user) {
+    int n =
+        jdbc.sql("UPDATE worker SET drained_at = NULL, drained_by = NULL WHERE id = ?").param(workerId).update();
+    if (n == 0) {
+      throw ProblemException.notFound("worker", workerId);
+    }
+    log.info("worker {} resumed by {}", workerId, user);
   }
 
   private static String cut(String s, int max) {

@@ -1,0 +1,220 @@
+package dev.nightshift.server.dashboard;
+
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.protocol.JobState;
+import dev.nightshift.server.jobs.JobService;
+import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.workers.WorkerService;
+import java.security.Principal;
+import java.util.Locale;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.security.core.Authentication;
+import org.springframework.stereotype.Controller;
+import org.springframework.ui.Model;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.ModelAttribute;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.servlet.mvc.support.RedirectAttributes;
+
+/**
+ * The operators' pages. Each page renders whole on load; its {@code live} fragment is fetched again every few
+ * seconds ({@code ?fragment=live}) so counts, progress and reasons move without a reload. Actions are POSTs with
+ * a CSRF token, allowed to ADMIN only (see {@link DashboardSecurity}), answered by a redirect back to the page.
+ */
+@Controller
+class DashboardController {
+  private static final Logger log = LoggerFactory.getLogger(DashboardController.class);
+  private final DashboardViews views;
+  private final DashboardFormat format;
+  private final JobService jobService;
+  private final WorkerService workerService;
+
+  DashboardController(
+      DashboardViews views, DashboardFormat format, JobService jobService, WorkerService workerService) {
+    this.views = views;
+    this.format = format;
+    this.jobService = jobService;
+    this.workerService = workerService;
+  }
+
+  @ModelAttribute
+  void common(Model model, Authentication auth) {
+    model.addAttribute("f", format);
+    if (auth != null) {
+      model.addAttribute("user", auth.getName());
+      model.addAttribute(
+          "admin", auth.getAuthorities().stream().anyMatch(a -> "ROLE_ADMIN".equals(a.getAuthority())));
+    }
+  }
+
+  private static String view(String page, String fragment) {
+    return "live".equals(fragment) ? "dashboard/" + page + " :: live" : "dashboard/" + page;
+  }
+
+  @GetMapping("/login")
+  String login() {
+    return "dashboard/login";
+  }
+
+  @GetMapping({"/ui", "/ui/"})
+  String overview(@RequestParam(required = false) String fragment, Model model) {
+    model.addAttribute("page", "overview");
+    model.addAttribute("o", views.overview());
+    return view("overview", fragment);
+  }
+
+  @GetMapping("/ui/jobs")
+  String jobs(
+      @RequestParam(required = false) String state,
+      @RequestParam(required = false) String name,
+      @RequestParam(required = false) Long before,
+      @RequestParam(required = false) String fragment,
+      Model model) {
+    JobState filter = parse(JobState.class, state);
+    model.addAttribute("page", "jobs");
+    model.addAttribute("state", filter);
+    model.addAttribute("name", name == null ? "" : name);
+    model.addAttribute("before", before);
+    model.addAttribute("states", JobState.values());
+    model.addAttribute("p", views.jobs(filter, name, before));
+    return view("jobs", fragment);
+  }
+
+  @GetMapping("/ui/jobs/{id}")
+  String job(
+      @PathVariable long id,
+      @RequestParam(required = false) String batches,
+      @RequestParam(required = false) Integer after,
+      @RequestParam(required = false) String fragment,
+      Model model) {
+    model.addAttribute("page", "jobs");
+    model.addAttribute("d", views.job(id));
+    if (!"live".equals(fragment)) {
+      BatchState filter = parse(BatchState.class, batches);
+      model.addAttribute("batchState", filter);
+      model.addAttribute("batchStates", BatchState.values());
+      model.addAttribute("after", after);
+      model.addAttribute("b", views.batches(id, filter, after));
+    }
+    return view("job", fragment);
+  }
+
+  @PostMapping("/ui/jobs/{id}/{action}")
+  String jobAction(
+      @PathVariable long id, @PathVariable String action, Principal user, RedirectAttributes flash) {
+    Supplier<String> done =
+        switch (action) {
+          case "cancel" -> () -> {
+            jobService.cancel(id);
+            return "Job " + id + " cancelled.";
+          };
+          case "pause" -> () -> {
+            jobService.pause(id);
+            return "Job " + id + " paused.";
+          };
+          case "resume" -> () -> {
+            jobService.resume(id);
+            return "Job " + id + " resumed.";
+          };
+          case "retry" -> () -> "Job " + id + ": " + jobService.retry(id) + " dead batch(es) back to pending.";
+          default -> throw ProblemException.notFound("action", action);
+        };
+    act(user, "job " + id + " " + action, done, flash);
+    return "redirect:/ui/jobs/" + id;
+  }
+
+  @GetMapping("/ui/workers")
+  String workers(@RequestParam(required = false) String fragment, Model model) {
+    model.addAttribute("page", "workers");
+    model.addAttribute("w", views.workers());
+    return view("workers", fragment);
+  }
+
+  @PostMapping("/ui/workers/{id}/{action}")
+  String workerAction(
+      @PathVariable String id, @PathVariable String action, Principal user, RedirectAttributes flash) {
+    Supplier<String> done =
+        switch (action) {
+          case "drain" -> () -> {
+            workerService.drain(id, user.getName());
+            return "Worker drained: it finishes its running batches and claims no new ones.";
+          };
+          case "resume" -> () -> {
+            workerService.resume(id, user.getName());
+            return "Worker resumed: it claims again after its next heartbeat.";
+          };
+          default -> throw ProblemException.notFound("action", action);
+        };
+    act(user, "worker " + id + " " + action, done, flash);
+    return "redirect:/ui/workers";
+  }
+
+  @GetMapping("/ui/code")
+  String code(@RequestParam(required = false) String fragment, Model model) {
+    model.addAttribute("page", "code");
+    model.addAttribute("c", views.code());
+    return view("code", fragment);
+  }
+
+  /** The server's front door is the dashboard. */
+  @GetMapping("/")
+  String root() {
+    return "redirect:/ui";
+  }
+
+  @PostMapping("/ui/code/promote")
+  String promote(
+      @RequestParam String commit,
+      @RequestParam(defaultValue = "false") boolean rollback,
+      Principal user,
+      RedirectAttributes flash) {
+    act(
+        user,
+        "promote " + commit,
+        () -> {
+          ReleaseView rv =
+              views.releaseView()
+                  .orElseThrow(() -> ProblemException.conflict("code distribution is not available yet"));
+          rv.promote(commit.strip(), rollback, user.getName());
+          return (rollback ? "Rolled back to " : "Promoted ") + commit.strip() + ".";
+        },
+        flash);
+    return "redirect:/ui/code";
+  }
+
+  private void act(Principal user, String what, Supplier<String> action, RedirectAttributes flash) {
+    try {
+      flash.addFlashAttribute("message", action.get());
+      log.info("dashboard: {} by {}", what, user.getName());
+    } catch (ProblemException e) {
+      flash.addFlashAttribute("error", e.getMessage());
+      log.info("dashboard: {} by {} refused: {}", what, user.getName(), e.getMessage());
+    }
+  }
+
+  @ExceptionHandler(ProblemException.class)
+  String problem(ProblemException e, Model model, jakarta.servlet.http.HttpServletResponse response) {
+    response.setStatus(e.status().value());
+    model.addAttribute("f", format);
+    model.addAttribute("status", e.status().value());
+    model.addAttribute("title", e.title());
+    model.addAttribute("detail", e.getMessage());
+    return "dashboard/error";
+  }
+
+  private static <E extends Enum<E>> E parse(Class<E> type, String value) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    try {
+      return Enum.valueOf(type, value.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw ProblemException.badRequest("unknown state '" + value + "'");
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package dev.nightshift.server.dashboard;
+
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CsrfException;
+import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+
+/**
+ * Who may use the dashboard: people log in with a form (the same users as the API), keep a session, and every
+ * POST carries a CSRF token. OPERATOR reads everything; only ADMIN may act. Covers only the dashboard's paths;
+ * the API and agent chains stay as they are.
+ */
+@Configuration(proxyBeanMethods = false)
+class DashboardSecurity {
+  /** Header the page script sends with its refresh requests (they must not become the after-login target). */
+  static final String LIVE_HEADER = "X-Nightshift-Live";
+
+  @Bean
+  @Order(0)
+  SecurityFilterChain dashboardChain(HttpSecurity http) throws Exception {
+    HttpSessionRequestCache cache = new HttpSessionRequestCache();
+    cache.setRequestMatcher(
+        request -> "GET".equals(request.getMethod()) && request.getHeader(LIVE_HEADER) == null
+            && request.getRequestURI().startsWith(request.getContextPath() + "/ui"));
+    http.securityMatcher("/ui", "/ui/**", "/login", "/logout", "/assets/**")
+        .requestCache(c -> c.requestCache(cache))
+        .authorizeHttpRequests(
+            auth ->
+                auth.dispatcherTypeMatchers(DispatcherType.ERROR, DispatcherType.FORWARD)
+                    .permitAll()
+                    .requestMatchers("/assets/**", "/login")
+                    .permitAll()
+                    .requestMatchers(HttpMethod.GET, "/ui", "/ui/**")
+                    .hasAnyRole("ADMIN", "OPERATOR")
+                    .anyRequest()
+                    .hasRole("ADMIN"))
+        .formLogin(form -> form.loginPage("/login").defaultSuccessUrl("/ui", false).permitAll())
+        .logout(logout -> logout.logoutUrl("/logout").logoutSuccessUrl("/login?logout").permitAll())
+        .headers(
+            h ->
+                h.contentSecurityPolicy(
+                    csp ->
+                        csp.policyDirectives(
+                            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+                                + " img-src 'self' data:; connect-src 'self'; frame-ancestors 'none';"
+                                + " form-action 'self'")))
+        .exceptionHandling(
+            e ->
+                e.accessDeniedHandler(
+                    (req, res, ex) ->
+                        refuse(
+                            res,
+                            ex instanceof CsrfException
+                                ? "The form's CSRF token is missing or stale: reload the page and try again."
+                                : "Your role may not do this: actions need the ADMIN role; OPERATOR is read-only.")));
+    return http.build();
+  }
+
+  private static void refuse(HttpServletResponse res, String detail) throws IOException {
+    res.setStatus(HttpServletResponse.SC_FORBIDDEN);
+    res.setContentType("text/html;charset=UTF-8");
+    res.getOutputStream()
+        .write(
+            ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>403 Forbidden</title>"
+                    + "<link rel=\"stylesheet\" href=\"/assets/dashboard.css\"></head><body><main class=\"narrow\">"
+                    + "<h1>403 Forbidden</h1><p class=\"refused\">" + detail + "</p>"
+                    + "<p><a href=\"/ui\">Back to the dashboard</a></p></main></body></html>")
+                .getBytes(StandardCharsets.UTF_8));
+  }
+}
