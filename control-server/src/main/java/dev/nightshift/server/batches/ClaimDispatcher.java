@@ -37,6 +37,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   private final Duration pollInterval;
   private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
   private final AtomicLong generation = new AtomicLong();
+  private final AtomicLong releases = new AtomicLong();
   private final Object signal = new Object();
   private volatile boolean running;
   private Thread thread;
@@ -63,6 +64,7 @@ public class ClaimDispatcher implements SmartLifecycle {
       return result;
     }
     long seen = generation.get();
+    long releaseSeen = releases.get();
     Map<String, String> labels = claims.workerLabels(workerId);
     List<Lease> granted = claims.claim(workerId, labels, max, claims.candidates());
     if (!granted.isEmpty() || wait == 0 || !running) {
@@ -74,7 +76,9 @@ public class ClaimDispatcher implements SmartLifecycle {
     result.onCompletion(() -> waiters.remove(waiter));
     result.onError(e -> waiters.remove(waiter));
     waiters.add(waiter);
-    if (generation.get() != seen) {
+    if (releases.get() != releaseSeen && waiters.remove(waiter)) {
+      result.setResult(answer(List.of())); // a promotion happened while this claim was looking: tell it now
+    } else if (generation.get() != seen) {
       wake();
     }
     return result;
@@ -92,6 +96,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   /** A new release: every parked claim is answered now (no leases, the release), so agents fetch it at once. */
   @org.springframework.context.event.EventListener
   void on(CurrentRelease.Changed event) {
+    releases.incrementAndGet();
     for (Waiter w : waiters) {
       waiters.remove(w);
       w.result.setResult(answer(List.of()));

@@ -18,6 +18,8 @@ public final class Prefetcher {
   private final Checkouts checkouts;
   private final ExecutorService executor;
   private final AtomicReference<String> running = new AtomicReference<>();
+  /** The latest release offered and not yet checked out: {commit, version}; a later offer replaces it. */
+  private final AtomicReference<String[]> wanted = new AtomicReference<>();
   private volatile String current;
   private volatile String lastError;
 
@@ -33,7 +35,9 @@ public final class Prefetcher {
   }
 
   /**
-   * Starts checking out {@code commit} unless it is checked out already or another prefetch runs.
+   * Starts checking out {@code commit} unless it is checked out already. While another prefetch runs, the offer is
+   * remembered (the latest wins) and checked out as soon as that one ends: a release promoted during a fetch is not
+   * left waiting for the next heartbeat.
    *
    * @param version its version tag, for the log, or null
    */
@@ -45,14 +49,36 @@ public final class Prefetcher {
       current = commit.toLowerCase(java.util.Locale.ROOT);
       return;
     }
-    if (!running.compareAndSet(null, commit)) {
+    wanted.set(new String[] {commit, version});
+    startIfIdle();
+  }
+
+  private void startIfIdle() {
+    if (wanted.get() == null || !running.compareAndSet(null, "busy")) {
       return;
     }
     try {
-      executor.execute(() -> prefetch(commit, version));
+      executor.execute(this::drain);
     } catch (RejectedExecutionException e) {
       running.set(null); // shut down
     }
+  }
+
+  /** Checks out what is wanted until nothing new is; re-checks after letting go, so no offer is lost. */
+  private void drain() {
+    try {
+      String[] next;
+      while ((next = wanted.getAndSet(null)) != null) {
+        if (checkouts.isReady(next[0])) {
+          current = next[0].toLowerCase(java.util.Locale.ROOT);
+        } else {
+          prefetch(next[0], next[1]);
+        }
+      }
+    } finally {
+      running.set(null);
+    }
+    startIfIdle();
   }
 
   /** The most recently checked-out release commit (reported in heartbeats), or null before the first. */
@@ -80,8 +106,6 @@ public final class Prefetcher {
       } else {
         LOG.fine(() -> "could not prefetch " + what + " (again): " + message);
       }
-    } finally {
-      running.set(null);
     }
   }
 }
