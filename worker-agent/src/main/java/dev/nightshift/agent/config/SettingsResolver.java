@@ -331,7 +331,7 @@ public final class SettingsResolver {
   }
 
   /** Parses {@code 30} (seconds), {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or ISO {@code PT30S}. */
-  static Duration parseDuration(String v) {
+  public static Duration parseDuration(String v) {
     try {
       String t = v.toLowerCase(Locale.ROOT);
       if (t.startsWith("pt") || t.startsWith("p")) {
