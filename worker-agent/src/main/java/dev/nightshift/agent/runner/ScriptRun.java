@@ -44,6 +44,7 @@ public final class ScriptRun {
   private String vacateReason;
   private boolean suspended;
   private long suspendedSinceNanos;
+  private Instant suspendedSince;
   private long suspendedTotalNanos;
 
   ScriptRun(Lease lease, RunnerConfig config, WorkspaceProvider workspaces, Clock clock) {
@@ -94,6 +95,7 @@ public final class ScriptRun {
     ProcessTree.suspend(process.toHandle());
     suspended = true;
     suspendedSinceNanos = System.nanoTime();
+    suspendedSince = clock.instant();
     return true;
   }
 
@@ -114,9 +116,9 @@ public final class ScriptRun {
     return suspended;
   }
 
-  /** How long the tree has been suspended this time; zero when running. */
+  /** How long the tree has been suspended this time, by the injected clock; zero when running. */
   public synchronized java.time.Duration suspendedFor() {
-    return suspended ? java.time.Duration.ofNanos(System.nanoTime() - suspendedSinceNanos) : java.time.Duration.ZERO;
+    return suspended ? java.time.Duration.between(suspendedSince, clock.instant()) : java.time.Duration.ZERO;
   }
 
   /** Suspended time so far, this stretch included. */
