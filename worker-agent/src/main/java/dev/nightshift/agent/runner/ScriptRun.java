@@ -206,6 +206,7 @@ public final class ScriptRun {
       }
       process = p;
     }
+    ProcessTree.lowerPriority(p.toHandle()); // Windows only; Unix scripts run under nice
     started = clock.instant();
     Thread stdin = daemon("stdin-" + attemptName(), () -> feedStdin(p));
     Thread stderr = daemon("stderr-" + attemptName(), () -> drainStderr(p.getErrorStream(), tail, log));
