@@ -40,7 +40,34 @@ public final class AgentProcess implements AutoCloseable {
     Path log = dataDir.resolveSibling(logName);
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("NIGHTSHIFT_"));
+    // no graphical session: 'run' then defaults to the idle policy 'always', whatever display the build has
+    pb.environment().remove("DISPLAY");
+    pb.environment().remove("WAYLAND_DISPLAY");
+    pb.environment().remove("XDG_SESSION_TYPE");
     return new AgentProcess(pb.start(), log, dataDir);
+  }
+
+  /** What a one-shot agent command ({@code status}, {@code pause}, {@code resume}) printed, and its exit status. */
+  public record CliResult(int exitCode, String output) {}
+
+  /** Runs {@code nightshift-agent <args>} to its end (at most 60 s), stdout and stderr together. */
+  public static CliResult cli(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx64m");
+    command.add("-jar");
+    command.add(JAR.toString());
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    pb.environment().keySet().removeIf(k -> k.startsWith("NIGHTSHIFT_"));
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("nightshift-agent " + String.join(" ", args) + " did not end within 60 s");
+    }
+    return new CliResult(p.exitValue(), output);
   }
 
   public String logText() throws IOException {

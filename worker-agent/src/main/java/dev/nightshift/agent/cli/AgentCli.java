@@ -3,10 +3,7 @@ package dev.nightshift.agent.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/**
- * The command line: {@code run}, {@code once}, {@code version}. Later subcommands ({@code status}, {@code pause},
- * {@code resume}) are added here next to these.
- */
+/** The command line: {@code run}, {@code once}, {@code status}, {@code pause}, {@code resume}, {@code version}. */
 @Command(
     name = "nightshift-agent",
     mixinStandardHelpOptions = true,
@@ -29,6 +26,9 @@ public final class AgentCli implements Runnable {
     CommandLine cli = new CommandLine(new AgentCli());
     cli.addSubcommand("run", new RunCommand(environment));
     cli.addSubcommand("once", new OnceCommand(environment));
+    cli.addSubcommand("status", new StatusCommand(environment));
+    cli.addSubcommand("pause", new PauseCommand(environment));
+    cli.addSubcommand("resume", new ResumeCommand(environment));
     cli.addSubcommand("version", new VersionCommand());
     cli.setParameterExceptionHandler(
         (ex, args) -> {
@@ -44,6 +44,6 @@ public final class AgentCli implements Runnable {
   /** Without a subcommand: show the usage and fail, so a bare invocation in cron is noticed. */
   @Override
   public void run() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run, once or version");
+    throw new CommandLine.ParameterException(spec.commandLine(), "missing command: run, once, status, pause, resume or version");
   }
 }

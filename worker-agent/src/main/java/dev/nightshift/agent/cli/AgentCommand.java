@@ -11,6 +11,7 @@ import dev.nightshift.agent.identity.Identity;
 import dev.nightshift.agent.identity.IdentityStore;
 import dev.nightshift.agent.idle.IdlePolicies;
 import dev.nightshift.agent.idle.IdlePolicy;
+import dev.nightshift.agent.idle.OwnerPause;
 import dev.nightshift.agent.lock.InstanceLock;
 import dev.nightshift.agent.loop.AgentLoop;
 import dev.nightshift.agent.loop.LoopConfig;
@@ -63,19 +64,23 @@ abstract class AgentCommand implements Callable<Integer> {
   /** The loop settings of this mode. */
   abstract LoopConfig loopConfig(AgentSettings settings);
 
+  /** The idle policy of this mode when none is configured. */
+  abstract String defaultIdlePolicy();
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     AgentSettings settings;
-    IdlePolicy idlePolicy;
     try {
       settings =
           new SettingsResolver(environment.env(), environment.userHome(), environment.hostname())
               .resolve(options.flags(), options.config, options.verbose);
-      idlePolicy = IdlePolicies.named(settings.idlePolicy());
     } catch (SettingsException e) {
       return usageError(err, e.getMessage());
+    }
+    if (settings.idlePolicy() == null) {
+      settings = settings.withIdle(settings.idle().withPolicy(defaultIdlePolicy()));
     }
     DataDir data = settings.layout();
     Logging.toConsole(settings.verbose());
@@ -121,6 +126,10 @@ abstract class AgentCommand implements Callable<Integer> {
       settings = settings.withServer(server);
       Logging.toFile(data.logsDir(), settings.verbose());
       LOG.info("nightshift-agent " + AgentVersion.current() + " starting: " + settings);
+      IdlePolicy idlePolicy =
+          IdlePolicies.create(
+              settings.idle(), new OwnerPause(data.pauseFile()), Clock.systemDefaultZone(),
+              System.getProperty("os.name"), environment.env());
       return execute(buildLoop(settings, data, store, identity, idlePolicy));
     }
   }
@@ -151,6 +160,7 @@ abstract class AgentCommand implements Callable<Integer> {
             new AgentLoop.Parts(
                 client, enrollment, runner, new Spool(data.spoolDir()), idlePolicy, new Prefetcher(checkouts)),
             loopConfig(s), clock, new SecureRandom());
+    loop.writeStatusTo(data.statusFile());
     loop.restore();
     return loop;
   }

@@ -54,9 +54,55 @@ final class AgentOptions {
   @Option(
       names = "--idle-policy",
       paramLabel = "POLICY",
-      description = "When this machine may run work: 'always' (the only policy for now)."
-          + " Env NIGHTSHIFT_IDLE_POLICY; file key 'idle-policy'. Default: always.")
+      description = "When this machine may run work: 'always' (VMs, servers, tests: only the windows and the"
+          + " owner's pause count) or 'desktop' (also needs no user input for --input-idle, little CPU used by other"
+          + " programs, mains power). Env NIGHTSHIFT_IDLE_POLICY; file key 'idle-policy'. Default: 'run' uses"
+          + " desktop where a user session is detected (Windows, macOS, Linux with DISPLAY/WAYLAND_DISPLAY), else"
+          + " always; 'once' uses always. See docs/idle-policy.md.")
   String idlePolicy;
+
+  @Option(
+      names = "--window",
+      paramLabel = "WINDOW",
+      description = "When work may run, local time, e.g. \"Mon-Fri 20:00-06:00\" (spans midnight) or"
+          + " \"Sat-Sun 00:00-24:00\"; repeat for more. Env NIGHTSHIFT_WINDOW / file key 'window' take a"
+          + " ;-separated list. Default: any time.")
+  List<String> windows = new ArrayList<>();
+
+  @Option(
+      names = "--input-idle",
+      paramLabel = "DURATION",
+      description = "desktop policy: how long without keyboard or mouse input before work starts, e.g. 15m."
+          + " Env NIGHTSHIFT_INPUT_IDLE; file key 'input-idle'. Default: 15m.")
+  String inputIdle;
+
+  @Option(
+      names = "--max-load",
+      paramLabel = "FRACTION",
+      description = "desktop policy: the most CPU other programs may use, per core (0.3 = 30% of the machine)."
+          + " Env NIGHTSHIFT_MAX_LOAD; file key 'max-load'. Default: 0.3.")
+  String maxLoad;
+
+  @Option(
+      names = "--run-on-battery",
+      description = "desktop policy: also run on battery power. Env NIGHTSHIFT_RUN_ON_BATTERY; file key"
+          + " 'run-on-battery' (true/false). Default: false.")
+  boolean runOnBattery;
+
+  @Option(
+      names = "--vacate-after",
+      paramLabel = "DURATION",
+      description = "How long a batch stays suspended when the machine stops being idle before it is killed and"
+          + " given back to the server (requeued at once, not counted as a failure), e.g. 10m; 0 vacates at once."
+          + " Env NIGHTSHIFT_VACATE_AFTER; file key 'vacate-after'. Default: 10m.")
+  String vacateAfter;
+
+  @Option(
+      names = "--host-idle-file",
+      paramLabel = "FILE",
+      description = "Agents in VMs: a file a host-side helper rewrites at least every minute with the host user's"
+          + " idle seconds (docs/idle-policy.md). Env NIGHTSHIFT_HOST_IDLE_FILE; file key 'host-idle-file'.")
+  String hostIdleFile;
 
   @Option(
       names = "--claim-wait",
@@ -109,6 +155,12 @@ final class AgentOptions {
     put(m, Key.MAX_OUTPUT_BYTES, maxOutputBytes);
     put(m, Key.LOG_TAIL_BYTES, logTailBytes);
     put(m, Key.CODE_CACHE, codeCache);
+    put(m, Key.WINDOW, windows.isEmpty() ? null : String.join(";", windows));
+    put(m, Key.INPUT_IDLE, inputIdle);
+    put(m, Key.MAX_LOAD, maxLoad);
+    put(m, Key.RUN_ON_BATTERY, runOnBattery ? "true" : null);
+    put(m, Key.VACATE_AFTER, vacateAfter);
+    put(m, Key.HOST_IDLE_FILE, hostIdleFile);
     return m;
   }
 

@@ -32,6 +32,11 @@ final class OnceCommand extends AgentCommand {
   }
 
   @Override
+  String defaultIdlePolicy() {
+    return Defaults.IDLE_POLICY;
+  }
+
+  @Override
   int execute(AgentLoop loop) {
     Optional<Thread> hook = onShutdown(loop);
     int code = loop.runOnce();

@@ -1,6 +1,7 @@
 package dev.nightshift.agent.cli;
 
 import dev.nightshift.agent.config.AgentSettings;
+import dev.nightshift.agent.idle.IdlePolicies;
 import dev.nightshift.agent.loop.AgentLoop;
 import dev.nightshift.agent.loop.LoopConfig;
 import java.util.Optional;
@@ -24,6 +25,11 @@ final class RunCommand extends AgentCommand {
   @Override
   LoopConfig loopConfig(AgentSettings settings) {
     return LoopConfig.from(settings);
+  }
+
+  @Override
+  String defaultIdlePolicy() {
+    return IdlePolicies.defaultForRun(System.getProperty("os.name"), environment.env());
   }
 
   @Override

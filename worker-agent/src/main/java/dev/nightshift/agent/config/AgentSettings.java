@@ -14,7 +14,7 @@ import java.util.Map;
  * @param slots how many batches run at once
  * @param name the worker's human-friendly name
  * @param labels capabilities jobs can require, e.g. {@code os=linux}
- * @param idlePolicy the name of the idle policy deciding when the agent may run work
+ * @param idle the idle policy and its settings (windows, thresholds, vacate-after)
  * @param claimWait how long a claim may long-poll the server
  * @param maxOutputBytes the largest stdout (result) and per-attempt log file an attempt may write
  * @param logTailBytes how much of the script's stderr tail is reported with the result
@@ -28,7 +28,7 @@ public record AgentSettings(
     int slots,
     String name,
     Map<String, String> labels,
-    String idlePolicy,
+    IdleSettings idle,
     Duration claimWait,
     long maxOutputBytes,
     int logTailBytes,
@@ -39,13 +39,24 @@ public record AgentSettings(
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
   }
 
+  /** The idle policy's name, or null when the command's default applies. */
+  public String idlePolicy() {
+    return idle.policy();
+  }
+
+  public AgentSettings withIdle(IdleSettings newIdle) {
+    return new AgentSettings(
+        server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
+        logTailBytes, codeCache, verbose);
+  }
+
   public DataDir layout() {
     return new DataDir(dataDir);
   }
 
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
-        newServer, enrollmentToken, dataDir, slots, name, labels, idlePolicy, claimWait, maxOutputBytes,
+        newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
         logTailBytes, codeCache, verbose);
   }
 
@@ -54,7 +65,7 @@ public record AgentSettings(
   public String toString() {
     return "AgentSettings[server=" + server + ", enrollmentToken=" + (enrollmentToken == null ? "none" : "***")
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
-        + ", idlePolicy=" + idlePolicy + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
+        + ", idle=" + idle + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache + "]";
   }
 }

@@ -16,6 +16,16 @@ public record DataDir(Path root) {
     return root.resolve("agent.pid");
   }
 
+  /** The owner's pause, written by {@code nightshift-agent pause}, deleted by {@code resume}. */
+  public Path pauseFile() {
+    return root.resolve("owner-pause");
+  }
+
+  /** What the running agent last decided and runs, rewritten every idle check; read by {@code status}. */
+  public Path statusFile() {
+    return root.resolve("status.json");
+  }
+
   public Path configFile() {
     return root.resolve(Defaults.CONFIG_FILE_NAME);
   }

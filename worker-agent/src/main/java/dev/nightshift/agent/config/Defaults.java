@@ -9,8 +9,16 @@ public final class Defaults {
   public static final int SLOTS = 1;
   /** The most slots an agent may declare. */
   public static final int MAX_SLOTS = 256;
-  /** The idle policy: run whenever there is work. */
+  /** The idle policy of {@code once} (for {@code run} see IdlePolicies.defaultForRun): run whenever there is work. */
   public static final String IDLE_POLICY = "always";
+  /** The desktop policy starts work after this long without keyboard or mouse input (HTCondor's 15 minutes). */
+  public static final Duration INPUT_IDLE = Duration.ofMinutes(15);
+  /** The desktop policy's limit on CPU used by other programs, as a fraction of the machine (0.3 per core). */
+  public static final double MAX_LOAD = 0.3;
+  /** How long a batch stays suspended after the owner returns before it is killed and given back. */
+  public static final Duration VACATE_AFTER = Duration.ofMinutes(10);
+  /** A status file older than this means no agent updates it. */
+  public static final Duration STATUS_STALE = Duration.ofMinutes(2);
   /** How long a claim long-polls the server (the design's ~30 s). */
   public static final Duration CLAIM_WAIT = Duration.ofSeconds(30);
   /** How long {@code once} waits for work before deciding there is none. */

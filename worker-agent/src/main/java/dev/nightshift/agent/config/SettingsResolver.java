@@ -9,7 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import dev.nightshift.agent.idle.IdlePolicies;
+import dev.nightshift.agent.idle.TimeWindow;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -37,7 +41,13 @@ public final class SettingsResolver {
     CLAIM_WAIT("claim-wait"),
     MAX_OUTPUT_BYTES("max-output-bytes"),
     LOG_TAIL_BYTES("log-tail-bytes"),
-    CODE_CACHE("code-cache");
+    CODE_CACHE("code-cache"),
+    WINDOW("window"),
+    INPUT_IDLE("input-idle"),
+    MAX_LOAD("max-load"),
+    RUN_ON_BATTERY("run-on-battery"),
+    VACATE_AFTER("vacate-after"),
+    HOST_IDLE_FILE("host-idle-file");
 
     private final String fileKey;
 
@@ -122,9 +132,7 @@ public final class SettingsResolver {
         chosen.containsKey(Key.SLOTS) ? slots(chosen.get(Key.SLOTS)) : Defaults.SLOTS,
         chosen.containsKey(Key.NAME) ? text(chosen.get(Key.NAME)) : hostname.apply(env),
         chosen.containsKey(Key.LABELS) ? labels(chosen.get(Key.LABELS)) : Map.of(),
-        chosen.containsKey(Key.IDLE_POLICY)
-            ? chosen.get(Key.IDLE_POLICY).value().trim().toLowerCase(Locale.ROOT)
-            : Defaults.IDLE_POLICY,
+        idle(chosen),
         chosen.containsKey(Key.CLAIM_WAIT) ? claimWait(chosen.get(Key.CLAIM_WAIT)) : Defaults.CLAIM_WAIT,
         chosen.containsKey(Key.MAX_OUTPUT_BYTES)
             ? size(chosen.get(Key.MAX_OUTPUT_BYTES), Long.MAX_VALUE)
@@ -134,6 +142,75 @@ public final class SettingsResolver {
             : Defaults.LOG_TAIL_BYTES,
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
         verbose);
+  }
+
+  private static IdleSettings idle(Map<Key, Sourced> chosen) {
+    IdleSettings d = IdleSettings.defaults();
+    String policy = null;
+    if (chosen.containsKey(Key.IDLE_POLICY)) {
+      Sourced s = chosen.get(Key.IDLE_POLICY);
+      try {
+        policy = IdlePolicies.checkName(s.value());
+      } catch (SettingsException e) {
+        throw new SettingsException(e.getMessage() + " (from " + s.source() + ")");
+      }
+    }
+    List<TimeWindow> windows = new ArrayList<>();
+    if (chosen.containsKey(Key.WINDOW)) {
+      Sourced s = chosen.get(Key.WINDOW);
+      for (String w : s.value().split(";")) {
+        if (!w.isBlank()) {
+          try {
+            windows.add(TimeWindow.parse(w));
+          } catch (SettingsException e) {
+            throw new SettingsException(e.getMessage() + " (from " + s.source() + ")");
+          }
+        }
+      }
+    }
+    return new IdleSettings(
+        policy,
+        windows,
+        chosen.containsKey(Key.INPUT_IDLE) ? duration(chosen.get(Key.INPUT_IDLE), Duration.ZERO, Duration.ofDays(1))
+            : d.inputIdle(),
+        chosen.containsKey(Key.MAX_LOAD) ? fraction(chosen.get(Key.MAX_LOAD)) : d.maxLoad(),
+        chosen.containsKey(Key.RUN_ON_BATTERY) ? bool(chosen.get(Key.RUN_ON_BATTERY)) : d.runOnBattery(),
+        chosen.containsKey(Key.VACATE_AFTER)
+            ? duration(chosen.get(Key.VACATE_AFTER), Duration.ZERO, Duration.ofDays(7))
+            : d.vacateAfter(),
+        chosen.containsKey(Key.HOST_IDLE_FILE) ? Path.of(chosen.get(Key.HOST_IDLE_FILE).value().trim()) : null);
+  }
+
+  private static Duration duration(Sourced s, Duration min, Duration max) {
+    Duration d = parseDuration(s.value().trim());
+    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw invalid(s, "expected a duration such as 90s, 15m or 1h");
+    }
+    return d;
+  }
+
+  private static double fraction(Sourced s) {
+    try {
+      String v = s.value().trim();
+      double f = v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1).trim()) / 100 : Double.parseDouble(v);
+      if (f > 0 && f <= 1) {
+        return f;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw invalid(s, "expected a load per core above 0 and at most 1, such as 0.3 or 30%");
+  }
+
+  private static boolean bool(Sourced s) {
+    String v = s.value().trim().toLowerCase(Locale.ROOT);
+    if (v.equals("true") || v.equals("yes") || v.equals("1")) {
+      return true;
+    }
+    if (v.equals("false") || v.equals("no") || v.equals("0")) {
+      return false;
+    }
+    throw invalid(s, "expected true or false");
   }
 
   /** The command-line flag of a setting ({@code labels} is given one {@code --label} at a time). */
@@ -254,7 +331,7 @@ public final class SettingsResolver {
   }
 
   /** Parses {@code 30} (seconds), {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h} or ISO {@code PT30S}. */
-  static Duration parseDuration(String v) {
+  public static Duration parseDuration(String v) {
     try {
       String t = v.toLowerCase(Locale.ROOT);
       if (t.startsWith("pt") || t.startsWith("p")) {

@@ -1,8 +1,8 @@
 package dev.nightshift.agent.idle;
 
 /**
- * Decides whether this machine may run work now. Asked before every claim; later policies (a {@code desktop}
- * policy with time windows, user input, load and power probes) plug in here.
+ * Decides whether this machine may run work now. Asked before every claim and on every idle check while batches
+ * run (a verdict other than RUN suspends them); {@link ProbePolicy} implements {@code always} and {@code desktop}.
  */
 public interface IdlePolicy {
   IdleVerdict evaluate();

@@ -96,6 +96,9 @@ public final class AgentLoop {
   private volatile boolean draining;
   private volatile String drainReason;
   private volatile IdleVerdict lastVerdict;
+  private final Object idleLock = new Object();
+  private volatile Path statusFile;
+  private String lastIdleError;
   private volatile long heartbeatMillis;
   private volatile Duration pause = Duration.ZERO;
   private volatile Thread loopThread;
@@ -203,11 +206,10 @@ public final class AgentLoop {
         }
       }
       sendDueReports();
+      IdleVerdict verdict = checkIdle();
       if (draining) {
         return rest(TickOutcome.DRAINING, config.idleRecheck());
       }
-      IdleVerdict verdict = idlePolicy.evaluate();
-      lastVerdict = verdict;
       if (!verdict.run()) {
         return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
       }
@@ -224,6 +226,11 @@ public final class AgentLoop {
       List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
       if (leases.isEmpty()) {
         return rest(TickOutcome.NO_WORK, config.noWorkPause());
+      }
+      IdleVerdict now = checkIdle(); // the claim may have waited long: the owner may be back meanwhile
+      if (!now.run()) {
+        release(leases.stream().map(Lease::ref).collect(Collectors.toList()), "idle policy: " + now.reason());
+        return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
       }
       List<LeaseRef> extra = new ArrayList<>();
       for (Lease lease : leases) {
@@ -285,9 +292,15 @@ public final class AgentLoop {
     }
   }
 
-  /** The claim's long-poll wait, shortened so a report retry that falls due is not held up. */
+  /**
+   * The claim's long-poll wait, shortened so a report retry that falls due is not held up, and to the idle
+   * re-check interval while batches run (their suspension must not wait for a long poll).
+   */
   private Duration claimWait() {
     Duration wait = config.claimWait();
+    if (runningCount() > 0 && config.idleRecheck().compareTo(wait) < 0) {
+      wait = config.idleRecheck();
+    }
     Instant now = clock.instant();
     for (HeldLease h : held.values()) {
       if (h.phase == HeldLease.Phase.REPORTING) {
@@ -304,6 +317,125 @@ public final class AgentLoop {
   private static Duration untilDue(Instant now, HeldLease h) {
     Instant due = h.notBefore;
     return now.isBefore(due) ? Duration.between(now, due) : Duration.ZERO;
+  }
+
+  // ---------------------------------------------------------------- idle policy
+
+  /**
+   * Asks the idle policy and applies the verdict to running batches: anything but RUN suspends their process
+   * trees, RUN resumes them, and a batch suspended for {@code vacateAfter} is vacated (killed, reported as VACATED,
+   * requeued by the server at once). Writes the status file. Called by every tick and, while the loop waits or
+   * long-polls, every {@code idleRecheck} by the heartbeat thread. Never throws.
+   */
+  public IdleVerdict checkIdle() {
+    synchronized (idleLock) {
+      IdleVerdict v;
+      try {
+        v = idlePolicy.evaluate();
+      } catch (Throwable t) {
+        if (!"idle policy failed".equals(lastIdleError)) {
+          LOG.log(Level.WARNING, "the idle policy failed; treating it as 'run'", t);
+          lastIdleError = "idle policy failed";
+        }
+        v = IdleVerdict.run("idle policy failed (" + t + "); running as if idle");
+      }
+      IdleVerdict before = lastVerdict;
+      lastVerdict = v;
+      if (before == null || before.run() != v.run() || before.state() != v.state()) {
+        LOG.info("idle verdict: " + v.word() + " - " + v.reason());
+      }
+      try {
+        applyToRunning(v);
+      } catch (Throwable t) {
+        LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
+      }
+      writeStatus();
+      return v;
+    }
+  }
+
+  private void applyToRunning(IdleVerdict v) {
+    for (HeldLease h : held.values()) {
+      ScriptRun run = h.run;
+      if (h.phase != HeldLease.Phase.RUNNING || run == null || h.cancelReason != null || stopping) {
+        continue;
+      }
+      if (v.run()) {
+        if (run.resume()) {
+          LOG.info(h.describe() + ": machine idle again (" + v.reason() + "); resumed");
+        }
+      } else if (!run.isSuspended()) {
+        if (config.vacateAfter().isZero()) {
+          LOG.info(h.describe() + ": " + v.reason() + "; vacating (vacate-after is 0)");
+          run.vacate(v.reason());
+        } else if (run.suspend()) {
+          LOG.info(h.describe() + ": " + v.reason() + "; suspended, vacated unless idle again within "
+              + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+        }
+      } else if (run.suspendedFor().compareTo(config.vacateAfter()) >= 0) {
+        LOG.info(h.describe() + ": suspended for " + dev.nightshift.agent.idle.ProbePolicy.human(run.suspendedFor())
+            + " (" + v.reason() + "); vacating: the server requeues it at once");
+        run.vacate(v.reason() + "; suspended longer than vacate-after "
+            + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+      }
+    }
+  }
+
+  /** How many running batches are suspended now. */
+  public int suspendedCount() {
+    return (int) held.values().stream()
+        .filter(h -> h.phase == HeldLease.Phase.RUNNING && h.run != null && h.run.isSuspended())
+        .count();
+  }
+
+  /** The verdict of the last idle check; null before the first. */
+  public IdleVerdict lastVerdict() {
+    return lastVerdict;
+  }
+
+  /** Makes every idle check rewrite {@code file} (atomically) with the verdict, readings and batches. */
+  public void writeStatusTo(Path file) {
+    this.statusFile = file;
+  }
+
+  private void writeStatus() {
+    Path file = statusFile;
+    if (file == null || stopping) {
+      return;
+    }
+    IdleVerdict v = lastVerdict;
+    Map<String, Object> status = new java.util.LinkedHashMap<>();
+    status.put("pid", ProcessHandle.current().pid());
+    status.put("updatedAt", clock.instant().toString());
+    status.put("verdict", v == null ? null : v.word());
+    status.put("reason", v == null ? null : v.reason());
+    status.put("readings", v == null ? Map.of() : v.readings());
+    HeartbeatRequest hb = heartbeatRequest();
+    status.put("state", hb.state().name());
+    status.put("stateReason", hb.reason());
+    status.put("slots", config.slots());
+    status.put("vacateAfterSeconds", config.vacateAfter().toSeconds());
+    List<Map<String, Object>> batches = new ArrayList<>();
+    for (HeldLease h : held.values()) {
+      Map<String, Object> b = new java.util.LinkedHashMap<>();
+      b.put("batchId", h.ref.batchId());
+      b.put("attempt", h.attempt);
+      boolean suspended = h.run != null && h.phase == HeldLease.Phase.RUNNING && h.run.isSuspended();
+      b.put("phase", suspended ? "SUSPENDED" : h.phase.name());
+      if (suspended) {
+        b.put("suspendedSeconds", h.run.suspendedFor().toSeconds());
+      }
+      batches.add(b);
+    }
+    batches.sort(java.util.Comparator.comparingLong(b -> (Long) b.get("batchId")));
+    status.put("batches", batches);
+    try {
+      dev.nightshift.agent.system.AtomicFiles.write(
+          file, dev.nightshift.agent.system.Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(status),
+          false);
+    } catch (IOException | RuntimeException e) {
+      LOG.fine(() -> "cannot write the status file " + file + ": " + e.getMessage());
+    }
   }
 
   // ---------------------------------------------------------------- running leases
@@ -524,6 +656,11 @@ public final class AgentLoop {
     } else if (v != null && !v.run()) {
       state = v.state();
       reason = v.reason();
+      int suspended = suspendedCount();
+      if (suspended > 0) {
+        reason += "; " + suspended + " batch(es) suspended, vacated after "
+            + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter());
+      }
     } else if (running > 0) {
       state = WorkerState.BUSY;
       reason = "running " + running + " of " + config.slots() + " slots";
@@ -635,6 +772,14 @@ public final class AgentLoop {
               return t;
             });
     heartbeats.schedule(this::beatAndReschedule, 0, TimeUnit.MILLISECONDS);
+    long recheck = Math.max(100, config.idleRecheck().toMillis());
+    heartbeats.scheduleWithFixedDelay(
+        () -> {
+          if (!stopping) {
+            checkIdle(); // the owner's return suspends batches even while the loop long-polls
+          }
+        },
+        recheck, recheck, TimeUnit.MILLISECONDS);
   }
 
   private void beatAndReschedule() {
@@ -684,7 +829,7 @@ public final class AgentLoop {
   }
 
   private int onceLoop() {
-    IdleVerdict v = idlePolicy.evaluate();
+    IdleVerdict v = checkIdle();
     if (!v.run()) {
       LOG.info("not running now: " + v.reason());
       return 0;
@@ -803,6 +948,7 @@ public final class AgentLoop {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    deleteQuietly(statusFile); // 'status' then reports that no agent runs
     LOG.info("stopped");
     stopped.countDown();
   }

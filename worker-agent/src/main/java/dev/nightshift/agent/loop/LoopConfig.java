@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param noWorkPause rest after an empty claim
  * @param idleRecheck rest while the idle policy vetoes or the server drains
  * @param onceMaxErrors consecutive errors after which {@code once} gives up
+ * @param vacateAfter how long a batch stays suspended (idle policy says not now) before it is vacated
  */
 public record LoopConfig(
     int slots,
@@ -24,15 +25,30 @@ public record LoopConfig(
     Duration backoffCap,
     Duration noWorkPause,
     Duration idleRecheck,
-    int onceMaxErrors) {
+    int onceMaxErrors,
+    Duration vacateAfter) {
+
+  /** A config with the default vacate-after. */
+  public LoopConfig(
+      int slots, Duration claimWait, Duration heartbeat, Duration backoffBase, Duration backoffCap,
+      Duration noWorkPause, Duration idleRecheck, int onceMaxErrors) {
+    this(slots, claimWait, heartbeat, backoffBase, backoffCap, noWorkPause, idleRecheck, onceMaxErrors,
+        Defaults.VACATE_AFTER);
+  }
 
   public static LoopConfig from(AgentSettings s) {
     return new LoopConfig(
         s.slots(), s.claimWait(), Defaults.HEARTBEAT, Defaults.BACKOFF_BASE, Defaults.BACKOFF_CAP,
-        Defaults.NO_WORK_PAUSE, Defaults.IDLE_RECHECK, Defaults.ONCE_MAX_ERRORS);
+        Defaults.NO_WORK_PAUSE, Defaults.IDLE_RECHECK, Defaults.ONCE_MAX_ERRORS, s.idle().vacateAfter());
   }
 
   public LoopConfig withClaimWait(Duration wait) {
-    return new LoopConfig(slots, wait, heartbeat, backoffBase, backoffCap, noWorkPause, idleRecheck, onceMaxErrors);
+    return new LoopConfig(
+        slots, wait, heartbeat, backoffBase, backoffCap, noWorkPause, idleRecheck, onceMaxErrors, vacateAfter);
+  }
+
+  public LoopConfig withVacateAfter(Duration d) {
+    return new LoopConfig(slots, claimWait, heartbeat, backoffBase, backoffCap, noWorkPause, idleRecheck,
+        onceMaxErrors, d);
   }
 }

@@ -20,7 +20,7 @@ public final class ForkLock {
   }
 
   /** Held while a process is started. */
-  static Lock starting() {
+  public static Lock starting() {
     return LOCK.writeLock();
   }
 }

@@ -41,6 +41,11 @@ public final class ScriptRun {
   private final Set<ProcessHandle> seen = new HashSet<>();
   private Process process;
   private String cancelReason;
+  private String vacateReason;
+  private boolean suspended;
+  private long suspendedSinceNanos;
+  private Instant suspendedSince;
+  private long suspendedTotalNanos;
 
   ScriptRun(Lease lease, RunnerConfig config, WorkspaceProvider workspaces, Clock clock) {
     this.lease = lease;
@@ -77,6 +82,66 @@ public final class ScriptRun {
 
   private synchronized String cancelReason() {
     return cancelReason;
+  }
+
+  /**
+   * Suspends the whole process tree (the owner is back); the timeout does not count suspended time. False when
+   * there is nothing to suspend: not started yet, already ended, already suspended, or being stopped.
+   */
+  public synchronized boolean suspend() {
+    if (process == null || !process.isAlive() || suspended || cancelReason != null) {
+      return false;
+    }
+    ProcessTree.suspend(process.toHandle());
+    suspended = true;
+    suspendedSinceNanos = System.nanoTime();
+    suspendedSince = clock.instant();
+    return true;
+  }
+
+  /** Continues a suspended process tree; false when it was not suspended. */
+  public synchronized boolean resume() {
+    if (!suspended) {
+      return false;
+    }
+    if (process != null) {
+      ProcessTree.resume(process.toHandle());
+    }
+    suspendedTotalNanos += System.nanoTime() - suspendedSinceNanos;
+    suspended = false;
+    return true;
+  }
+
+  public synchronized boolean isSuspended() {
+    return suspended;
+  }
+
+  /** How long the tree has been suspended this time, by the injected clock; zero when running. */
+  public synchronized java.time.Duration suspendedFor() {
+    return suspended ? java.time.Duration.between(suspendedSince, clock.instant()) : java.time.Duration.ZERO;
+  }
+
+  /** Suspended time so far, this stretch included. */
+  private synchronized long suspendedNanos() {
+    return suspendedTotalNanos + (suspended ? System.nanoTime() - suspendedSinceNanos : 0);
+  }
+
+  /**
+   * Kills the tree because the machine stopped being idle for too long; {@link #run()} then returns VACATED, which
+   * the server requeues at once without counting an attempt.
+   */
+  public void vacate(String reason) {
+    synchronized (this) {
+      if (cancelReason != null) {
+        return;
+      }
+      vacateReason = reason;
+    }
+    cancel(reason);
+  }
+
+  private synchronized String vacateReason() {
+    return vacateReason;
   }
 
   /** The file name stem of this attempt: {@code <batchId>-<attempt>}. */
@@ -141,6 +206,7 @@ public final class ScriptRun {
       }
       process = p;
     }
+    ProcessTree.lowerPriority(p.toHandle()); // Windows only; Unix scripts run under nice
     started = clock.instant();
     Thread stdin = daemon("stdin-" + attemptName(), () -> feedStdin(p));
     Thread stderr = daemon("stderr-" + attemptName(), () -> drainStderr(p.getErrorStream(), tail, log));
@@ -153,7 +219,9 @@ public final class ScriptRun {
     long startNanos = System.nanoTime();
     try {
       while (true) {
-        long remaining = timeoutNanos == Long.MAX_VALUE ? Long.MAX_VALUE : timeoutNanos - (System.nanoTime() - startNanos);
+        long remaining = timeoutNanos == Long.MAX_VALUE
+            ? Long.MAX_VALUE
+            : timeoutNanos - (System.nanoTime() - startNanos - suspendedNanos()); // suspended time does not count
         if (remaining <= 0) {
           timedOut = true;
           break;
@@ -188,6 +256,10 @@ public final class ScriptRun {
     join(stderr);
 
     long outputBytes = size(out);
+    String vacated = vacateReason();
+    if (vacated != null) {
+      return result(AttemptOutcome.VACATED, null, started, "vacated: " + vacated, tail, out);
+    }
     String reason = cancelReason();
     if (reason != null) {
       return result(AttemptOutcome.CANCELLED, null, started, reason, tail, out);

@@ -30,13 +30,14 @@ class AgentCliTest {
   @Test
   void helpExplainsTheCommandsAndEveryFlag() {
     assertThat(run("--help")).isZero();
-    assertThat(out.toString()).contains("run", "once", "version");
+    assertThat(out.toString()).contains("run", "once", "status", "pause", "resume", "version");
 
     assertThat(run("run", "--help")).isZero();
     assertThat(out.toString())
         .contains("--server=URL", "--enrollment-token=TOKEN", "--data-dir=DIR", "--slots=N", "--name=NAME",
             "--label=KEY=VALUE", "--idle-policy=POLICY", "--claim-wait=DURATION", "--max-output-bytes=SIZE",
-            "--log-tail-bytes=SIZE", "--code-cache=N", "NIGHTSHIFT_CODE_CACHE", "--config=FILE", "NIGHTSHIFT_SERVER", "NIGHTSHIFT_ENROLLMENT_TOKEN");
+            "--log-tail-bytes=SIZE", "--code-cache=N", "--window=WINDOW", "--input-idle=DURATION",
+            "--max-load=FRACTION", "--run-on-battery", "--vacate-after=DURATION", "--host-idle-file=FILE", "NIGHTSHIFT_CODE_CACHE", "--config=FILE", "NIGHTSHIFT_SERVER", "NIGHTSHIFT_ENROLLMENT_TOKEN");
 
     assertThat(run("once", "--help")).isZero();
     assertThat(out.toString()).contains("Cron");
@@ -91,8 +92,8 @@ class AgentCliTest {
     assertThat(run("run", "--data-dir", data, "--server", "http://x")).isEqualTo(2);
     assertThat(err.toString()).contains("not enrolled: pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
 
-    assertThat(run("run", "--data-dir", data, "--server", "http://x", "--idle-policy", "desktop")).isEqualTo(2);
-    assertThat(err.toString()).contains("unknown idle policy 'desktop'");
+    assertThat(run("run", "--data-dir", data, "--server", "http://x", "--idle-policy", "sometimes")).isEqualTo(2);
+    assertThat(err.toString()).contains("unknown idle policy 'sometimes': known policies are always, desktop");
 
     assertThat(run("run", "--data-dir", data, "--server", "ftp://x", "--enrollment-token", "t")).isEqualTo(2);
     assertThat(err.toString()).contains("invalid value 'ftp://x' for --server");

@@ -38,7 +38,7 @@ class SettingsResolverTest {
     assertThat(s.slots()).isEqualTo(Defaults.SLOTS);
     assertThat(s.name()).isEqualTo("host-1");
     assertThat(s.labels()).isEmpty();
-    assertThat(s.idlePolicy()).isEqualTo("always");
+    assertThat(s.idlePolicy()).isNull(); // the command decides: once always, run by session
     assertThat(s.claimWait()).isEqualTo(Duration.ofSeconds(30));
     assertThat(s.maxOutputBytes()).isEqualTo(64L * 1024 * 1024);
     assertThat(s.logTailBytes()).isEqualTo(64 * 1024);
@@ -120,5 +120,43 @@ class SettingsResolverTest {
     assertThat(SettingsResolver.parseSize("64m")).isEqualTo(64L << 20);
     assertThat(SettingsResolver.parseSize("1GB")).isEqualTo(1L << 30);
     assertThat(SettingsResolver.parseSize("lots")).isNull();
+  }
+
+  @Test
+  void idleSettingsComeFromFlagsEnvironmentAndFile() throws Exception {
+    Path data = home.resolve("data");
+    Files.createDirectories(data);
+    Files.writeString(data.resolve("agent.properties"),
+        "window=Mon-Fri 20:00-06:00; Sat-Sun 00:00-24:00\nmax-load=25%\nrun-on-battery=yes\nvacate-after=5m\n");
+    AgentSettings s = resolver(Map.of("NIGHTSHIFT_INPUT_IDLE", "20m", "NIGHTSHIFT_IDLE_POLICY", "Desktop"))
+        .resolve(flags(Key.DATA_DIR, data.toString(), Key.HOST_IDLE_FILE, "/mnt/host/idle"), null, false);
+
+    assertThat(s.idlePolicy()).isEqualTo("desktop");
+    assertThat(s.idle().windows()).extracting(w -> w.text())
+        .containsExactly("Mon-Fri 20:00-06:00", "Sat-Sun 00:00-24:00");
+    assertThat(s.idle().maxLoad()).isEqualTo(0.25);
+    assertThat(s.idle().runOnBattery()).isTrue();
+    assertThat(s.idle().vacateAfter()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(s.idle().inputIdle()).isEqualTo(Duration.ofMinutes(20));
+    assertThat(s.idle().hostIdleFile()).isEqualTo(Path.of("/mnt/host/idle"));
+
+    AgentSettings d = resolver(Map.of()).resolve(flags(), null, false);
+    assertThat(d.idle().inputIdle()).isEqualTo(Duration.ofMinutes(15));
+    assertThat(d.idle().maxLoad()).isEqualTo(0.3);
+    assertThat(d.idle().vacateAfter()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(d.idle().windows()).isEmpty();
+  }
+
+  @Test
+  void badIdleSettingsNameTheirSource() {
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.IDLE_POLICY, "sometimes"), null, false))
+        .hasMessageContaining("unknown idle policy 'sometimes'").hasMessageContaining("always, desktop")
+        .hasMessageContaining("--idle-policy");
+    assertThatThrownBy(() -> resolver(Map.of("NIGHTSHIFT_MAX_LOAD", "3")).resolve(flags(), null, false))
+        .hasMessageContaining("invalid value '3' for NIGHTSHIFT_MAX_LOAD");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.VACATE_AFTER, "soon"), null, false))
+        .hasMessageContaining("invalid value 'soon' for --vacate-after");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.WINDOW, "weekends"), null, false))
+        .hasMessageContaining("invalid window 'weekends'").hasMessageContaining("(from --window)");
   }
 }

@@ -9,9 +9,20 @@ import java.time.ZoneOffset;
 /** A clock tests move by hand. */
 public final class MutableClock extends Clock {
   private volatile Instant now;
+  private final ZoneId zone;
 
   public MutableClock(Instant start) {
+    this(start, ZoneOffset.UTC);
+  }
+
+  /** A clock in {@code zone}, for decisions made in local time (idle windows). */
+  public MutableClock(Instant start, ZoneId zone) {
     this.now = start;
+    this.zone = zone;
+  }
+
+  public void set(Instant t) {
+    now = t;
   }
 
   public void advance(Duration d) {
@@ -20,7 +31,7 @@ public final class MutableClock extends Clock {
 
   @Override
   public ZoneId getZone() {
-    return ZoneOffset.UTC;
+    return zone;
   }
 
   @Override
