@@ -5,6 +5,7 @@ import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.jobs.JobService;
 import dev.nightshift.server.system.ProblemException;
 import dev.nightshift.server.workers.WorkerService;
+import dev.nightshift.server.security.AuditLog;
 import java.security.Principal;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -148,6 +149,10 @@ class DashboardController {
             workerService.resume(id, user.getName());
             return "Worker resumed: it claims again after its next heartbeat.";
           };
+          case "revoke" -> () -> {
+            workerService.revoke(id, user.getName());
+            return "Worker revoked: its token is refused from now on and its batches were requeued.";
+          };
           default -> throw ProblemException.notFound("action", action);
         };
     act(user, "worker " + id + " " + action, done, flash);
@@ -188,11 +193,16 @@ class DashboardController {
   }
 
   private void act(Principal user, String what, Supplier<String> action, RedirectAttributes flash) {
+    var request = org.springframework.web.context.request.RequestContextHolder.currentRequestAttributes();
     try {
-      flash.addFlashAttribute("message", action.get());
+      String message = action.get();
+      flash.addFlashAttribute("message", message);
+      request.setAttribute(AuditLog.OUTCOME, message, org.springframework.web.context.request.RequestAttributes.SCOPE_REQUEST);
       log.info("dashboard: {} by {}", what, user.getName());
     } catch (ProblemException e) {
       flash.addFlashAttribute("error", e.getMessage());
+      request.setAttribute(
+          AuditLog.OUTCOME, "refused: " + e.getMessage(), org.springframework.web.context.request.RequestAttributes.SCOPE_REQUEST);
       log.info("dashboard: {} by {} refused: {}", what, user.getName(), e.getMessage());
     }
   }
