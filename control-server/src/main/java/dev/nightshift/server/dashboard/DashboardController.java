@@ -34,9 +34,15 @@ class DashboardController {
   private final DashboardFormat format;
   private final JobService jobService;
   private final WorkerService workerService;
+  private final AuditLog audit;
 
   DashboardController(
-      DashboardViews views, DashboardFormat format, JobService jobService, WorkerService workerService) {
+      DashboardViews views,
+      DashboardFormat format,
+      JobService jobService,
+      WorkerService workerService,
+      AuditLog audit) {
+    this.audit = audit;
     this.views = views;
     this.format = format;
     this.jobService = jobService;
@@ -157,6 +163,27 @@ class DashboardController {
         };
     act(user, "worker " + id + " " + action, done, flash);
     return "redirect:/ui/workers";
+  }
+
+  /** The audit trail (ADMIN only, see {@link DashboardSecurity}): newest first, 100 a page. */
+  @GetMapping("/ui/audit")
+  String audit(
+      @RequestParam(defaultValue = "") String actor,
+      @RequestParam(defaultValue = "") String action,
+      @RequestParam(defaultValue = "") String target,
+      @RequestParam(required = false) Long before,
+      @RequestParam(required = false) String fragment,
+      Model model) {
+    int limit = 100;
+    var items = audit.find(new AuditLog.Filter(actor, action, target, null, before, limit));
+    model.addAttribute("page", "audit");
+    model.addAttribute("actor", actor);
+    model.addAttribute("action", action);
+    model.addAttribute("target", target);
+    model.addAttribute("before", before);
+    model.addAttribute("items", items);
+    model.addAttribute("nextBefore", items.size() == limit ? items.get(items.size() - 1).id() : null);
+    return view("audit", fragment);
   }
 
   @GetMapping("/ui/code")

@@ -87,6 +87,14 @@ final class AgentOptions {
   String codeCache;
 
   @Option(
+      names = "--ca-file",
+      paramLabel = "PEM",
+      description = "Trust the CA certificate(s) in this PEM file for https:// servers (a private CA or a"
+          + " self-signed server certificate) instead of the JDK's defaults; used for the protocol and for Git."
+          + " Env NIGHTSHIFT_CA_FILE; file key 'ca-file'.")
+  String caFile;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
@@ -109,6 +117,7 @@ final class AgentOptions {
     put(m, Key.MAX_OUTPUT_BYTES, maxOutputBytes);
     put(m, Key.LOG_TAIL_BYTES, logTailBytes);
     put(m, Key.CODE_CACHE, codeCache);
+    put(m, Key.CA_FILE, caFile);
     return m;
   }
 

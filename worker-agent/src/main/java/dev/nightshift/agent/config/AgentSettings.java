@@ -20,6 +20,7 @@ import java.util.Map;
  * @param logTailBytes how much of the script's stderr tail is reported with the result
  * @param codeCache how many checkouts of recent commits are kept
  * @param verbose log debug details
+ * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  */
 public record AgentSettings(
     URI server,
@@ -33,10 +34,29 @@ public record AgentSettings(
     long maxOutputBytes,
     int logTailBytes,
     int codeCache,
-    boolean verbose) {
+    boolean verbose,
+    Path caFile) {
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+  }
+
+  /** Settings trusting the JDK's default CAs. */
+  public AgentSettings(
+      URI server,
+      String enrollmentToken,
+      Path dataDir,
+      int slots,
+      String name,
+      Map<String, String> labels,
+      String idlePolicy,
+      Duration claimWait,
+      long maxOutputBytes,
+      int logTailBytes,
+      int codeCache,
+      boolean verbose) {
+    this(server, enrollmentToken, dataDir, slots, name, labels, idlePolicy, claimWait, maxOutputBytes, logTailBytes,
+        codeCache, verbose, null);
   }
 
   public DataDir layout() {
@@ -46,7 +66,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idlePolicy, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose);
+        logTailBytes, codeCache, verbose, caFile);
   }
 
   /** Never prints the enrollment token. */
@@ -55,6 +75,7 @@ public record AgentSettings(
     return "AgentSettings[server=" + server + ", enrollmentToken=" + (enrollmentToken == null ? "none" : "***")
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
         + ", idlePolicy=" + idlePolicy + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
-        + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache + "]";
+        + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
+        + (caFile == null ? "" : ", caFile=" + caFile) + "]";
   }
 }

@@ -37,7 +37,8 @@ public final class SettingsResolver {
     CLAIM_WAIT("claim-wait"),
     MAX_OUTPUT_BYTES("max-output-bytes"),
     LOG_TAIL_BYTES("log-tail-bytes"),
-    CODE_CACHE("code-cache");
+    CODE_CACHE("code-cache"),
+    CA_FILE("ca-file");
 
     private final String fileKey;
 
@@ -133,7 +134,8 @@ public final class SettingsResolver {
             ? (int) size(chosen.get(Key.LOG_TAIL_BYTES), 16L * 1024 * 1024)
             : Defaults.LOG_TAIL_BYTES,
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
-        verbose);
+        verbose,
+        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null);
   }
 
   /** The command-line flag of a setting ({@code labels} is given one {@code --label} at a time). */
@@ -226,6 +228,14 @@ public final class SettingsResolver {
       // reported below
     }
     throw invalid(s, "expected a whole number from 1 to " + Defaults.MAX_CODE_CACHE);
+  }
+
+  private static Path caFile(Sourced s) {
+    Path p = Path.of(s.value().trim()).toAbsolutePath().normalize();
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      throw invalid(s, "expected a readable PEM file of CA certificates; " + p + " is not one");
+    }
+    return p;
   }
 
   private static Map<String, String> labels(Sourced s) {
