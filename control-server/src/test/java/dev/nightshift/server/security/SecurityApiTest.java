@@ -270,6 +270,32 @@ class SecurityApiTest {
   }
 
   @Test
+  void theDashboardSendsSecurityHeadersAndUnauthenticatedBodiesAreSmall() {
+    Http.Response login = Http.anonymous(port).get("/login");
+    assertThat(login.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    assertThat(login.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+    assertThat(login.headers().firstValue("Referrer-Policy")).hasValue("same-origin");
+    assertThat(login.headers().firstValue("Content-Security-Policy")).get().asString().contains("frame-ancestors 'none'");
+    assertThat(login.headers().firstValue("Strict-Transport-Security")).as("only on HTTPS (TlsIT)").isEmpty();
+    Http.Response big = Http.anonymous(port).post(AgentPaths.REGISTER, "{\"name\": \"" + "x".repeat(100_000) + "\"}");
+    assertThat(big.status()).isEqualTo(413);
+  }
+
+  @Test
+  void dashboardActionsAreAuditedWithTheirOutcome() throws Exception {
+    long jobId = Jobs.submit(admin, Jobs.range("dash audited", "true", 10, 5));
+    AccessMatrixTest.Session session = AccessMatrixTest.Session.login(port, "admin", Http.ADMIN_PASSWORD);
+    assertThat(session.send("POST", "/ui/jobs/" + jobId + "/pause").statusCode()).isEqualTo(302);
+    assertThat(session.send("POST", "/ui/jobs/999999/cancel").statusCode()).isEqualTo(302);
+    JsonNode paused = admin.get("/api/v1/audit?target=/ui/jobs/" + jobId + "/pause").json().get("items").get(0);
+    assertThat(paused.get("via").asString()).isEqualTo("dashboard");
+    assertThat(paused.get("action").asString()).isEqualTo("POST /ui/jobs/{id}/{action}");
+    assertThat(paused.get("outcome").asString()).isEqualTo("Job " + jobId + " paused.");
+    JsonNode refused = admin.get("/api/v1/audit?target=/ui/jobs/999999/cancel").json().get("items").get(0);
+    assertThat(refused.get("outcome").asString()).startsWith("refused: ").contains("999999");
+  }
+
+  @Test
   void stateChangingActionsAreAuditedWithWhoWhatWhenAndWhere() {
     createUser("ops", "OPERATOR");
     long jobId = Jobs.submit(admin, Jobs.range("audited", "true", 10, 5));
