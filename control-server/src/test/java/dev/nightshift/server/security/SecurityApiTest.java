@@ -296,6 +296,18 @@ class SecurityApiTest {
   }
 
   @Test
+  void gitPushesAreAudited() throws Exception {
+    try (CodeFixture code = CodeFixture.open(port)) {
+      code.commit("audit-1", Map.of("a.txt", "a\n"));
+      code.push("audit-branch");
+    }
+    JsonNode push = admin.get("/api/v1/audit?action=git%20push").json().get("items").get(0);
+    assertThat(push.get("actor").asString()).isEqualTo("admin");
+    assertThat(push.get("via").asString()).isEqualTo("git");
+    assertThat(push.get("target").asString()).isEqualTo("/git/code.git/git-receive-pack");
+  }
+
+  @Test
   void stateChangingActionsAreAuditedWithWhoWhatWhenAndWhere() {
     createUser("ops", "OPERATOR");
     long jobId = Jobs.submit(admin, Jobs.range("audited", "true", 10, 5));
