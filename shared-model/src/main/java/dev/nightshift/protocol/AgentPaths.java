@@ -23,6 +23,12 @@ public final class AgentPaths {
   public static final String WORKER_BRANCH = "worker";
 
   /** Header carrying the agent's own version, for the server's worker view and compatibility checks. */
+  /**
+   * Header every agent call carries: a random id of the agent process. The server refuses a second process using
+   * the same identity (a cloned VM image) while the first keeps calling.
+   */
+  public static final String AGENT_INSTANCE_HEADER = "Nightshift-Agent-Instance";
+
   public static final String AGENT_VERSION_HEADER = "Nightshift-Agent-Version";
 
   private AgentPaths() {}

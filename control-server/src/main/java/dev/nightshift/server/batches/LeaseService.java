@@ -195,6 +195,38 @@ public class LeaseService {
     return released;
   }
 
+  /**
+   * Ends every lease the worker holds (it was revoked): attempts end as RELEASED with the reason and the batches
+   * are requeued at once, without counting a failure. Returns how many leases were ended.
+   */
+  public int releaseAll(String workerId, String reason) {
+    Map<Long, String> held = new TreeMap<>();
+    jdbc.sql("SELECT id, lease_token FROM batch WHERE worker_id = ? AND state = 'LEASED'")
+        .param(workerId)
+        .query(rs -> {
+          held.put(rs.getLong(1), rs.getString(2));
+        });
+    int released = 0;
+    for (var lease : held.entrySet()) {
+      boolean done =
+          tx.inTransaction(
+              () -> {
+                BatchRow b = lockBatch(lease.getKey());
+                if (b == null || !"LEASED".equals(b.state) || !lease.getValue().equals(b.token)) {
+                  return false;
+                }
+                end(
+                    List.of(new Ending(b, AttemptOutcome.RELEASED, null, null, reason, null, null, null)),
+                    clock.instant());
+                return true;
+              });
+      if (done) {
+        released++;
+      }
+    }
+    return released;
+  }
+
   private record Checked(BatchRow batch, AttemptRow attempt, boolean duplicate) {}
 
   /** Fencing: the token must be the batch's current lease and this worker's, else nothing changes. */

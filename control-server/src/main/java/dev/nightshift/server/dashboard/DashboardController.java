@@ -5,6 +5,7 @@ import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.jobs.JobService;
 import dev.nightshift.server.system.ProblemException;
 import dev.nightshift.server.workers.WorkerService;
+import dev.nightshift.server.security.AuditLog;
 import java.security.Principal;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -33,9 +34,15 @@ class DashboardController {
   private final DashboardFormat format;
   private final JobService jobService;
   private final WorkerService workerService;
+  private final AuditLog audit;
 
   DashboardController(
-      DashboardViews views, DashboardFormat format, JobService jobService, WorkerService workerService) {
+      DashboardViews views,
+      DashboardFormat format,
+      JobService jobService,
+      WorkerService workerService,
+      AuditLog audit) {
+    this.audit = audit;
     this.views = views;
     this.format = format;
     this.jobService = jobService;
@@ -148,10 +155,35 @@ class DashboardController {
             workerService.resume(id, user.getName());
             return "Worker resumed: it claims again after its next heartbeat.";
           };
+          case "revoke" -> () -> {
+            workerService.revoke(id, user.getName());
+            return "Worker revoked: its token is refused from now on and its batches were requeued.";
+          };
           default -> throw ProblemException.notFound("action", action);
         };
     act(user, "worker " + id + " " + action, done, flash);
     return "redirect:/ui/workers";
+  }
+
+  /** The audit trail (ADMIN only, see {@link DashboardSecurity}): newest first, 100 a page. */
+  @GetMapping("/ui/audit")
+  String audit(
+      @RequestParam(defaultValue = "") String actor,
+      @RequestParam(defaultValue = "") String action,
+      @RequestParam(defaultValue = "") String target,
+      @RequestParam(required = false) Long before,
+      @RequestParam(required = false) String fragment,
+      Model model) {
+    int limit = 100;
+    var items = audit.find(new AuditLog.Filter(actor, action, target, null, before, limit));
+    model.addAttribute("page", "audit");
+    model.addAttribute("actor", actor);
+    model.addAttribute("action", action);
+    model.addAttribute("target", target);
+    model.addAttribute("before", before);
+    model.addAttribute("items", items);
+    model.addAttribute("nextBefore", items.size() == limit ? items.get(items.size() - 1).id() : null);
+    return view("audit", fragment);
   }
 
   @GetMapping("/ui/code")
@@ -188,11 +220,16 @@ class DashboardController {
   }
 
   private void act(Principal user, String what, Supplier<String> action, RedirectAttributes flash) {
+    var request = org.springframework.web.context.request.RequestContextHolder.currentRequestAttributes();
     try {
-      flash.addFlashAttribute("message", action.get());
+      String message = action.get();
+      flash.addFlashAttribute("message", message);
+      request.setAttribute(AuditLog.OUTCOME, message, org.springframework.web.context.request.RequestAttributes.SCOPE_REQUEST);
       log.info("dashboard: {} by {}", what, user.getName());
     } catch (ProblemException e) {
       flash.addFlashAttribute("error", e.getMessage());
+      request.setAttribute(
+          AuditLog.OUTCOME, "refused: " + e.getMessage(), org.springframework.web.context.request.RequestAttributes.SCOPE_REQUEST);
       log.info("dashboard: {} by {} refused: {}", what, user.getName(), e.getMessage());
     }
   }

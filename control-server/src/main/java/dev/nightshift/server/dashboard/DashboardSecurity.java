@@ -11,6 +11,7 @@ import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.csrf.CsrfException;
+import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
 
 /**
@@ -38,6 +39,8 @@ class DashboardSecurity {
                     .permitAll()
                     .requestMatchers("/assets/**", "/login")
                     .permitAll()
+                    .requestMatchers("/ui/audit", "/ui/audit/**")
+                    .hasRole("ADMIN") // what everyone did: admins only, as in the API
                     .requestMatchers(HttpMethod.GET, "/ui", "/ui/**")
                     .hasAnyRole("ADMIN", "OPERATOR")
                     .anyRequest()
@@ -46,7 +49,9 @@ class DashboardSecurity {
         .logout(logout -> logout.logoutUrl("/logout").logoutSuccessUrl("/login?logout").permitAll())
         .headers(
             h ->
-                h.contentSecurityPolicy(
+                h.referrerPolicy(r -> r.policy(ReferrerPolicyHeaderWriter.ReferrerPolicy.SAME_ORIGIN))
+                    .frameOptions(f -> f.deny())
+                    .contentSecurityPolicy(
                     csp ->
                         csp.policyDirectives(
                             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"

@@ -5,18 +5,27 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import dev.nightshift.protocol.AgentPaths;
 import java.util.List;
+import java.util.Optional;
+import org.springframework.http.HttpStatus;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.core.authority.SimpleGrantedAuthority;
 import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.web.filter.OncePerRequestFilter;
+import tools.jackson.databind.json.JsonMapper;
 
-/** Authenticates agents by their bearer token, looked up by its SHA-256 hash; a revoked worker's token fails. */
+/**
+ * Authenticates agents by their bearer token, looked up by its SHA-256 hash; a revoked worker's token fails. A
+ * second agent process presenting an identity that another live process uses is refused with 409.
+ */
 class AgentTokenFilter extends OncePerRequestFilter {
   private final AgentTokens tokens;
+  private final JsonMapper json;
 
-  AgentTokenFilter(AgentTokens tokens) {
+  AgentTokenFilter(AgentTokens tokens, JsonMapper json) {
     this.tokens = tokens;
+    this.json = json;
   }
 
   @Override
@@ -25,8 +34,17 @@ class AgentTokenFilter extends OncePerRequestFilter {
     String header = request.getHeader("Authorization");
     if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       String token = header.substring(7).trim();
-      tokens
-          .lookup(token)
+      Optional<AgentPrincipal> agent = tokens.lookup(token);
+      if (agent.isPresent()) {
+        Optional<String> refused =
+            tokens.claimInstance(
+                agent.get(), request.getHeader(AgentPaths.AGENT_INSTANCE_HEADER), request.getRemoteAddr());
+        if (refused.isPresent()) {
+          SecurityConfig.problem(json, response, HttpStatus.CONFLICT, refused.get());
+          return;
+        }
+      }
+      agent
           .ifPresent(
                 principal ->
                     SecurityContextHolder.getContext()

@@ -64,7 +64,7 @@ class SecurityConfig {
         .csrf(csrf -> csrf.disable())
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
         .requestCache(c -> c.disable())
-        .addFilterBefore(new AgentTokenFilter(tokens), BasicAuthenticationFilter.class)
+        .addFilterBefore(new AgentTokenFilter(tokens, json), BasicAuthenticationFilter.class)
         .authorizeHttpRequests(
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
@@ -167,8 +167,9 @@ class SecurityConfig {
 
   @Bean
   @Order(10)
-  SecurityFilterChain apiChain(HttpSecurity http, JsonMapper json) throws Exception {
+  SecurityFilterChain apiChain(HttpSecurity http, ApiTokens apiTokens, JsonMapper json) throws Exception {
     http.csrf(csrf -> csrf.ignoringRequestMatchers("/api/**"))
+        .addFilterBefore(new ApiTokenFilter(apiTokens), BasicAuthenticationFilter.class)
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
         .requestCache(c -> c.disable())
         .httpBasic(
@@ -180,7 +181,8 @@ class SecurityConfig {
                           json,
                           res,
                           HttpStatus.UNAUTHORIZED,
-                          "Authentication required: use HTTP Basic with a Nightshift user (e.g. admin).");
+                          "Authentication required: use HTTP Basic with a Nightshift user (e.g. admin), or"
+                              + " 'Authorization: Bearer nst_…' with an API token that is not expired or revoked.");
                     }))
         .authorizeHttpRequests(
             auth ->
@@ -189,6 +191,10 @@ class SecurityConfig {
                     .requestMatchers(
                         "/", "/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
                     .permitAll()
+                    .requestMatchers(
+                        "/api/v1/users", "/api/v1/users/**", "/api/v1/api-tokens", "/api/v1/api-tokens/**",
+                        "/api/v1/audit", "/api/v1/audit/**")
+                    .hasRole("ADMIN") // who may log in, and what everyone did: admins only, even to read
                     .requestMatchers(HttpMethod.GET, "/api/**")
                     .hasAnyRole("ADMIN", "OPERATOR")
                     .requestMatchers("/api/**")

@@ -16,6 +16,8 @@ public final class Tokens {
   public static final String AGENT = "nsa_";
   /** Prefix of enrollment tokens created through the API. */
   public static final String ENROLLMENT = "nse_";
+  /** Prefix of API tokens (scripts and CI on {@code /api/**}). */
+  public static final String API = "nst_";
 
   private static final SecureRandom RANDOM = new SecureRandom();
 

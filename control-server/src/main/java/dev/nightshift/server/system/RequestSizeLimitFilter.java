@@ -25,6 +25,8 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
 class RequestSizeLimitFilter extends OncePerRequestFilter {
+  /** An enrollment is a few hundred bytes and comes before any authentication. */
+  static final long REGISTER_LIMIT = 64 * 1024;
   private final NightshiftProperties properties;
   private final JsonMapper json;
 
@@ -59,6 +61,9 @@ class RequestSizeLimitFilter extends OncePerRequestFilter {
     String uri = request.getRequestURI();
     if (type.startsWith("application/x-ndjson") || type.startsWith("text/csv")) {
       return properties.limits().upload().toBytes();
+    }
+    if (uri.equals("/agent/v1/register")) {
+      return REGISTER_LIMIT; // unauthenticated: small
     }
     if (uri.startsWith("/agent/")) {
       return properties.limits().result().toBytes() + properties.limits().logTail().toBytes() * 8 + 1024 * 1024;

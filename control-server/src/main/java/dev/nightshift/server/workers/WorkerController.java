@@ -45,6 +45,22 @@ class WorkerController {
     return queries.get(id);
   }
 
+  /**
+   * Revokes the worker: every call with its token is refused (401) at once and its leases are requeued. It stays
+   * listed, as DISABLED; an agent on that machine must enroll again to come back (as a new worker).
+   */
+  @PostMapping("/workers/{id}/revoke")
+  WorkerQueries.WorkerView revoke(@PathVariable String id, Principal user) {
+    workers.revoke(id, user.getName());
+    return queries.get(id);
+  }
+
+  /** The same as revoke (the worker's history stays; it is listed as DISABLED). */
+  @DeleteMapping("/workers/{id}")
+  WorkerQueries.WorkerView delete(@PathVariable String id, Principal user) {
+    return revoke(id, user);
+  }
+
   /** Undoes a drain: the worker claims again after its next heartbeat. */
   @PostMapping("/workers/{id}/resume")
   WorkerQueries.WorkerView resume(@PathVariable String id, Principal user) {

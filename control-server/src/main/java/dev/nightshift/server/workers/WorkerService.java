@@ -141,6 +141,8 @@ public class WorkerService {
       // The agent is stopping: no parked claim of its may be answered, and what it does not hold is requeued now.
       dispatcher.dropWaiters(workerId);
       instructions = leases.renew(workerId, r.leases(), java.time.Duration.ZERO);
+      // Another process may use this identity at once (the same agent restarting, with a new instance id).
+      jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update();
       log.info("worker {} is going offline: {}", workerId, r.reason());
     } else {
       instructions = new ArrayList<>(leases.renew(workerId, r.leases()));
@@ -185,6 +187,25 @@ public class WorkerService {
     }
     dispatcher.dropWaiters(workerId);
     log.info("worker {} drained by {}", workerId, user);
+  }
+
+  /**
+   * Revokes the worker: its token fails at once (every call 401, also Git fetches), its parked claims are answered
+   * empty and its leases are requeued at once. The worker stays listed as DISABLED. Repeats are harmless.
+   */
+  public void revoke(String workerId, String user) {
+    int n =
+        jdbc.sql(
+                "UPDATE worker SET revoked_at = COALESCE(revoked_at, ?), revoked_by = COALESCE(revoked_by, ?),"
+                    + " instance_id = NULL WHERE id = ?")
+            .params(Times.db(clock.instant()), cut(user, 100), workerId)
+            .update();
+    if (n == 0) {
+      throw ProblemException.notFound("worker", workerId);
+    }
+    dispatcher.dropWaiters(workerId);
+    int released = leases.releaseAll(workerId, "worker revoked by " + user);
+    log.info("worker {} revoked by {}; {} lease(s) requeued", workerId, user, released);
   }
 
   /** Undoes {@link #drain}: the next heartbeat reply says RESUME. Repeats are harmless. */

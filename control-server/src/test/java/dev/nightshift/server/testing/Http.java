@@ -21,10 +21,23 @@ public final class Http {
 
   private final String base;
   private final String authorization;
+  private final java.util.Map<String, String> headers;
 
   private Http(String base, String authorization) {
+    this(base, authorization, java.util.Map.of());
+  }
+
+  private Http(String base, String authorization, java.util.Map<String, String> headers) {
     this.base = base;
     this.authorization = authorization;
+    this.headers = headers;
+  }
+
+  /** The same caller, sending one more header on every request. */
+  public Http withHeader(String name, String value) {
+    java.util.Map<String, String> more = new java.util.LinkedHashMap<>(headers);
+    more.put(name, value);
+    return new Http(base, authorization, more);
   }
 
   public static Http anonymous(int port) {
@@ -86,6 +99,25 @@ public final class Http {
     return send(request(path).POST(body).header("Content-Type", contentType));
   }
 
+  public Response patch(String path, Object json) {
+    String body = json instanceof String s ? s : JSON.writeValueAsString(json);
+    return send(
+        request(path).method("PATCH", HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json"));
+  }
+
+  /** Any method, with an optional JSON body. */
+  public Response send(String method, String path, String jsonBody) {
+    HttpRequest.Builder b =
+        request(path)
+            .method(
+                method,
+                jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
+    if (jsonBody != null) {
+      b.header("Content-Type", "application/json");
+    }
+    return send(b);
+  }
+
   public Response delete(String path) {
     return send(request(path).DELETE());
   }
@@ -95,6 +127,7 @@ public final class Http {
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
+    headers.forEach(b::header);
     return b;
   }
 

@@ -21,11 +21,31 @@ public final class ServerProcess implements AutoCloseable {
   public final Path log;
   public final Path dataDir;
 
-  private ServerProcess(Process process, int port, Path log, Path dataDir) {
+  /** Set when the server speaks HTTPS: a client trusting its certificate. */
+  private final java.net.http.HttpClient tls;
+
+  private ServerProcess(Process process, int port, Path log, Path dataDir, java.net.http.HttpClient tls) {
     this.process = process;
     this.port = port;
     this.log = log;
     this.dataDir = dataDir;
+    this.tls = tls;
+  }
+
+  /**
+   * Starts on a fresh database with HTTPS (the {@code SERVER_SSL_*} settings are in {@code extraEnv}); health is
+   * checked with a client trusting {@code trust}.
+   */
+  public static ServerProcess startTls(
+      Path dir, Map<String, String> extraEnv, List<String> jvmArgs, javax.net.ssl.SSLContext trust)
+      throws IOException {
+    String[] db = TestDatabase.fresh();
+    Map<String, String> env = new LinkedHashMap<>(extraEnv);
+    env.put("SPRING_DATASOURCE_URL", db[0]);
+    env.put("SPRING_DATASOURCE_USERNAME", db[1]);
+    env.put("SPRING_DATASOURCE_PASSWORD", db[2]);
+    return startRaw(
+        dir, env, jvmArgs, java.net.http.HttpClient.newBuilder().sslContext(trust).build());
   }
 
   /** Settings for fast tests: short leases and back-offs. */
@@ -52,6 +72,12 @@ public final class ServerProcess implements AutoCloseable {
   /** Starts with exactly the given environment (plus admin password, enrollment token, port, data dir). */
   public static ServerProcess startRaw(Path dir, Map<String, String> extraEnv, List<String> jvmArgs)
       throws IOException {
+    return startRaw(dir, extraEnv, jvmArgs, null);
+  }
+
+  private static ServerProcess startRaw(
+      Path dir, Map<String, String> extraEnv, List<String> jvmArgs, java.net.http.HttpClient tls)
+      throws IOException {
     Files.createDirectories(dir);
     int port = freePort();
     Path log = dir.resolve("server.log");
@@ -69,7 +95,7 @@ public final class ServerProcess implements AutoCloseable {
     env.put("NIGHTSHIFT_ADMIN_PASSWORD", Http.ADMIN_PASSWORD);
     env.put("NIGHTSHIFT_ENROLLMENT_TOKEN", Http.ENROLLMENT_TOKEN);
     env.putAll(extraEnv);
-    ServerProcess server = new ServerProcess(pb.start(), port, log, data);
+    ServerProcess server = new ServerProcess(pb.start(), port, log, data, tls);
     server.awaitHealthy();
     return server;
   }
@@ -85,8 +111,17 @@ public final class ServerProcess implements AutoCloseable {
                   throw new IllegalStateException("server exited: " + Files.readString(log));
                 }
                 try {
+                  if (tls != null) {
+                    return tls.send(
+                                java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create(url() + "/actuator/health"))
+                                    .build(),
+                                java.net.http.HttpResponse.BodyHandlers.discarding())
+                            .statusCode()
+                        == 200;
+                  }
                   return Http.anonymous(port).get("/actuator/health").status() == 200;
-                } catch (RuntimeException notYet) {
+                } catch (RuntimeException | IOException notYet) {
                   return false;
                 }
               });
@@ -97,7 +132,7 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   public String url() {
-    return "http://127.0.0.1:" + port;
+    return (tls != null ? "https" : "http") + "://127.0.0.1:" + port;
   }
 
   public Http admin() {

@@ -1,6 +1,7 @@
 package dev.nightshift.agent.cli;
 
 import dev.nightshift.agent.client.HttpAgentClient;
+import dev.nightshift.agent.client.TrustedCa;
 import dev.nightshift.agent.config.AgentSettings;
 import dev.nightshift.agent.config.DataDir;
 import dev.nightshift.agent.config.Defaults;
@@ -76,7 +77,12 @@ abstract class AgentCommand implements Callable<Integer> {
       settings =
           new SettingsResolver(environment.env(), environment.userHome(), environment.hostname())
               .resolve(options.flags(), options.config, options.verbose);
+      if (settings.caFile() != null) {
+        TrustedCa.load(settings.caFile()); // a bad CA file stops the agent now, with the reason
+      }
     } catch (SettingsException e) {
+      return usageError(err, e.getMessage());
+    } catch (IllegalArgumentException e) {
       return usageError(err, e.getMessage());
     }
     if (settings.idlePolicy() == null) {
@@ -140,10 +146,11 @@ abstract class AgentCommand implements Callable<Integer> {
         new Enrollment(
             store, identity, s.server().toString(), s.enrollmentToken(), s.name(), s.slots(), s.labels(),
             () -> HostFactsProbe.probe(environment.env()));
+    TrustedCa trustedCa = s.caFile() == null ? null : TrustedCa.load(s.caFile());
     HttpAgentClient client =
         new HttpAgentClient(
             s.server(), enrollment::token, AgentVersion.current(), Defaults.CONNECT_TIMEOUT,
-            Defaults.REQUEST_TIMEOUT, Defaults.CLAIM_TIMEOUT_MARGIN);
+            Defaults.REQUEST_TIMEOUT, Defaults.CLAIM_TIMEOUT_MARGIN, trustedCa);
     Clock clock = Clock.systemUTC();
     RunnerConfig runnerConfig =
         new RunnerConfig(
@@ -151,7 +158,7 @@ abstract class AgentCommand implements Callable<Integer> {
             RunnerConfig.platformShell(System.getProperty("os.name")), environment.env());
     CodeRepository code =
         new CodeRepository(
-            data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT);
+            data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT, trustedCa);
     Checkouts checkouts = new Checkouts(code, data.checkoutsDir(), s.codeCache(), clock);
     ScriptRunner runner =
         new ScriptRunner(runnerConfig, new GitWorkspace(new WorkDirWorkspace(data.workDir()), checkouts), clock);

@@ -133,6 +133,14 @@ final class AgentOptions {
   String codeCache;
 
   @Option(
+      names = "--ca-file",
+      paramLabel = "PEM",
+      description = "Trust the CA certificate(s) in this PEM file for https:// servers (a private CA or a"
+          + " self-signed server certificate) instead of the JDK's defaults; used for the protocol and for Git."
+          + " Env NIGHTSHIFT_CA_FILE; file key 'ca-file'.")
+  String caFile;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
@@ -161,6 +169,7 @@ final class AgentOptions {
     put(m, Key.RUN_ON_BATTERY, runOnBattery ? "true" : null);
     put(m, Key.VACATE_AFTER, vacateAfter);
     put(m, Key.HOST_IDLE_FILE, hostIdleFile);
+    put(m, Key.CA_FILE, caFile);
     return m;
   }
 

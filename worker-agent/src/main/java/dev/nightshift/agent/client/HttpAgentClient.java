@@ -40,6 +40,8 @@ public final class HttpAgentClient implements AgentProtocol {
   private final Duration claimMargin;
   private final HttpClient http;
   private final JsonMapper json = Json.mapper();
+  /** This process's random id: the server refuses a second process using the same identity (a cloned VM). */
+  private final String instanceId = java.util.UUID.randomUUID().toString();
 
   /**
    * @param server the server's base URL (may carry a path prefix)
@@ -54,14 +56,34 @@ public final class HttpAgentClient implements AgentProtocol {
       Duration connectTimeout,
       Duration requestTimeout,
       Duration claimMargin) {
+    this(server, agentToken, agentVersion, connectTimeout, requestTimeout, claimMargin, null);
+  }
+
+  /**
+   * Like the other constructor, trusting the given CA for HTTPS.
+   *
+   * @param trustedCa the CA to trust instead of the JDK's defaults, or null for the defaults
+   */
+  public HttpAgentClient(
+      URI server,
+      Supplier<String> agentToken,
+      String agentVersion,
+      Duration connectTimeout,
+      Duration requestTimeout,
+      Duration claimMargin,
+      TrustedCa trustedCa) {
     String s = server.toString();
     this.base = s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
     this.agentToken = agentToken;
     this.agentVersion = agentVersion;
     this.requestTimeout = requestTimeout;
     this.claimMargin = claimMargin;
-    this.http =
-        HttpClient.newBuilder().connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    HttpClient.Builder builder =
+        HttpClient.newBuilder().connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER);
+    if (trustedCa != null) {
+      builder.sslContext(trustedCa.sslContext());
+    }
+    this.http = builder.build();
   }
 
   @Override
@@ -103,6 +125,7 @@ public final class HttpAgentClient implements AgentProtocol {
             .header("Accept", "application/json, application/problem+json")
             .header("User-Agent", "nightshift-agent/" + agentVersion)
             .header(AgentPaths.AGENT_VERSION_HEADER, agentVersion)
+            .header(AgentPaths.AGENT_INSTANCE_HEADER, instanceId)
             .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
     if (authenticated) {
       String token = agentToken.get();

@@ -20,6 +20,7 @@ import java.util.Map;
  * @param logTailBytes how much of the script's stderr tail is reported with the result
  * @param codeCache how many checkouts of recent commits are kept
  * @param verbose log debug details
+ * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  */
 public record AgentSettings(
     URI server,
@@ -33,10 +34,29 @@ public record AgentSettings(
     long maxOutputBytes,
     int logTailBytes,
     int codeCache,
-    boolean verbose) {
+    boolean verbose,
+    Path caFile) {
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+  }
+
+  /** Settings trusting the JDK's default CAs. */
+  public AgentSettings(
+      URI server,
+      String enrollmentToken,
+      Path dataDir,
+      int slots,
+      String name,
+      Map<String, String> labels,
+      IdleSettings idle,
+      Duration claimWait,
+      long maxOutputBytes,
+      int logTailBytes,
+      int codeCache,
+      boolean verbose) {
+    this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
+        codeCache, verbose, null);
   }
 
   /** The idle policy's name, or null when the command's default applies. */
@@ -47,7 +67,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose);
+        logTailBytes, codeCache, verbose, caFile);
   }
 
   public DataDir layout() {
@@ -57,7 +77,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose);
+        logTailBytes, codeCache, verbose, caFile);
   }
 
   /** Never prints the enrollment token. */
@@ -66,6 +86,7 @@ public record AgentSettings(
     return "AgentSettings[server=" + server + ", enrollmentToken=" + (enrollmentToken == null ? "none" : "***")
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
         + ", idle=" + idle + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
-        + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache + "]";
+        + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
+        + (caFile == null ? "" : ", caFile=" + caFile) + "]";
   }
 }

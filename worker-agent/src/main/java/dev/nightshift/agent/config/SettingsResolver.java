@@ -47,7 +47,8 @@ public final class SettingsResolver {
     MAX_LOAD("max-load"),
     RUN_ON_BATTERY("run-on-battery"),
     VACATE_AFTER("vacate-after"),
-    HOST_IDLE_FILE("host-idle-file");
+    HOST_IDLE_FILE("host-idle-file"),
+    CA_FILE("ca-file");
 
     private final String fileKey;
 
@@ -141,7 +142,8 @@ public final class SettingsResolver {
             ? (int) size(chosen.get(Key.LOG_TAIL_BYTES), 16L * 1024 * 1024)
             : Defaults.LOG_TAIL_BYTES,
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
-        verbose);
+        verbose,
+        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null);
   }
 
   private static IdleSettings idle(Map<Key, Sourced> chosen) {
@@ -303,6 +305,14 @@ public final class SettingsResolver {
       // reported below
     }
     throw invalid(s, "expected a whole number from 1 to " + Defaults.MAX_CODE_CACHE);
+  }
+
+  private static Path caFile(Sourced s) {
+    Path p = Path.of(s.value().trim()).toAbsolutePath().normalize();
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      throw invalid(s, "expected a readable PEM file of CA certificates; " + p + " is not one");
+    }
+    return p;
   }
 
   private static Map<String, String> labels(Sourced s) {

@@ -19,7 +19,15 @@ import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.lib.RepositoryCache;
 import org.eclipse.jgit.lib.StoredConfig;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
+import dev.nightshift.agent.client.TrustedCa;
+import java.net.Proxy;
+import java.net.URL;
+import java.security.GeneralSecurityException;
 import org.eclipse.jgit.transport.CredentialsProvider;
+import org.eclipse.jgit.transport.Transport;
+import org.eclipse.jgit.transport.TransportHttp;
+import org.eclipse.jgit.transport.http.HttpConnection;
+import org.eclipse.jgit.transport.http.HttpConnectionFactory;
 import org.eclipse.jgit.transport.RefSpec;
 import org.eclipse.jgit.transport.TagOpt;
 import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
@@ -37,6 +45,7 @@ public final class CodeRepository implements AutoCloseable {
   static final String COMMITS_PREFIX = "refs/nightshift/commits/";
 
   private final Path gitDir;
+  private final TrustedCa trustedCa;
   private final String remote;
   private final Supplier<String> token;
   private final Duration timeout;
@@ -51,6 +60,17 @@ public final class CodeRepository implements AutoCloseable {
    * @param timeout how long a fetch may wait on the network before it fails
    */
   public CodeRepository(Path gitDir, String remote, Supplier<String> token, Duration timeout) {
+    this(gitDir, remote, token, timeout, null);
+  }
+
+  /**
+   * Like the other constructor, trusting the given CA for HTTPS fetches.
+   *
+   * @param trustedCa the CA to trust instead of the JDK's defaults, or null for the defaults
+   */
+  public CodeRepository(
+      Path gitDir, String remote, Supplier<String> token, Duration timeout, TrustedCa trustedCa) {
+    this.trustedCa = trustedCa;
     this.gitDir = gitDir;
     this.remote = remote;
     this.token = token;
@@ -130,6 +150,7 @@ public final class CodeRepository implements AutoCloseable {
           .setRefSpecs(spec)
           .setTagOpt(TagOpt.NO_TAGS)
           .setCredentialsProvider(credentials())
+          .setTransportConfigCallback(this::trust)
           .setTimeout((int) Math.max(1, timeout.toSeconds()))
           .call();
       LOG.fine(() -> "fetched " + spec + " from " + remote + " in "
@@ -137,6 +158,36 @@ public final class CodeRepository implements AutoCloseable {
     } catch (GitAPIException | JGitInternalException e) {
       throw onError.map(e);
     }
+  }
+
+  /** JGit's HTTP transport uses the JDK's connection: give HTTPS connections the trusted CA. */
+  private void trust(Transport transport) {
+    if (trustedCa != null && transport instanceof TransportHttp http) {
+      HttpConnectionFactory plain = http.getHttpConnectionFactory();
+      http.setHttpConnectionFactory(
+          new HttpConnectionFactory() {
+            @Override
+            public HttpConnection create(URL url) throws IOException {
+              return configured(plain.create(url), url);
+            }
+
+            @Override
+            public HttpConnection create(URL url, Proxy proxy) throws IOException {
+              return configured(plain.create(url, proxy), url);
+            }
+          });
+    }
+  }
+
+  private HttpConnection configured(HttpConnection connection, URL url) throws IOException {
+    if ("https".equalsIgnoreCase(url.getProtocol())) {
+      try {
+        connection.configure(null, trustedCa.trustManagers(), null);
+      } catch (GeneralSecurityException e) {
+        throw new IOException("cannot use CA file " + trustedCa.file() + ": " + e.getMessage(), e);
+      }
+    }
+    return connection;
   }
 
   private CredentialsProvider credentials() {

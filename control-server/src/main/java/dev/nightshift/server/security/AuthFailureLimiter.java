@@ -1,0 +1,69 @@
+package dev.nightshift.server.security;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * Counts failed authentications per source address in fixed windows (in memory, per server instance): after
+ * {@code authFailureLimit} failures within {@code authFailureWindow}, further authentication attempts from that
+ * address are refused until the window ends. Enough to make guessing passwords and tokens hopeless; not a defence
+ * against a distributed attack (put a proxy with its own limits in front for that).
+ */
+@Component
+public class AuthFailureLimiter {
+  private static final Logger log = LoggerFactory.getLogger(AuthFailureLimiter.class);
+  private static final int MAX_TRACKED = 100_000;
+  private final Clock clock;
+  private final int limit;
+  private final Duration window;
+  private final Map<String, Window> windows = new ConcurrentHashMap<>();
+
+  AuthFailureLimiter(Clock clock, SecurityProperties properties) {
+    this.clock = clock;
+    this.limit = properties.authFailureLimit();
+    this.window = properties.authFailureWindow();
+  }
+
+  private record Window(Instant start, int failures) {}
+
+  /** How long this address must wait before it may try again; zero when it may try now. */
+  public Duration blockedFor(String address) {
+    Window w = windows.get(address);
+    if (w == null || w.failures < limit) {
+      return Duration.ZERO;
+    }
+    Duration left = Duration.between(clock.instant(), w.start.plus(window));
+    return left.isNegative() || left.isZero() ? Duration.ZERO : left;
+  }
+
+  /** Records one failed authentication from this address. */
+  public void failed(String address) {
+    Instant now = clock.instant();
+    if (windows.size() > MAX_TRACKED) {
+      windows.values().removeIf(w -> !w.start.plus(window).isAfter(now));
+    }
+    Window w =
+        windows.compute(
+            address,
+            (a, old) ->
+                old == null || !old.start.plus(window).isAfter(now)
+                    ? new Window(now, 1)
+                    : new Window(old.start, old.failures + 1));
+    if (w.failures == limit) {
+      log.warn(
+          "{} failed authentications from {} within {}: its attempts are refused until the window ends",
+          limit, address, window);
+    }
+  }
+
+  /** Forgets every address (tests). */
+  public void reset() {
+    windows.clear();
+  }
+}

@@ -1,0 +1,352 @@
+package dev.nightshift.server.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nightshift.protocol.AgentPaths;
+import dev.nightshift.protocol.ClaimRequest;
+import dev.nightshift.protocol.HeartbeatRequest;
+import dev.nightshift.protocol.HostFacts;
+import dev.nightshift.protocol.Lease;
+import dev.nightshift.protocol.RegisterRequest;
+import dev.nightshift.protocol.WorkerState;
+import dev.nightshift.server.testing.CodeFixture;
+import dev.nightshift.server.testing.Db;
+import dev.nightshift.server.testing.Http;
+import dev.nightshift.server.testing.Jobs;
+import dev.nightshift.server.testing.MutableClock;
+import dev.nightshift.server.testing.NightshiftTest;
+import dev.nightshift.server.testing.TestAgent;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Users, API tokens, enrollment tokens, worker revocation, duplicate identities, rate limiting and the audit trail,
+ * over real HTTP.
+ */
+@NightshiftTest
+class SecurityApiTest {
+  @LocalServerPort int port;
+  @Autowired JdbcTemplate jdbc;
+  @Autowired MutableClock clock;
+  @Autowired AuthFailureLimiter limiter;
+
+  Http admin;
+
+  @BeforeEach
+  void setUp() {
+    Db.reset(jdbc);
+    limiter.reset();
+    admin = Http.admin(port);
+    CodeFixture.ensureRelease(port);
+  }
+
+  @AfterEach
+  void tearDown() {
+    limiter.reset();
+  }
+
+  private void createUser(String name, String role) {
+    admin.delete("/api/v1/users/" + name);
+    Http.Response r =
+        admin.post("/api/v1/users", Map.of("username", name, "password", name + "-password-1", "role", role));
+    assertThat(r.status()).as(r.toString()).isEqualTo(201);
+  }
+
+  @Test
+  void usersAreManagedByAdminsAndTheLastAdminStays() {
+    createUser("olga", "OPERATOR");
+    Http olga = Http.basic(port, "olga", "olga-password-1");
+    assertThat(olga.get("/api/v1/jobs").status()).isEqualTo(200);
+    assertThat(olga.post("/api/v1/jobs/1/cancel", "").status()).isEqualTo(403);
+    assertThat(olga.get("/api/v1/users").status()).as("users are admin-only, even to read").isEqualTo(403);
+
+    Http.Response list = admin.get("/api/v1/users");
+    assertThat(list.body()).contains("olga").doesNotContain("password");
+
+    assertThat(admin.post("/api/v1/users", Map.of("username", "x y", "password", "short", "role", "ADMIN")).detail())
+        .contains("username must be");
+    assertThat(admin.post("/api/v1/users", Map.of("username", "olga", "password", "long-enough-pass", "role", "ADMIN"))
+            .status())
+        .isEqualTo(409);
+
+    // Promote, change the password, disable.
+    assertThat(admin.patch("/api/v1/users/olga", Map.of("role", "ADMIN", "password", "new-password-22")).status())
+        .isEqualTo(200);
+    assertThat(olga.get("/api/v1/jobs").status()).as("old password").isEqualTo(401);
+    Http olga2 = Http.basic(port, "olga", "new-password-22");
+    assertThat(olga2.get("/api/v1/users").status()).isEqualTo(200);
+    assertThat(admin.patch("/api/v1/users/olga", Map.of("enabled", false)).status()).isEqualTo(200);
+    assertThat(olga2.get("/api/v1/jobs").status()).as("disabled").isEqualTo(401);
+    assertThat(admin.delete("/api/v1/users/olga").status()).isEqualTo(204);
+    assertThat(admin.delete("/api/v1/users/olga").status()).isEqualTo(404);
+
+    // The last enabled admin can be neither demoted, disabled nor deleted.
+    Http.Response demote = admin.patch("/api/v1/users/admin", Map.of("role", "OPERATOR"));
+    assertThat(demote.status()).isEqualTo(409);
+    assertThat(demote.detail()).contains("last enabled ADMIN");
+    assertThat(admin.patch("/api/v1/users/admin", Map.of("enabled", false)).status()).isEqualTo(409);
+    assertThat(admin.delete("/api/v1/users/admin").status()).isEqualTo(409);
+    assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(200);
+  }
+
+  @Test
+  void apiTokensAreShownOnceActAsTheirOwnerAndCanExpireAndBeRevoked() {
+    createUser("ci", "OPERATOR");
+    Http.Response created = admin.post("/api/v1/api-tokens", Map.of("name", "nightly export", "username", "ci"));
+    assertThat(created.status()).as(created.toString()).isEqualTo(201);
+    String token = created.json().get("token").asString();
+    long id = created.json().get("id").asLong();
+    assertThat(token).startsWith("nst_");
+    assertThat(created.json().get("role").asString()).isEqualTo("OPERATOR");
+
+    Http ci = Http.bearer(port, token);
+    assertThat(ci.get("/api/v1/jobs").status()).isEqualTo(200);
+    assertThat(ci.post("/api/v1/jobs/1/cancel", "").status()).as("operator's token cannot change").isEqualTo(403);
+    assertThat(ci.post(AgentPaths.HEARTBEAT, "{}").status()).as("not an agent token").isEqualTo(401);
+
+    Http.Response listed = admin.get("/api/v1/api-tokens");
+    assertThat(listed.body()).contains("nightly export").doesNotContain(token).doesNotContain(Tokens.sha256(token));
+    assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM api_token WHERE token_hash = ?", Integer.class,
+        Tokens.sha256(token))).isEqualTo(1);
+
+    // Never above the owner's role.
+    Http.Response above =
+        admin.post("/api/v1/api-tokens", Map.of("name", "sneaky", "username", "ci", "role", "ADMIN"));
+    assertThat(above.status()).isEqualTo(400);
+    assertThat(above.detail()).contains("more rights than its owner");
+
+    // An admin's token may change things; revoked, it stops at once.
+    Http.Response adminToken = admin.post("/api/v1/api-tokens", Map.of("name", "deploy"));
+    Http deploy = Http.bearer(port, adminToken.json().get("token").asString());
+    assertThat(deploy.post("/api/v1/jobs/999999/cancel", "").status()).as("reached the handler").isEqualTo(404);
+    assertThat(admin.delete("/api/v1/api-tokens/" + adminToken.json().get("id").asLong()).status()).isEqualTo(204);
+    assertThat(deploy.get("/api/v1/jobs").status()).isEqualTo(401);
+
+    // Expiry.
+    Http.Response shortLived =
+        admin.post("/api/v1/api-tokens", Map.of("name", "one day", "username", "ci", "expiresInDays", 1));
+    Http day = Http.bearer(port, shortLived.json().get("token").asString());
+    assertThat(day.get("/api/v1/jobs").status()).isEqualTo(200);
+    clock.advance(Duration.ofDays(1).plusMinutes(1));
+    assertThat(day.get("/api/v1/jobs").status()).as("expired").isEqualTo(401);
+    assertThat(ci.get("/api/v1/jobs").status()).as("no expiry").isEqualTo(200);
+
+    // A disabled owner's tokens stop working.
+    admin.patch("/api/v1/users/ci", Map.of("enabled", false));
+    assertThat(ci.get("/api/v1/jobs").status()).isEqualTo(401);
+    assertThat(admin.delete("/api/v1/api-tokens/" + id).status()).isEqualTo(204);
+    assertThat(admin.delete("/api/v1/api-tokens/424242").status()).isEqualTo(404);
+  }
+
+  @Test
+  void enrollmentTokensExpireAndAreUseLimited() {
+    Http.Response created =
+        admin.post("/api/v1/enrollment-tokens", Map.of("description", "lab", "expiresInHours", 1, "maxUses", 2));
+    String token = created.json().get("token").asString();
+    assertThat(admin.get("/api/v1/enrollment-tokens").body()).doesNotContain(token);
+    assertThat(register(token).status()).isEqualTo(200);
+    assertThat(register(token).status()).isEqualTo(200);
+    Http.Response third = register(token);
+    assertThat(third.status()).as("used up").isEqualTo(401);
+    assertThat(third.detail()).contains("used up");
+
+    String expiring =
+        admin.post("/api/v1/enrollment-tokens", Map.of("expiresInHours", 1)).json().get("token").asString();
+    clock.advance(Duration.ofHours(1).plusSeconds(1));
+    assertThat(register(expiring).status()).as("expired").isEqualTo(401);
+    limiter.reset();
+  }
+
+  private Http.Response register(String token) {
+    return Http.anonymous(port)
+        .post(
+            AgentPaths.REGISTER,
+            new RegisterRequest(token, "pc", new HostFacts("pc", "Linux", "amd64", 2, 0, "t", "17"), 1, Map.of()));
+  }
+
+  @Test
+  void aRevokedWorkerIsRefusedAtOnceItsLeasesAreRequeuedAndItIsShownDisabled() {
+    TestAgent agent = TestAgent.enroll(port, "doomed", 2, Map.of());
+    long jobId = Jobs.submit(admin, Jobs.range("revoke", "true", 20, 10));
+    List<Lease> leases = agent.claim(2, 0);
+    assertThat(leases).hasSize(2);
+
+    Http.Response revoked = admin.post("/api/v1/workers/" + agent.workerId + "/revoke", "");
+    assertThat(revoked.status()).as(revoked.toString()).isEqualTo(200);
+    assertThat(revoked.json().get("state").asString()).isEqualTo("DISABLED");
+
+    Http.Response heartbeat = agent.http.post(AgentPaths.HEARTBEAT, "{}");
+    assertThat(heartbeat.status()).isEqualTo(401);
+    assertThat(heartbeat.detail()).contains("revoked");
+    assertThat(agent.complete(leases.get(0), "x\n").status()).isEqualTo(401);
+    assertThat(Http.basic(port, "agent", agent.token).get("/git/code.git/info/refs?service=git-upload-pack").status())
+        .as("git fetch too")
+        .isEqualTo(401);
+
+    JsonNode job = Jobs.get(admin, jobId);
+    assertThat(job.get("counts").get("leased").asInt()).isZero();
+    assertThat(job.get("counts").get("pending").asInt()).isEqualTo(2);
+    JsonNode batch = admin.get("/api/v1/batches/" + leases.get(0).batchId()).json();
+    JsonNode attempt = batch.get("attemptHistory").get(0);
+    assertThat(attempt.get("outcome").asString()).isEqualTo("RELEASED");
+    assertThat(attempt.get("error").asString()).contains("revoked by admin");
+
+    JsonNode listed = admin.get("/api/v1/workers").json().get("items");
+    assertThat(listed.toString()).contains("DISABLED");
+    assertThat(admin.delete("/api/v1/workers/" + agent.workerId).status()).as("repeat is harmless").isEqualTo(200);
+    assertThat(admin.post("/api/v1/workers/nope/revoke", "").status()).isEqualTo(404);
+  }
+
+  @Test
+  void aSecondAgentWithTheSameIdentityIsRefusedWhileTheFirstIsAlive() {
+    TestAgent agent = TestAgent.enroll(port, "original", 1, Map.of());
+    Http first = agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString());
+    Http clone = agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString());
+    String beat = Http.JSON.writeValueAsString(new HeartbeatRequest(WorkerState.IDLE, "ready", 1, 1, List.of(), null));
+    assertThat(first.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+
+    Http.Response refused = clone.post(AgentPaths.HEARTBEAT, beat);
+    assertThat(refused.status()).isEqualTo(409);
+    assertThat(refused.isProblem()).isTrue();
+    assertThat(refused.detail())
+        .contains("another agent (host original, address 127.0.0.1) is already using this identity")
+        .contains("delete identity.json in the clone's data dir and enroll it again");
+    assertThat(clone.post(AgentPaths.CLAIM, new ClaimRequest(1, 0)).status()).isEqualTo(409);
+    assertThat(first.post(AgentPaths.HEARTBEAT, beat).status()).as("the first carries on").isEqualTo(200);
+
+    // The first goes quiet for longer than the offline timeout: the other process may take over.
+    clock.advance(Duration.ofSeconds(91));
+    assertThat(clone.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+    assertThat(first.post(AgentPaths.HEARTBEAT, beat).status()).as("now the first is the stranger").isEqualTo(409);
+
+    // A stopping agent says OFFLINE: a restarted process (new instance id) is accepted at once.
+    String offline =
+        Http.JSON.writeValueAsString(new HeartbeatRequest(WorkerState.OFFLINE, "stopping", 1, 1, List.of(), null));
+    assertThat(clone.post(AgentPaths.HEARTBEAT, offline).status()).isEqualTo(200);
+    assertThat(first.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+  }
+
+  @Test
+  void repeatedAuthenticationFailuresFromOneAddressAreRateLimited() {
+    Http wrong = Http.basic(port, "admin", "wrong-password");
+    for (int i = 0; i < 10; i++) {
+      assertThat(wrong.get("/api/v1/jobs").status()).isEqualTo(401);
+    }
+    Http.Response limited = wrong.get("/api/v1/jobs");
+    assertThat(limited.status()).isEqualTo(429);
+    assertThat(limited.isProblem()).isTrue();
+    assertThat(limited.detail()).contains("Too many failed authentications");
+    assertThat(limited.headers().firstValue("Retry-After")).isPresent();
+    long retryAfter = Long.parseLong(limited.headers().firstValue("Retry-After").get());
+    assertThat(retryAfter).isBetween(1L, 60L);
+    // Every kind of credential from that address waits: also the right password, tokens and agents.
+    assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(429);
+    assertThat(Http.bearer(port, "nsa_guess").post(AgentPaths.HEARTBEAT, "{}").status()).isEqualTo(429);
+    assertThat(Http.basic(port, "x", "y").get("/git/code.git/info/refs?service=git-upload-pack").status())
+        .isEqualTo(429);
+    assertThat(register("guess").status()).isEqualTo(429);
+    // Requests without credentials are not affected.
+    assertThat(Http.anonymous(port).get("/actuator/health").status()).isEqualTo(200);
+
+    clock.advance(Duration.ofSeconds(retryAfter));
+    assertThat(admin.get("/api/v1/jobs").status()).as("the window ended").isEqualTo(200);
+
+    // Each kind of failure counts: agent tokens, enrollment tokens, Git passwords.
+    for (int i = 0; i < 4; i++) {
+      Http.bearer(port, "nsa_guess").post(AgentPaths.HEARTBEAT, "{}");
+      register("guess");
+      Http.basic(port, "x", "y").get("/git/code.git/info/refs?service=git-upload-pack");
+    }
+    assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(429);
+  }
+
+  @Test
+  void theDashboardSendsSecurityHeadersAndUnauthenticatedBodiesAreSmall() {
+    Http.Response login = Http.anonymous(port).get("/login");
+    assertThat(login.headers().firstValue("X-Content-Type-Options")).hasValue("nosniff");
+    assertThat(login.headers().firstValue("X-Frame-Options")).hasValue("DENY");
+    assertThat(login.headers().firstValue("Referrer-Policy")).hasValue("same-origin");
+    assertThat(login.headers().firstValue("Content-Security-Policy")).get().asString().contains("frame-ancestors 'none'");
+    assertThat(login.headers().firstValue("Strict-Transport-Security")).as("only on HTTPS (TlsIT)").isEmpty();
+    Http.Response big = Http.anonymous(port).post(AgentPaths.REGISTER, "{\"name\": \"" + "x".repeat(100_000) + "\"}");
+    assertThat(big.status()).isEqualTo(413);
+  }
+
+  @Test
+  void dashboardActionsAreAuditedWithTheirOutcome() throws Exception {
+    long jobId = Jobs.submit(admin, Jobs.range("dash audited", "true", 10, 5));
+    AccessMatrixTest.Session session = AccessMatrixTest.Session.login(port, "admin", Http.ADMIN_PASSWORD);
+    assertThat(session.send("POST", "/ui/jobs/" + jobId + "/pause").statusCode()).isEqualTo(302);
+    assertThat(session.send("POST", "/ui/jobs/999999/cancel").statusCode()).isEqualTo(302);
+    JsonNode paused = admin.get("/api/v1/audit?target=/ui/jobs/" + jobId + "/pause").json().get("items").get(0);
+    assertThat(paused.get("via").asString()).isEqualTo("dashboard");
+    assertThat(paused.get("action").asString()).isEqualTo("POST /ui/jobs/{id}/{action}");
+    assertThat(paused.get("outcome").asString()).isEqualTo("Job " + jobId + " paused.");
+    JsonNode refused = admin.get("/api/v1/audit?target=/ui/jobs/999999/cancel").json().get("items").get(0);
+    assertThat(refused.get("outcome").asString()).startsWith("refused: ").contains("999999");
+  }
+
+  @Test
+  void gitPushesAreAudited() throws Exception {
+    try (CodeFixture code = CodeFixture.open(port)) {
+      code.commit("audit-1", Map.of("a.txt", "a\n"));
+      code.push("audit-branch");
+    }
+    JsonNode push = admin.get("/api/v1/audit?action=git%20push").json().get("items").get(0);
+    assertThat(push.get("actor").asString()).isEqualTo("admin");
+    assertThat(push.get("via").asString()).isEqualTo("git");
+    assertThat(push.get("target").asString()).isEqualTo("/git/code.git/git-receive-pack");
+  }
+
+  @Test
+  void stateChangingActionsAreAuditedWithWhoWhatWhenAndWhere() {
+    createUser("ops", "OPERATOR");
+    long jobId = Jobs.submit(admin, Jobs.range("audited", "true", 10, 5));
+    admin.post("/api/v1/jobs/" + jobId + "/pause", "");
+    Http.Response token = admin.post("/api/v1/api-tokens", Map.of("name", "audit check"));
+    Http bearer = Http.bearer(port, token.json().get("token").asString());
+    bearer.post("/api/v1/jobs/" + jobId + "/cancel", "");
+    Http.basic(port, "ops", "ops-password-1").post("/api/v1/jobs/" + jobId + "/resume", "");
+
+    Http.Response audit = admin.get("/api/v1/audit?limit=50");
+    assertThat(audit.status()).isEqualTo(200);
+    JsonNode items = audit.json().get("items");
+    String all = items.toString();
+    assertThat(all)
+        .contains("POST /api/v1/jobs\"")
+        .contains("/api/v1/jobs/" + jobId + "\"")
+        .contains("POST /api/v1/jobs/{id}/pause")
+        .contains("POST /api/v1/users")
+        .contains("POST /api/v1/api-tokens")
+        .contains("\"via\":\"api-token:" + token.json().get("id").asLong() + "\"")
+        .contains("127.0.0.1")
+        .doesNotContain(token.json().get("token").asString())
+        .doesNotContain("ops-password-1");
+    assertThat(admin.get("/api/v1/audit?actor=ops").json().get("items"))
+        .as("refused by role: never reached the application")
+        .isEmpty();
+    JsonNode newest = items.get(0);
+    assertThat(newest.get("actor").asString()).isEqualTo("admin");
+    assertThat(newest.get("action").asString()).isEqualTo("POST /api/v1/jobs/{id}/cancel");
+    assertThat(newest.get("at").asString()).isNotBlank();
+
+    // Filters and keyset paging.
+    JsonNode pauses =
+        admin.get("/api/v1/audit?action=pause&target=/api/v1/jobs/" + jobId + "/").json().get("items");
+    assertThat(pauses).hasSize(1);
+    JsonNode page = admin.get("/api/v1/audit?limit=1").json();
+    long next = page.get("nextBefore").asLong();
+    JsonNode second = admin.get("/api/v1/audit?limit=1&before=" + next).json().get("items");
+    assertThat(second.get(0).get("id").asLong()).isLessThan(next);
+    assertThat(Http.basic(port, "ops", "ops-password-1").get("/api/v1/audit").status()).isEqualTo(403);
+  }
+}
