@@ -54,7 +54,10 @@ public class ClaimDispatcher implements SmartLifecycle {
   private record Waiter(
       String workerId, Map<String, String> labels, int max, DeferredResult<ClaimResponse> result) {}
 
-  /** Answers at once when work is there or no wait was asked for; otherwise parks the claim. */
+  /**
+   * Answers at once when work is there, no wait was asked for, or the worker is drained (nothing, at once);
+   * otherwise parks the claim.
+   */
   public DeferredResult<ClaimResponse> claim(String workerId, ClaimRequest request) {
     int max = Math.max(0, Math.min(request.freeSlots(), MAX_SLOTS));
     long wait = Math.max(0, Math.min(request.waitMillis(), maxWait.toMillis()));
@@ -65,7 +68,12 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
     long seen = generation.get();
     long releaseSeen = releases.get();
-    Map<String, String> labels = claims.workerLabels(workerId);
+    ClaimService.Claimant claimant = claims.claimant(workerId);
+    if (claimant.drained()) {
+      result.setResult(answer(List.of()));
+      return result;
+    }
+    Map<String, String> labels = claimant.labels();
     List<Lease> granted = claims.claim(workerId, labels, max, claims.candidates());
     if (!granted.isEmpty() || wait == 0 || !running) {
       result.setResult(answer(granted));

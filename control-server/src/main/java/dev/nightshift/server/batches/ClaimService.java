@@ -88,18 +88,21 @@ public class ClaimService {
         .list();
   }
 
-  Map<String, String> workerLabels(String workerId) {
-    return jdbc.sql("SELECT labels FROM worker WHERE id = ?")
+  /** What a claim needs to know about the worker: its labels, and whether an admin drained it. */
+  record Claimant(Map<String, String> labels, boolean drained) {}
+
+  /** One read of the worker row per claim. */
+  Claimant claimant(String workerId) {
+    return jdbc.sql("SELECT labels, drained_at IS NOT NULL FROM worker WHERE id = ?")
         .param(workerId)
-        .query(String.class)
+        .query((rs, n) -> new Claimant(json.readValue(rs.getString(1), STRING_MAP), rs.getBoolean(2)))
         .optional()
-        .map(text -> json.readValue(text, STRING_MAP))
-        .orElse(Map.of());
+        .orElse(new Claimant(Map.of(), false));
   }
 
   /** Leases up to {@code max} batches to the worker; empty when there is nothing it can run now. */
   public List<Lease> claim(String workerId, int max) {
-    return claim(workerId, workerLabels(workerId), max, candidates());
+    return claim(workerId, claimant(workerId).labels(), max, candidates());
   }
 
   List<Lease> claim(String workerId, Map<String, String> labels, int max, List<Candidate> candidates) {

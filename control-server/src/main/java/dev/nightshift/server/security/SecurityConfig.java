@@ -26,7 +26,9 @@ import org.springframework.security.core.userdetails.UserDetailsService;
 import org.springframework.security.core.userdetails.UsernameNotFoundException;
 import org.springframework.security.crypto.bcrypt.BCryptPasswordEncoder;
 import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.web.authentication.www.BasicAuthenticationFilter;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -83,9 +85,7 @@ class SecurityConfig {
                                 HttpStatus.UNAUTHORIZED,
                                 "Agent token missing, unknown or revoked: enroll the agent again with"
                                     + " --enrollment-token (its data directory keeps the new identity)."))
-                    .accessDeniedHandler(
-                        (req, res, ex) ->
-                            problem(json, res, HttpStatus.FORBIDDEN, "Only agents may call the agent protocol.")));
+                    .accessDeniedHandler(denied(json, "Only agents may call the agent protocol.")));
     return http.build();
   }
 
@@ -136,15 +136,11 @@ class SecurityConfig {
         .httpBasic(
             basic ->
                 basic.authenticationEntryPoint(
-                    (req, res, ex) -> {
-                      res.setHeader("WWW-Authenticate", "Basic realm=\"nightshift git\"");
-                      problem(
-                          json,
-                          res,
-                          HttpStatus.UNAUTHORIZED,
-                          "Git needs credentials: an admin user to push; a user, or any user name with an"
-                              + " agent token as password, to fetch.");
-                    }))
+                    basicChallenge(
+                        json,
+                        "nightshift git",
+                        "Git needs credentials: an admin user to push; a user, or any user name with an"
+                            + " agent token as password, to fetch.")))
         .authorizeHttpRequests(
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
@@ -156,12 +152,7 @@ class SecurityConfig {
         .exceptionHandling(
             e ->
                 e.accessDeniedHandler(
-                    (req, res, ex) ->
-                        problem(
-                            json,
-                            res,
-                            HttpStatus.FORBIDDEN,
-                            "Pushing code needs the ADMIN role; agents and operators may only fetch.")));
+                    denied(json, "Pushing code needs the ADMIN role; agents and operators may only fetch.")));
     return http.build();
   }
 
@@ -175,15 +166,11 @@ class SecurityConfig {
         .httpBasic(
             basic ->
                 basic.authenticationEntryPoint(
-                    (req, res, ex) -> {
-                      res.setHeader("WWW-Authenticate", "Basic realm=\"nightshift\"");
-                      problem(
-                          json,
-                          res,
-                          HttpStatus.UNAUTHORIZED,
-                          "Authentication required: use HTTP Basic with a Nightshift user (e.g. admin), or"
-                              + " 'Authorization: Bearer nst_…' with an API token that is not expired or revoked.");
-                    }))
+                    basicChallenge(
+                        json,
+                        "nightshift",
+                        "Authentication required: use HTTP Basic with a Nightshift user (e.g. admin), or"
+                            + " 'Authorization: Bearer nst_…' with an API token that is not expired or revoked.")))
         .authorizeHttpRequests(
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR)
@@ -204,13 +191,23 @@ class SecurityConfig {
         .exceptionHandling(
             e ->
                 e.accessDeniedHandler(
-                    (req, res, ex) ->
-                        problem(
-                            json,
-                            res,
-                            HttpStatus.FORBIDDEN,
-                            "Your role may not do this: changes need the ADMIN role; OPERATOR is read-only.")));
+                    denied(
+                        json,
+                        "Your role may not do this: changes need the ADMIN role; OPERATOR is read-only.")));
     return http.build();
+  }
+
+  /** A 401 that challenges for HTTP Basic (so stock clients such as git send credentials) and says what to send. */
+  static AuthenticationEntryPoint basicChallenge(JsonMapper json, String realm, String detail) {
+    return (req, res, ex) -> {
+      res.setHeader("WWW-Authenticate", "Basic realm=\"" + realm + "\"");
+      problem(json, res, HttpStatus.UNAUTHORIZED, detail);
+    };
+  }
+
+  /** A 403 problem saying why the role may not do this. */
+  static AccessDeniedHandler denied(JsonMapper json, String detail) {
+    return (req, res, ex) -> problem(json, res, HttpStatus.FORBIDDEN, detail);
   }
 
   static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail)

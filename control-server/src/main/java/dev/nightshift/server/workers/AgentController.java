@@ -48,11 +48,6 @@ class AgentController {
 
   @PostMapping(AgentPaths.CLAIM)
   DeferredResult<ClaimResponse> claim(@AuthenticationPrincipal AgentPrincipal agent, @RequestBody ClaimRequest request) {
-    if (workers.drained(agent.workerId())) {
-      DeferredResult<ClaimResponse> none = new DeferredResult<>();
-      none.setResult(new ClaimResponse(List.of()));
-      return none;
-    }
     return dispatcher.claim(agent.workerId(), request);
   }
 

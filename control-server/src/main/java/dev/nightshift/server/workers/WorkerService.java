@@ -168,11 +168,6 @@ public class WorkerService {
         .orElse(null);
   }
 
-  /** Whether claims from this worker must be answered with nothing. */
-  boolean drained(String workerId) {
-    return drainedBy(workerId) != null;
-  }
-
   /**
    * Orders the worker to finish its running batches and claim no new ones: its parked claims are answered empty
    * now, later claims too, and every heartbeat reply carries DRAIN until {@link #resume}. Repeats are harmless.

@@ -39,15 +39,6 @@ class AgentSecurityIT {
     }
   }
 
-  static JsonNode workerNamed(String name) {
-    for (JsonNode w : server.admin().get("/api/v1/workers").json().get("items")) {
-      if (w.get("name").asString().equals(name)) {
-        return w;
-      }
-    }
-    return null;
-  }
-
   @Test
   void aScriptCannotSeeTheAgentTokenOrTheEnrollmentToken() throws Exception {
     Path data = dir.resolve("agent-env");
@@ -106,11 +97,11 @@ class AgentSecurityIT {
             .atMost(Duration.ofSeconds(60))
             .pollInterval(Duration.ofMillis(500))
             .until(() -> Jobs.get(server.admin(), jobId).get("state").asString().equals("SUCCEEDED"));
-        assertThat(workerNamed("clone")).as("the clone did not enroll behind our back").isNull();
+        assertThat(server.workerNamed("clone")).as("the clone did not enroll behind our back").isNull();
       }
 
       // Revoked: every call of the original is refused at once; it is listed as DISABLED.
-      String workerId = workerNamed("original").get("id").asString();
+      String workerId = server.workerNamed("original").get("id").asString();
       assertThat(server.admin().post("/api/v1/workers/" + workerId + "/revoke", "").status()).isEqualTo(200);
       await()
           .atMost(Duration.ofSeconds(60))

@@ -103,7 +103,7 @@ class GridEndToEndIT {
     Path data = dir.resolve("agent-once");
     try (AgentProcess first =
         AgentProcess.start("run", server.url(), data, "first.log", "--slots", "1", "--name", "first")) {
-      await().atMost(Duration.ofSeconds(60)).until(() -> workerNamed(server.admin(), "first") != null);
+      await().atMost(Duration.ofSeconds(60)).until(() -> server.workerNamed("first") != null);
       AgentProcess second = AgentProcess.start("once", server.url(), data, "second.log");
       assertThat(second.waitFor(60)).isZero();
       assertThat(second.logText()).contains("pid " + first.process.pid());
@@ -118,17 +118,8 @@ class GridEndToEndIT {
         .isEqualTo("0-10\n10-20\n20-30\n30-40\n40-50\n");
   }
 
-  static JsonNode workerNamed(Http admin, String name) {
-    for (JsonNode w : admin.get("/api/v1/workers").json().get("items")) {
-      if (w.get("name").asString().equals(name)) {
-        return w;
-      }
-    }
-    return null;
-  }
-
   static int runningBatches(Http admin, String name) {
-    JsonNode w = workerNamed(admin, name);
+    JsonNode w = server.workerNamed(name);
     if (w == null) {
       return 0;
     }

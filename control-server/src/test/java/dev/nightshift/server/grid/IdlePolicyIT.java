@@ -59,10 +59,10 @@ class IdlePolicyIT {
             "--name", "night-only", "--idle-policy", "always", "--window", window)) {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
           .until(() -> {
-            JsonNode w = GridEndToEndIT.workerNamed(server.admin(), "night-only");
+            JsonNode w = server.workerNamed("night-only");
             return w != null && "OUTSIDE_WINDOW".equals(w.get("state").asString());
           });
-      JsonNode w = GridEndToEndIT.workerNamed(server.admin(), "night-only");
+      JsonNode w = server.workerNamed("night-only");
       assertThat(w.get("reason").asString())
           .startsWith("outside the windows " + window + "; next window opens " + window.substring(0, 4) + "01:00");
 
@@ -111,7 +111,7 @@ class IdlePolicyIT {
           .contains("owner pause: paused by the owner until");
       await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300))
           .until(() -> "PAUSED_BY_OWNER".equals(
-              GridEndToEndIT.workerNamed(server.admin(), "owners-pc").get("state").asString()));
+              server.workerNamed("owners-pc").get("state").asString()));
 
       // after --vacate-after the batch is given back at once; another agent finishes it
       try (AgentProcess other =

@@ -139,6 +139,16 @@ public final class ServerProcess implements AutoCloseable {
     return Http.admin(port);
   }
 
+  /** The worker of this name as GET /api/v1/workers lists it, or null. */
+  public tools.jackson.databind.JsonNode workerNamed(String name) {
+    for (tools.jackson.databind.JsonNode w : admin().get("/api/v1/workers").json().get("items")) {
+      if (w.get("name").asString().equals(name)) {
+        return w;
+      }
+    }
+    return null;
+  }
+
   public String logText() throws IOException {
     return Files.readString(log);
   }

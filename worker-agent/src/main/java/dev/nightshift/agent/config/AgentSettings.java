@@ -41,24 +41,6 @@ public record AgentSettings(
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
   }
 
-  /** Settings trusting the JDK's default CAs. */
-  public AgentSettings(
-      URI server,
-      String enrollmentToken,
-      Path dataDir,
-      int slots,
-      String name,
-      Map<String, String> labels,
-      IdleSettings idle,
-      Duration claimWait,
-      long maxOutputBytes,
-      int logTailBytes,
-      int codeCache,
-      boolean verbose) {
-    this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
-        codeCache, verbose, null);
-  }
-
   /** The idle policy's name, or null when the command's default applies. */
   public String idlePolicy() {
     return idle.policy();
