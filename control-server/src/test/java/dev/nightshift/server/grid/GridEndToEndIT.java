@@ -66,7 +66,7 @@ class GridEndToEndIT {
       // Wait until the doomed agent is mid-batch, then SIGKILL it: no release, no report, no goodbye.
       await()
           .atMost(Duration.ofSeconds(60))
-          .until(() -> runningBatches(server.admin(), "doomed") > 0);
+          .until(() -> runningBatches(server, "doomed") > 0);
       doomed.kill();
 
       await()
@@ -118,7 +118,8 @@ class GridEndToEndIT {
         .isEqualTo("0-10\n10-20\n20-30\n30-40\n40-50\n");
   }
 
-  static int runningBatches(Http admin, String name) {
+  static int runningBatches(ServerProcess server, String name) {
+    Http admin = server.admin();
     JsonNode w = server.workerNamed(name);
     if (w == null) {
       return 0;

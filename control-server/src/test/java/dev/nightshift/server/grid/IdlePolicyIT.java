@@ -68,9 +68,9 @@ class IdlePolicyIT {
 
       // several heartbeats and idle checks later, still nothing claimed
       await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(500))
-          .until(() -> GridEndToEndIT.runningBatches(server.admin(), "night-only") == 0
+          .until(() -> GridEndToEndIT.runningBatches(server, "night-only") == 0
               && !Jobs.get(server.admin(), jobId).get("state").asString().equals("SUCCEEDED"));
-      assertThat(GridEndToEndIT.runningBatches(server.admin(), "night-only")).isZero();
+      assertThat(GridEndToEndIT.runningBatches(server, "night-only")).isZero();
       assertThat(agent.logText()).contains("idle verdict: OUTSIDE_WINDOW").doesNotContain("started:");
 
       AgentProcess.CliResult status = AgentProcess.cli("status", "--data-dir", dir.resolve("agent-window").toString());
@@ -92,7 +92,7 @@ class IdlePolicyIT {
         AgentProcess.start("run", server.url(), pausedData, "agent-paused.log", "--name", "owners-pc",
             "--idle-policy", "always", "--vacate-after", "3s")) {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300))
-          .until(() -> GridEndToEndIT.runningBatches(server.admin(), "owners-pc") > 0);
+          .until(() -> GridEndToEndIT.runningBatches(server, "owners-pc") > 0);
       long batchId = server.admin().get("/api/v1/jobs/" + jobId + "/batches?limit=10").json()
           .get("items").get(0).get("id").asLong();
 
