@@ -35,6 +35,14 @@ class ProtocolJsonTest {
             new CompleteRequest(7, "t", "abc", "1.0", 0, now, now, "{\"a\":1}\n", "log"),
             new FailRequest(7, "t", null, null, AttemptOutcome.TIMED_OUT, null, now, now, "timed out", ""),
             new ReportResponse(ReportStatus.DUPLICATE),
+            new ClaimRequest(
+                4, 0,
+                List.of(new CompleteRequest(7, "t", "abc", "1.0", 0, now, now, "x\n", "")),
+                List.of(new FailRequest(8, "u", null, null, AttemptOutcome.FAILED, 2, now, now, "exit 2", "e"))),
+            new ClaimResponse(
+                List.of(), null,
+                List.of(new ReportAnswer(7, "t", ReportStatus.ACCEPTED, null),
+                    new ReportAnswer(8, "u", ReportStatus.STALE, "the lease expired"))),
             new ReleaseRequest(List.of(new LeaseRef(7, "t")), "shutdown"),
             new ReleaseResponse(1));
     for (Object sample : samples) {
