@@ -1,12 +1,11 @@
 package dev.nightshift.server.batches;
 
-import dev.nightshift.server.system.Times;
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.system.Transactions;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -21,6 +20,8 @@ public class BatchSweeps {
   private static final int CHUNK = 1000;
   private final JdbcTemplate template;
   private final Transactions tx;
+  private final BatchStore batches;
+  private final AttemptStore attempts;
   private final JobCounters counters;
   private final Clock clock;
   private final ApplicationEventPublisher events;
@@ -28,17 +29,19 @@ public class BatchSweeps {
   BatchSweeps(
       JdbcTemplate template,
       Transactions tx,
+      BatchStore batches,
+      AttemptStore attempts,
       JobCounters counters,
       Clock clock,
       ApplicationEventPublisher events) {
     this.template = template;
     this.tx = tx;
+    this.batches = batches;
+    this.attempts = attempts;
     this.counters = counters;
     this.clock = clock;
     this.events = events;
   }
-
-  private record Row(long id, String state, String token) {}
 
   /** Cancels the pending and leased batches of a (cancelled) job; running attempts end as CANCELLED. */
   public int cancelBatches(long jobId) {
@@ -54,32 +57,20 @@ public class BatchSweeps {
 
   private int cancelChunk(long jobId) {
     Instant now = clock.instant();
-    List<Row> rows =
-        template.query(
-            """
-            SELECT id, state, lease_token FROM batch FORCE INDEX (ix_batch_claim)
-            WHERE job_id = ? AND state IN ('PENDING', 'LEASED') ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""",
-            (rs, n) -> new Row(rs.getLong(1), rs.getString(2), rs.getString(3)),
-            jobId,
-            CHUNK);
+    List<BatchStore.Row> rows = batches.lockOfJob(jobId, List.of(BatchState.PENDING, BatchState.LEASED), CHUNK);
     if (rows.isEmpty()) {
       return 0;
     }
-    update(
-        "UPDATE batch SET state = 'CANCELLED', finished_at = ?, lease_expires_at = NULL WHERE id IN (%s)",
-        Times.db(now),
-        rows.stream().map(Row::id).toList());
-    List<Object> tokens = rows.stream().filter(r -> r.state.equals("LEASED")).map(r -> (Object) r.token).toList();
-    if (!tokens.isEmpty()) {
-      update(
-          "UPDATE attempt SET outcome = 'CANCELLED', finished_at = ?, error = 'the job was cancelled'"
-              + " WHERE outcome = 'RUNNING' AND lease_token IN (%s)",
-          Times.db(now),
-          tokens);
-    }
+    batches.cancel(rows.stream().map(BatchStore.Row::id).toList(), now);
+    List<String> tokens =
+        rows.stream().filter(r -> r.state() == BatchState.LEASED).map(BatchStore.Row::token).toList();
+    attempts.cancelRunning(tokens, now);
     int leased = tokens.size();
     int pending = rows.size() - leased;
-    counters.apply(jobId, new JobCounters.Delta(-pending, -leased, 0, 0, rows.size(), 0), now);
+    counters.apply(
+        jobId,
+        BatchTransition.CANCEL_PENDING.delta(pending, 0).plus(BatchTransition.CANCEL_LEASED.delta(leased, 0)),
+        now);
     return rows.size();
   }
 
@@ -102,21 +93,12 @@ public class BatchSweeps {
   private int retryChunk(long jobId) {
     Instant now = clock.instant();
     List<Long> ids =
-        template.query(
-            """
-            SELECT id FROM batch FORCE INDEX (ix_batch_claim)
-            WHERE job_id = ? AND state = 'DEAD' ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""",
-            (rs, n) -> rs.getLong(1),
-            jobId,
-            CHUNK);
+        batches.lockOfJob(jobId, List.of(BatchState.DEAD), CHUNK).stream().map(BatchStore.Row::id).toList();
     if (ids.isEmpty()) {
       return 0;
     }
-    update(
-        "UPDATE batch SET state = 'PENDING', failures = 0, not_before = ?, finished_at = NULL WHERE id IN (%s)",
-        Times.db(now),
-        ids);
-    counters.apply(jobId, new JobCounters.Delta(ids.size(), 0, 0, -ids.size(), 0, 0), now);
+    batches.revive(ids, now);
+    counters.apply(jobId, BatchTransition.REVIVE.delta(ids.size(), 0), now);
     return ids.size();
   }
 
@@ -124,19 +106,13 @@ public class BatchSweeps {
   public int sweepCancelledJobs() {
     List<Long> jobs =
         template.queryForList(
-            "SELECT id FROM job WHERE state = 'CANCELLED' AND pending_count + leased_count > 0", Long.class);
+            "SELECT id FROM job WHERE state = ? AND pending_count + leased_count > 0",
+            Long.class,
+            JobState.CANCELLED.name());
     int total = 0;
     for (Long id : jobs) {
       total += cancelBatches(id);
     }
     return total;
-  }
-
-  private void update(String sql, Object first, List<?> ids) {
-    String marks = ids.stream().map(i -> "?").collect(Collectors.joining(","));
-    List<Object> args = new ArrayList<>(ids.size() + 1);
-    args.add(first);
-    args.addAll(ids);
-    template.update(sql.formatted(marks), args.toArray());
   }
 }

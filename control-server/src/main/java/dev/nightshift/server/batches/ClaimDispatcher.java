@@ -6,10 +6,8 @@ import dev.nightshift.protocol.Lease;
 import dev.nightshift.server.system.NightshiftProperties;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -31,6 +29,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   private static final int MAX_SLOTS = 256;
 
   private final ClaimService claims;
+  private final BatchEngine engine;
   private final LeaseService leases;
   private final java.util.function.Supplier<dev.nightshift.protocol.CodeRelease> release;
   private final Duration maxWait;
@@ -43,8 +42,13 @@ public class ClaimDispatcher implements SmartLifecycle {
   private Thread thread;
 
   ClaimDispatcher(
-      ClaimService claims, LeaseService leases, NightshiftProperties properties, CurrentRelease release) {
+      ClaimService claims,
+      BatchEngine engine,
+      LeaseService leases,
+      NightshiftProperties properties,
+      CurrentRelease release) {
     this.claims = claims;
+    this.engine = engine;
     this.leases = leases;
     this.release = release::current;
     this.maxWait = properties.claim().maxWait();
@@ -55,45 +59,75 @@ public class ClaimDispatcher implements SmartLifecycle {
       String workerId, Map<String, String> labels, int max, DeferredResult<ClaimResponse> result) {}
 
   /**
-   * Answers at once when work is there, no wait was asked for, or the worker is drained (nothing, at once);
-   * otherwise parks the claim.
+   * Records the reports the claim carries and leases what there is, in the engine's next group. Answers at once
+   * when work was leased, when it carried reports, when no wait was asked for, or when the worker is drained
+   * (nothing, at once); otherwise parks the claim. Never holds a servlet thread.
    */
   public DeferredResult<ClaimResponse> claim(String workerId, ClaimRequest request) {
     int max = Math.max(0, Math.min(request.freeSlots(), MAX_SLOTS));
     long wait = Math.max(0, Math.min(request.waitMillis(), maxWait.toMillis()));
-    DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? wait : null);
-    if (max == 0) {
-      result.setResult(answer(List.of()));
+    DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? jitter(wait) : null);
+    boolean reports = request.reportCount() > 0;
+    if (max == 0 && !reports) {
+      result.setResult(answer(List.of(), List.of()));
       return result;
     }
     long seen = generation.get();
     long releaseSeen = releases.get();
     ClaimService.Claimant claimant = claims.claimant(workerId);
-    if (claimant.drained()) {
-      result.setResult(answer(List.of()));
+    int take = claimant.drained() ? 0 : max;
+    if (take == 0 && !reports) {
+      result.setResult(answer(List.of(), List.of()));
       return result;
     }
     Map<String, String> labels = claimant.labels();
-    List<Lease> granted = claims.claim(workerId, labels, max, claims.candidates());
-    if (!granted.isEmpty() || wait == 0 || !running) {
-      result.setResult(answer(granted));
-      return result;
-    }
-    Waiter waiter = new Waiter(workerId, labels, max, result);
-    result.onTimeout(() -> result.setResult(answer(List.of())));
+    engine
+        .submit(new BatchEngine.Request(workerId, labels, take, request.completed(), request.failed()))
+        .whenComplete(
+            (outcome, error) -> {
+              if (error != null) {
+                result.setErrorResult(error instanceof java.util.concurrent.CompletionException c ? c.getCause() : error);
+                return;
+              }
+              if (!outcome.leases().isEmpty() || reports || take == 0 || wait == 0 || !running) {
+                deliver(workerId, result, answer(outcome.leases(), outcome.reports()));
+                return;
+              }
+              park(new Waiter(workerId, labels, take, result), seen, releaseSeen);
+            });
+    return result;
+  }
+
+  /**
+   * Spreads long-poll timeouts over the last fifth of the wait, so agents that all parked at once (after a restart
+   * or a promotion) do not all come back in the same instant.
+   */
+  private static long jitter(long wait) {
+    return wait - java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 5 + 1);
+  }
+
+  private void park(Waiter waiter, long seen, long releaseSeen) {
+    DeferredResult<ClaimResponse> result = waiter.result;
+    result.onTimeout(() -> result.setResult(answer(List.of(), List.of())));
     result.onCompletion(() -> waiters.remove(waiter));
     result.onError(e -> waiters.remove(waiter));
     waiters.add(waiter);
     if (releases.get() != releaseSeen && waiters.remove(waiter)) {
-      result.setResult(answer(List.of())); // a promotion happened while this claim was looking: tell it now
+      result.setResult(answer(List.of(), List.of())); // a promotion happened while this claim looked: tell it now
     } else if (generation.get() != seen) {
       wake();
     }
-    return result;
   }
 
-  private ClaimResponse answer(List<Lease> granted) {
-    return new ClaimResponse(granted, release.get());
+  /** Answers the claim; leases it can no longer deliver (it timed out, its agent left) are given straight back. */
+  private void deliver(String workerId, DeferredResult<ClaimResponse> result, ClaimResponse response) {
+    if (!result.setResult(response) && !response.leases().isEmpty()) {
+      leases.release(workerId, response.leases().stream().map(Lease::ref).toList(), "claim answer not deliverable");
+    }
+  }
+
+  private ClaimResponse answer(List<Lease> granted, List<dev.nightshift.protocol.ReportAnswer> reports) {
+    return new ClaimResponse(granted, release.get(), reports);
   }
 
   @TransactionalEventListener(fallbackExecution = true)
@@ -107,7 +141,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     releases.incrementAndGet();
     for (Waiter w : waiters) {
       waiters.remove(w);
-      w.result.setResult(answer(List.of()));
+      w.result.setResult(answer(List.of(), List.of()));
     }
   }
 
@@ -116,7 +150,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     for (Waiter w : waiters) {
       if (w.workerId.equals(workerId)) {
         waiters.remove(w);
-        w.result.setResult(answer(List.of()));
+        w.result.setResult(answer(List.of(), List.of()));
       }
     }
   }
@@ -156,30 +190,56 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
   }
 
+  /**
+   * Serves parked claims: plans, without locks, which waiters the pending work can serve (so a wake-up with one
+   * batch and 5,000 parked agents costs one request, not 5,000), then hands those to the engine as one group.
+   */
   private void dispatch() {
-    List<ClaimService.Candidate> candidates = claims.candidates();
+    List<BatchEngine.Candidate> candidates = engine.candidates();
     if (candidates.isEmpty()) {
       return;
     }
-    Set<Map<String, String>> exhausted = new HashSet<>();
+    Map<Long, Integer> left = new java.util.HashMap<>();
+    candidates.forEach(
+        c ->
+            left.put(
+                c.id(),
+                c.maxParallel() == null
+                    ? c.pending()
+                    : Math.max(0, Math.min(c.pending(), c.maxParallel() - c.leased()))));
+    List<Waiter> chosen = new ArrayList<>();
     for (Waiter w : new ArrayList<>(waiters)) {
       if (w.result.isSetOrExpired()) {
         waiters.remove(w);
         continue;
       }
-      if (exhausted.contains(w.labels)) {
-        continue;
+      int want = w.max;
+      for (BatchEngine.Candidate c : candidates) {
+        int room = left.get(c.id());
+        if (want == 0 || room == 0 || !c.fits(w.labels)) {
+          continue;
+        }
+        int take = Math.min(want, room);
+        left.put(c.id(), room - take);
+        want -= take;
       }
-      List<Lease> granted = claims.claim(w.workerId, w.labels, w.max, candidates);
+      if (want < w.max) {
+        chosen.add(w);
+      }
+    }
+    if (chosen.isEmpty()) {
+      return;
+    }
+    List<BatchEngine.Outcome> outcomes =
+        engine.runAll(chosen.stream().map(w -> BatchEngine.Request.claim(w.workerId, w.labels, w.max)).toList());
+    for (int i = 0; i < chosen.size(); i++) {
+      Waiter w = chosen.get(i);
+      List<Lease> granted = outcomes.get(i).leases();
       if (granted.isEmpty()) {
-        exhausted.add(w.labels);
         continue;
       }
       waiters.remove(w);
-      if (!w.result.setResult(answer(granted))) {
-        // The claim timed out or its agent went away in the meantime: give the batches straight back.
-        leases.release(w.workerId, granted.stream().map(Lease::ref).toList(), "claim answer not deliverable");
-      }
+      deliver(w.workerId, w.result, answer(granted, List.of()));
     }
   }
 
@@ -196,7 +256,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     running = false;
     wake();
     for (Waiter w : waiters) {
-      w.result.setResult(answer(List.of()));
+      w.result.setResult(answer(List.of(), List.of()));
     }
     waiters.clear();
   }

@@ -1,0 +1,727 @@
+package dev.nightshift.server.batches;
+
+import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.BatchInput;
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.protocol.CompleteRequest;
+import dev.nightshift.protocol.FailRequest;
+import dev.nightshift.protocol.JobState;
+import dev.nightshift.protocol.Lease;
+import dev.nightshift.protocol.ReportAnswer;
+import dev.nightshift.protocol.ReportStatus;
+import dev.nightshift.server.security.Tokens;
+import dev.nightshift.server.system.NightshiftProperties;
+import dev.nightshift.server.system.Transactions;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Records reports and grants claims in group transactions. Agents' requests (each: the reports of finished batches,
+ * and how many batches the agent will take) queue here; one engine thread per server instance takes every request
+ * waiting and handles them all in one short READ COMMITTED transaction: one statement per kind of change for the
+ * whole group, one commit (one log flush) for all. Under load the groups grow by themselves (requests pile up while
+ * a group commits), so the statements and flushes per batch fall as the load rises.
+ *
+ * <p>Lock order, in this and every other transaction of the server: reported batch rows first (in id order,
+ * waiting), then job rows (in id order, all in one statement), then only {@code SKIP LOCKED} picks of pending batch
+ * rows (which never wait), then the per-job version and throughput rows. A job's counters move once per group, in
+ * the same transaction as the batches they count, so they are exact after any crash.
+ *
+ * <p>Every report is fenced by its lease token and checked on its own: a refused report gets its own answer and
+ * never fails the others. A group that fails for another reason (a broken row, the database gone) is retried one
+ * request at a time, so one bad request cannot starve the rest.
+ */
+@Component
+public class BatchEngine implements SmartLifecycle {
+  private static final Logger log = LoggerFactory.getLogger(BatchEngine.class);
+  private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
+  private static final int MAX_GROUP = 512;
+  private static final int CANDIDATE_JOBS = 200;
+  static final int MAX_SLOTS = 256;
+  private static final int MAX_VERSION = 200;
+  private static final int MAX_COMMIT = 64;
+  private static final int MAX_ERROR = 1000;
+  private static final Instant EARLIEST = Instant.parse("1970-01-02T00:00:00Z");
+  private static final Instant LATEST = Instant.parse("9999-12-30T00:00:00Z");
+
+  private final JdbcTemplate jdbc;
+  private final Transactions tx;
+  private final BatchStore batches;
+  private final AttemptStore attempts;
+  private final JobCounters counters;
+  private final JobSpecs specs;
+  private final CodeResolver code;
+  private final RetryPolicy retry;
+  private final Clock clock;
+  private final JsonMapper json;
+  private final ApplicationEventPublisher events;
+  private final NightshiftProperties properties;
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private volatile boolean running;
+  private Thread thread;
+  private final java.util.concurrent.atomic.AtomicLong groups = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
+
+  BatchEngine(
+      JdbcTemplate jdbc,
+      Transactions tx,
+      BatchStore batches,
+      AttemptStore attempts,
+      JobCounters counters,
+      JobSpecs specs,
+      CodeResolver code,
+      RetryPolicy retry,
+      Clock clock,
+      JsonMapper json,
+      ApplicationEventPublisher events,
+      NightshiftProperties properties) {
+    this.jdbc = jdbc;
+    this.tx = tx;
+    this.batches = batches;
+    this.attempts = attempts;
+    this.counters = counters;
+    this.specs = specs;
+    this.code = code;
+    this.retry = retry;
+    this.clock = clock;
+    this.json = json;
+    this.events = events;
+    this.properties = properties;
+  }
+
+  /**
+   * One agent's request: the reports it carries and how many batches it will take, with the worker's labels (only
+   * jobs whose labels it has are leased to it).
+   */
+  public record Request(
+      String workerId,
+      Map<String, String> labels,
+      int freeSlots,
+      List<CompleteRequest> completed,
+      List<FailRequest> failed) {
+    public Request {
+      labels = labels == null ? Map.of() : labels;
+      completed = completed == null ? List.of() : completed.stream().filter(Objects::nonNull).toList();
+      failed = failed == null ? List.of() : failed.stream().filter(Objects::nonNull).toList();
+      freeSlots = Math.max(0, Math.min(freeSlots, MAX_SLOTS));
+    }
+
+    public static Request claim(String workerId, Map<String, String> labels, int freeSlots) {
+      return new Request(workerId, labels, freeSlots, null, null);
+    }
+  }
+
+  /** What became of a request: one answer per report (completions first, in order), and the leases granted. */
+  public record Outcome(List<ReportAnswer> reports, List<Lease> leases) {}
+
+  private record Pending(Request request, CompletableFuture<Outcome> result) {}
+
+  /** Queues a request for the next group. */
+  public CompletableFuture<Outcome> submit(Request request) {
+    CompletableFuture<Outcome> result = new CompletableFuture<>();
+    if (!running) {
+      // Before start or after stop (tests, shutdown): handle it on the caller's thread.
+      handle(List.of(new Pending(request, result)));
+      return result;
+    }
+    queue.add(new Pending(request, result));
+    return result;
+  }
+
+  /** Submits and waits; exceptions of the group (a database outage) are rethrown as they are. */
+  public Outcome run(Request request) {
+    return await(submit(request));
+  }
+
+  /** Submits all at once (one group when the engine is free) and waits for each. */
+  public List<Outcome> runAll(List<Request> requests) {
+    List<CompletableFuture<Outcome>> futures = new ArrayList<>(requests.size());
+    if (running) {
+      List<Pending> pending = new ArrayList<>(requests.size());
+      for (Request r : requests) {
+        CompletableFuture<Outcome> f = new CompletableFuture<>();
+        futures.add(f);
+        pending.add(new Pending(r, f));
+      }
+      queue.addAll(pending);
+    } else {
+      requests.forEach(r -> futures.add(submit(r)));
+    }
+    return futures.stream().map(BatchEngine::await).toList();
+  }
+
+  static Outcome await(CompletableFuture<Outcome> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the engine recorded the request", e);
+    } catch (ExecutionException | CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- the thread
+
+  private void loop() {
+    List<Pending> group = new ArrayList<>();
+    while (running || !queue.isEmpty()) {
+      try {
+        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        group.clear();
+        group.add(first);
+        queue.drainTo(group, MAX_GROUP - 1);
+        handle(group);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (Throwable t) {
+        log.error("engine step failed", t);
+        group.forEach(p -> p.result.completeExceptionally(t));
+      }
+    }
+    for (Pending p; (p = queue.poll()) != null; ) {
+      p.result.completeExceptionally(new IllegalStateException("the server is stopping"));
+    }
+  }
+
+  private void handle(List<Pending> group) {
+    groups.incrementAndGet();
+    requests.addAndGet(group.size());
+    try {
+      GroupResult result = tx.inTransaction(() -> group(group));
+      for (int i = 0; i < group.size(); i++) {
+        group.get(i).result.complete(result.outcomes.get(i));
+      }
+      if (result.wake) {
+        events.publishEvent(new WorkAvailable("leases given back"));
+      }
+    } catch (RuntimeException e) {
+      if (group.size() == 1) {
+        group.get(0).result.completeExceptionally(e);
+        return;
+      }
+      log.warn("a group of {} requests failed ({}); handling them one by one", group.size(), e.toString());
+      for (Pending p : group) {
+        handle(List.of(p));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- one group
+
+  private record GroupResult(List<Outcome> outcomes, boolean wake) {}
+
+  /** One report as the group sees it. */
+  private static final class Report {
+    final int request;
+    final String workerId;
+    final CompleteRequest complete;
+    final FailRequest fail;
+    ReportAnswer answer;
+
+    Report(int request, String workerId, CompleteRequest complete, FailRequest fail) {
+      this.request = request;
+      this.workerId = workerId;
+      this.complete = complete;
+      this.fail = fail;
+    }
+
+    long batchId() {
+      return complete != null ? complete.batchId() : fail.batchId();
+    }
+
+    String token() {
+      return complete != null ? complete.leaseToken() : fail.leaseToken();
+    }
+
+    String commit() {
+      return complete != null ? complete.commit() : fail.commit();
+    }
+
+    AttemptOutcome outcome() {
+      return complete != null ? AttemptOutcome.SUCCEEDED : failOutcome(fail);
+    }
+
+    void answer(ReportStatus status, String detail) {
+      answer = new ReportAnswer(batchId(), token(), status, detail);
+    }
+  }
+
+  static AttemptOutcome failOutcome(FailRequest f) {
+    return f.outcome() == null ? AttemptOutcome.FAILED : f.outcome();
+  }
+
+  private GroupResult group(List<Pending> group) {
+    Instant now = clock.instant();
+    List<Report> reports = new ArrayList<>();
+    for (int i = 0; i < group.size(); i++) {
+      Request r = group.get(i).request;
+      for (CompleteRequest c : r.completed) {
+        reports.add(new Report(i, r.workerId, c, null));
+      }
+      for (FailRequest f : r.failed) {
+        reports.add(new Report(i, r.workerId, null, f));
+      }
+    }
+    Map<Long, JobCounters.Delta> deltas = new TreeMap<>();
+    Recorded recorded = recordReports(reports, deltas, now);
+    List<List<Lease>> leases = grantClaims(group, deltas, now);
+    counters.applyAll(deltas, true, now);
+    counters.recordVersions(recorded.versions);
+    counters.recordThroughput(recorded.throughput, now);
+    List<Outcome> outcomes = new ArrayList<>(group.size());
+    List<List<ReportAnswer>> answers = new ArrayList<>(group.size());
+    for (int i = 0; i < group.size(); i++) {
+      answers.add(new ArrayList<>());
+    }
+    for (Report r : reports) {
+      answers.get(r.request).add(r.answer);
+    }
+    for (int i = 0; i < group.size(); i++) {
+      outcomes.add(new Outcome(answers.get(i), leases.get(i)));
+    }
+    return new GroupResult(outcomes, recorded.wake);
+  }
+
+  // ------------------------------------------------------------------------------------------- reports
+
+  /**
+   * What recording the reports left for after the job rows are locked, and whether batches became claimable at
+   * once (vacated runs).
+   */
+  private record Recorded(boolean wake, List<JobCounters.VersionCount> versions, Map<Long, long[]> throughput) {}
+
+  /** Checks and records every report. */
+  private Recorded recordReports(List<Report> reports, Map<Long, JobCounters.Delta> deltas, Instant now) {
+    List<Report> valid = new ArrayList<>();
+    for (Report r : reports) {
+      String problem = invalid(r);
+      if (problem != null) {
+        r.answer(ReportStatus.INVALID, problem);
+      } else {
+        valid.add(r);
+      }
+    }
+    if (valid.isEmpty()) {
+      return new Recorded(false, List.of(), Map.of());
+    }
+    Map<Long, BatchStore.Row> rows = batches.lock(valid.stream().map(Report::batchId).toList());
+    Map<String, AttemptStore.Row> known = attempts.byTokens(valid.stream().map(Report::token).toList());
+    Map<Long, String> acceptedOutputs =
+        attempts.outputs(
+            valid.stream()
+                .filter(r -> r.complete != null)
+                .map(r -> known.get(r.token()))
+                .filter(a -> a != null && a.outcome() == AttemptOutcome.SUCCEEDED)
+                .map(AttemptStore.Row::batchId)
+                .toList());
+    Map<Long, JobSpecs.Spec> jobSpecs =
+        specs.of(rows.values().stream().map(BatchStore.Row::jobId).distinct().toList());
+
+    // What this group has done so far, so that repeats inside one group see the first one's effect.
+    Map<Long, BatchState> stateNow = new HashMap<>();
+    Map<String, AttemptOutcome> outcomeNow = new HashMap<>();
+    List<Long> succeeded = new ArrayList<>();
+    List<BatchStore.Ended> ended = new ArrayList<>();
+    List<AttemptStore.Ending> endings = new ArrayList<>();
+    List<AttemptStore.Result> results = new ArrayList<>();
+    Map<Long, long[]> throughput = new TreeMap<>();
+    Map<List<Object>, JobCounters.VersionCount> versions = new LinkedHashMap<>();
+    boolean wake = false;
+    for (Report r : valid) {
+      BatchStore.Row b = rows.get(r.batchId());
+      AttemptStore.Row a = known.get(r.token());
+      if (!fenced(r, b, a, stateNow, outcomeNow, acceptedOutputs)) {
+        continue;
+      }
+      AttemptOutcome outcome = r.outcome();
+      outcomeNow.put(r.token(), outcome);
+      String commit = r.commit() != null ? r.commit() : a.commit();
+      if (r.complete != null) {
+        CompleteRequest c = r.complete;
+        String output = c.output() == null ? "" : c.output();
+        stateNow.put(b.id(), BatchState.SUCCEEDED);
+        acceptedOutputs.put(b.id(), output);
+        succeeded.add(b.id());
+        endings.add(
+            new AttemptStore.Ending(
+                r.token(), outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
+                tail(c.logTail()), (long) output.length(), c.commit(), c.version()));
+        results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), a.id(), output));
+        deltas.merge(b.jobId(), BatchTransition.SUCCEED.delta(1, b.itemCount()), JobCounters.Delta::plus);
+        throughput.merge(b.jobId(), new long[] {1, b.itemCount()}, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
+        if (commit != null) {
+          versions.merge(
+              List.of(b.jobId(), commit),
+              new JobCounters.VersionCount(b.jobId(), commit, c.version(), 1, b.itemCount()),
+              (x, y) -> new JobCounters.VersionCount(x.jobId(), x.commit(), x.version(), x.batches() + 1,
+                  x.items() + y.items()));
+        }
+      } else {
+        FailRequest f = r.fail;
+        JobSpecs.Spec spec = jobSpecs.get(b.jobId());
+        int failures = b.failures() + (outcome.countsAsFailure() ? 1 : 0);
+        BatchTransition t =
+            outcome.countsAsFailure() && failures >= (spec == null ? 1 : spec.maxAttempts())
+                ? BatchTransition.BURY
+                : BatchTransition.REQUEUE;
+        Instant notBefore = outcome.countsAsFailure() ? now.plus(retry.backoff(failures)) : now;
+        ended.add(new BatchStore.Ended(b.id(), t, failures, notBefore));
+        stateNow.put(b.id(), t.to);
+        endings.add(
+            new AttemptStore.Ending(
+                r.token(), outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
+                truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version()));
+        deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
+        wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
+        if (t == BatchTransition.BURY) {
+          log.info("batch {} of job {} is DEAD after {} failed attempt(s): {}", b.id(), b.jobId(), failures,
+              f.error());
+        }
+      }
+      r.answer(ReportStatus.ACCEPTED, null);
+    }
+    batches.succeed(succeeded, now);
+    batches.end(ended, now);
+    attempts.end(endings);
+    attempts.insertResults(results);
+    // version and throughput rows are written after the job rows (see the class comment)
+    return new Recorded(wake, new ArrayList<>(versions.values()), throughput);
+  }
+
+  /**
+   * Fencing: the token must be the batch's current lease and this worker's, and name the lease's commit. Answers
+   * the report and returns false when it changes nothing.
+   */
+  private static boolean fenced(
+      Report r,
+      BatchStore.Row b,
+      AttemptStore.Row a,
+      Map<Long, BatchState> stateNow,
+      Map<String, AttemptOutcome> outcomeNow,
+      Map<Long, String> acceptedOutputs) {
+    long batchId = r.batchId();
+    if (b == null) {
+      r.answer(ReportStatus.UNKNOWN_BATCH, "no batch " + batchId + " exists");
+      return false;
+    }
+    if (a == null || a.batchId() != b.id()) {
+      r.answer(ReportStatus.STALE,
+          "the lease token is not a lease of batch " + batchId + "; the report was refused and changed nothing");
+      return false;
+    }
+    if (!a.workerId().equals(r.workerId)) {
+      r.answer(ReportStatus.NOT_YOURS,
+          "batch " + batchId + "'s lease belongs to another worker: an agent may report only its own leases");
+      return false;
+    }
+    AttemptOutcome current = outcomeNow.getOrDefault(r.token(), a.outcome());
+    if (current == r.outcome()) {
+      if (r.complete != null) {
+        String accepted = acceptedOutputs.get(b.id());
+        String output = r.complete.output() == null ? "" : r.complete.output();
+        if (accepted != null && !accepted.equals(output)) {
+          r.answer(ReportStatus.CONFLICT,
+              "batch " + batchId + "'s result was already accepted for this lease with other output; the first"
+                  + " result stands and this one changed nothing");
+          return false;
+        }
+      }
+      r.answer(ReportStatus.DUPLICATE, "this report was already recorded");
+      return false;
+    }
+    BatchState state = stateNow.getOrDefault(b.id(), b.state());
+    if (current != AttemptOutcome.RUNNING || state != BatchState.LEASED || !r.token().equals(b.token())) {
+      r.answer(ReportStatus.STALE,
+          "the lease of batch " + batchId + " is no longer current (this lease already ended as " + current
+              + "); the batch was requeued, cancelled or finished elsewhere, so this report changed nothing");
+      return false;
+    }
+    if (a.commit() != null && !a.commit().equals(r.commit())) {
+      r.answer(ReportStatus.WRONG_COMMIT,
+          "batch " + batchId + " was leased to run commit " + a.commit() + " but the report names "
+              + (r.commit() == null ? "no commit" : r.commit()) + "; a result from other code is never accepted");
+      return false;
+    }
+    return true;
+  }
+
+  /** What is wrong with a report on its face, or null. */
+  static String invalid(Report r) {
+    String token = r.token();
+    if (token == null || token.isBlank()) {
+      return "leaseToken is required";
+    }
+    if (token.length() > 64) {
+      return "leaseToken is not a lease token (too long)";
+    }
+    if (r.commit() != null && r.commit().length() > MAX_COMMIT) {
+      return "commit must be at most " + MAX_COMMIT + " characters";
+    }
+    String version = r.complete != null ? r.complete.version() : r.fail.version();
+    if (version != null && version.length() > MAX_VERSION) {
+      return "version must be at most " + MAX_VERSION + " characters";
+    }
+    Instant started = r.complete != null ? r.complete.startedAt() : r.fail.startedAt();
+    Instant finished = r.complete != null ? r.complete.finishedAt() : r.fail.finishedAt();
+    for (Instant t : new Instant[] {started, finished}) {
+      if (t != null && (t.isBefore(EARLIEST) || t.isAfter(LATEST))) {
+        return "startedAt and finishedAt must be real times (got " + t + ")";
+      }
+    }
+    if (r.complete != null && r.complete.exitCode() != 0) {
+      return "a completion must have exit code 0; report other exits as a failure";
+    }
+    if (r.fail != null) {
+      AttemptOutcome o = failOutcome(r.fail);
+      if (!(o == AttemptOutcome.FAILED || o == AttemptOutcome.TIMED_OUT || o == AttemptOutcome.VACATED)) {
+        return "outcome must be FAILED, TIMED_OUT or VACATED, not " + o;
+      }
+    }
+    return null;
+  }
+
+  private String tail(String text) {
+    if (text == null) {
+      return null;
+    }
+    int max = (int) properties.limits().logTail().toBytes();
+    return text.length() <= max ? text : text.substring(text.length() - max);
+  }
+
+  private static String truncate(String text, int max) {
+    return text == null || text.length() <= max ? text : text.substring(0, max - 1) + "…";
+  }
+
+  // ------------------------------------------------------------------------------------------- claims
+
+  /** A job that may have claimable batches, as seen without locks. */
+  record Candidate(long id, Map<String, String> labels, Integer maxParallel, int leased, int pending) {
+    boolean fits(Map<String, String> workerLabels) {
+      return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
+    }
+  }
+
+  /** Jobs with pending batches, highest priority first, then oldest. Read without locks; cheap (job table). */
+  List<Candidate> candidates() {
+    return jdbc.query(
+        """
+        SELECT id, labels, max_parallel, leased_count, pending_count FROM job
+        WHERE state IN (?, ?) AND pending_count > 0
+        ORDER BY priority DESC, id LIMIT ?""",
+        (rs, n) ->
+            new Candidate(
+                rs.getLong(1),
+                json.readValue(rs.getString(2), STRING_MAP),
+                rs.getObject(3, Integer.class),
+                rs.getInt(4),
+                rs.getInt(5)),
+        JobState.QUEUED.name(),
+        JobState.RUNNING.name(),
+        CANDIDATE_JOBS);
+  }
+
+  private record Share(int request, int count) {}
+
+  private record LockedJob(JobState state, Integer maxParallel, int leased) {}
+
+  /**
+   * Plans which job serves which request (priority order, labels, the pending counts and {@code maxParallel} seen
+   * without locks), then leases job by job in id order under the job row's lock. A request may get fewer batches
+   * than planned (back-offs, another instance's claims); it never gets more than it asked for.
+   */
+  private List<List<Lease>> grantClaims(List<Pending> group, Map<Long, JobCounters.Delta> deltas, Instant now) {
+    List<List<Lease>> granted = new ArrayList<>(group.size());
+    group.forEach(p -> granted.add(new ArrayList<>()));
+    boolean wanted = group.stream().anyMatch(p -> p.request.freeSlots > 0);
+    Map<Long, List<Share>> plan = new TreeMap<>();
+    if (wanted) {
+      List<Candidate> candidates = candidates();
+      Map<Long, Integer> left = new HashMap<>();
+      candidates.forEach(
+          c ->
+              left.put(
+                  c.id(),
+                  c.maxParallel() == null
+                      ? c.pending()
+                      : Math.max(0, Math.min(c.pending(), c.maxParallel() - c.leased()))));
+      for (int i = 0; i < group.size(); i++) {
+        Request r = group.get(i).request;
+        int want = r.freeSlots;
+        for (Candidate c : candidates) {
+          if (want == 0) {
+            break;
+          }
+          int room = left.get(c.id());
+          if (room == 0 || !c.fits(r.labels)) {
+            continue;
+          }
+          int take = Math.min(want, room);
+          left.put(c.id(), room - take);
+          plan.computeIfAbsent(c.id(), k -> new ArrayList<>()).add(new Share(i, take));
+          want -= take;
+        }
+      }
+    }
+    // Lock every job row this group changes, in id order, in one statement.
+    java.util.SortedSet<Long> jobIds = new java.util.TreeSet<>(deltas.keySet());
+    jobIds.addAll(plan.keySet());
+    Map<Long, LockedJob> locked = lockJobs(jobIds);
+    if (plan.isEmpty()) {
+      return granted;
+    }
+    Map<Long, JobSpecs.Spec> jobSpecs = specs.of(plan.keySet());
+    Duration leaseDuration = properties.lease().duration();
+    Instant expires = now.plus(leaseDuration);
+    List<BatchStore.NewLease> newLeases = new ArrayList<>();
+    List<AttemptStore.NewAttempt> newAttempts = new ArrayList<>();
+    for (var entry : plan.entrySet()) {
+      long jobId = entry.getKey();
+      LockedJob job = locked.get(jobId);
+      JobSpecs.Spec spec = jobSpecs.get(jobId);
+      if (job == null || spec == null || !(job.state == JobState.QUEUED || job.state == JobState.RUNNING)) {
+        continue;
+      }
+      int total = entry.getValue().stream().mapToInt(Share::count).sum();
+      if (job.maxParallel != null) {
+        int leasedNow = job.leased + deltas.getOrDefault(jobId, JobCounters.Delta.NONE).leased();
+        total = Math.min(total, job.maxParallel - leasedNow);
+      }
+      if (total <= 0) {
+        continue;
+      }
+      List<BatchStore.Picked> picked = batches.pickPending(jobId, now, total);
+      if (picked.isEmpty()) {
+        continue;
+      }
+      CodeResolver.Code run = code.codeFor(spec.commit());
+      // A lease can be renewed at most until the batch's timeout (plus two lease periods of slack) has passed.
+      Instant deadline = now.plusSeconds(spec.timeoutSeconds()).plus(leaseDuration.multipliedBy(2));
+      Map<Integer, String> items = spec.itemsInput() ? loadItems(jobId, picked) : Map.of();
+      int next = 0;
+      for (Share share : entry.getValue()) {
+        Request r = group.get(share.request).request;
+        for (int k = 0; k < share.count && next < picked.size(); k++, next++) {
+          BatchStore.Picked p = picked.get(next);
+          String token = Tokens.random();
+          newLeases.add(new BatchStore.NewLease(p.id(), r.workerId, token, p.attempt(), deadline));
+          newAttempts.add(
+              new AttemptStore.NewAttempt(p.id(), jobId, p.attempt(), r.workerId, token, run.commit(),
+                  run.version()));
+          BatchInput input =
+              p.rangeStart() != null
+                  ? new BatchInput(null, p.itemCount(), p.rangeStart(), p.rangeEnd())
+                  : new BatchInput(items.get(p.seq()), p.itemCount(), null, null);
+          granted
+              .get(share.request)
+              .add(
+                  new Lease(p.id(), jobId, p.attempt(), token, expires, run.commit(), run.version(), spec.command(),
+                      spec.timeoutSeconds(), input, spec.env()));
+        }
+      }
+      deltas.merge(jobId, BatchTransition.LEASE.delta(picked.size(), 0), JobCounters.Delta::plus);
+    }
+    batches.lease(newLeases, now, expires);
+    attempts.insertRunning(newAttempts, now);
+    return granted;
+  }
+
+  private Map<Long, LockedJob> lockJobs(java.util.SortedSet<Long> ids) {
+    Map<Long, LockedJob> locked = new HashMap<>();
+    if (ids.isEmpty()) {
+      return locked;
+    }
+    jdbc.query(
+        "SELECT id, state, max_parallel, leased_count FROM job WHERE id IN ("
+            + BatchStore.marks(ids.size())
+            + ") ORDER BY id FOR UPDATE",
+        (ResultSet rs) -> {
+          locked.put(
+              rs.getLong(1),
+              new LockedJob(JobState.valueOf(rs.getString(2)), rs.getObject(3, Integer.class), rs.getInt(4)));
+        },
+        ids.toArray());
+    return locked;
+  }
+
+  private Map<Integer, String> loadItems(long jobId, List<BatchStore.Picked> picked) {
+    List<Object> args = new ArrayList<>();
+    args.add(jobId);
+    picked.forEach(p -> args.add(p.seq()));
+    Map<Integer, String> items = new HashMap<>();
+    jdbc.query(
+        "SELECT seq, items FROM batch_input WHERE job_id = ? AND seq IN (" + BatchStore.marks(picked.size()) + ")",
+        (ResultSet rs) -> {
+          items.put(rs.getInt(1), rs.getString(2));
+        },
+        args.toArray());
+    return items;
+  }
+
+  // ------------------------------------------------------------------------------------------- lifecycle
+
+  /** Groups handled and requests in them since start (requests / groups = the mean group size). */
+  public long[] groupStats() {
+    return new long[] {groups.get(), requests.get()};
+  }
+
+  @Override
+  public void start() {
+    running = true;
+    thread = new Thread(this::loop, "batch-engine");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  @Override
+  public void stop() {
+    running = false;
+    if (thread != null) {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Override
+  public boolean isRunning() {
+    return running;
+  }
+
+  /** Starts before the claim dispatcher and stops after it. */
+  @Override
+  public int getPhase() {
+    return Integer.MAX_VALUE - 2000;
+  }
+}

@@ -1,0 +1,259 @@
+package dev.nightshift.server.batches;
+
+import static dev.nightshift.protocol.BatchState.DEAD;
+import static dev.nightshift.protocol.BatchState.LEASED;
+import static dev.nightshift.protocol.BatchState.PENDING;
+
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.server.system.Times;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * The only owner of the batch table's SQL. Every state change is one of {@link BatchTransition}, with the states
+ * bound as parameters (no state literals in SQL). Rows are locked in id order; picks use {@code SKIP LOCKED}
+ * through an index whose order is the {@code ORDER BY}, so InnoDB locks only the rows returned.
+ */
+@Component
+public class BatchStore {
+  private final JdbcTemplate jdbc;
+
+  BatchStore(JdbcTemplate jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  /** A batch row as reports, expiries and releases need it. */
+  public record Row(
+      long id, long jobId, int seq, BatchState state, String token, String workerId, int itemCount, int failures) {}
+
+  /** A pending batch picked for a lease; {@code attempt} is the number the new lease will have. */
+  public record Picked(long id, int seq, int itemCount, Long rangeStart, Long rangeEnd, int attempt) {}
+
+  private static final String ROW_COLUMNS = "id, job_id, seq, state, lease_token, worker_id, item_count, failures";
+
+  private static Row row(ResultSet rs) throws SQLException {
+    return new Row(
+        rs.getLong(1),
+        rs.getLong(2),
+        rs.getInt(3),
+        BatchState.valueOf(rs.getString(4)),
+        rs.getString(5),
+        rs.getString(6),
+        rs.getInt(7),
+        rs.getInt(8));
+  }
+
+  /** Pending batches of a job whose back-off has passed, oldest first, skipping rows others hold. */
+  public List<Picked> pickPending(long jobId, Instant now, int limit) {
+    return jdbc.query(
+        """
+        SELECT id, seq, item_count, range_start, range_end, attempts FROM batch FORCE INDEX (ix_batch_claim)
+        WHERE job_id = ? AND state = ? AND not_before <= ?
+        ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""",
+        (rs, n) ->
+            new Picked(
+                rs.getLong(1),
+                rs.getInt(2),
+                rs.getInt(3),
+                rs.getObject(4, Long.class),
+                rs.getObject(5, Long.class),
+                rs.getInt(6) + 1),
+        jobId,
+        PENDING.name(),
+        Times.db(now),
+        limit);
+  }
+
+  /** A lease to write: {@link BatchTransition#LEASE}. */
+  public record NewLease(long id, String workerId, String token, int attempt, Instant deadline) {}
+
+  public void lease(List<NewLease> leases, Instant now, Instant expires) {
+    if (leases.isEmpty()) {
+      return;
+    }
+    List<Object[]> rows = new ArrayList<>(leases.size());
+    for (NewLease l : leases) {
+      rows.add(
+          new Object[] {
+            LEASED.name(), l.workerId, l.token, Times.db(now), Times.db(expires), Times.db(l.deadline), l.attempt, l.id
+          });
+    }
+    jdbc.batchUpdate(
+        """
+        UPDATE batch SET state = ?, worker_id = ?, lease_token = ?, leased_at = ?, lease_expires_at = ?,
+          lease_deadline = ?, attempts = ? WHERE id = ?""",
+        rows);
+  }
+
+  /** Locks the given batches in id order (waiting for other holders) and returns them by id. */
+  public Map<Long, Row> lock(Collection<Long> ids) {
+    Map<Long, Row> rows = new LinkedHashMap<>();
+    if (ids.isEmpty()) {
+      return rows;
+    }
+    List<Long> sorted = ids.stream().distinct().sorted().toList();
+    jdbc.query(
+        "SELECT " + ROW_COLUMNS + " FROM batch WHERE id IN (" + marks(sorted.size()) + ") ORDER BY id FOR UPDATE",
+        (ResultSet rs) -> {
+          Row r = row(rs);
+          rows.put(r.id, r);
+        },
+        sorted.toArray());
+    return rows;
+  }
+
+  /** {@link BatchTransition#SUCCEED} for batches whose lease this transaction checked under lock. */
+  public void succeed(List<Long> ids, Instant now) {
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<Object> args = new ArrayList<>();
+    args.add(BatchState.SUCCEEDED.name());
+    args.add(Times.db(now));
+    args.addAll(ids);
+    args.add(LEASED.name());
+    jdbc.update(
+        "UPDATE batch SET state = ?, finished_at = ?, lease_expires_at = NULL WHERE id IN ("
+            + marks(ids.size())
+            + ") AND state = ?",
+        args.toArray());
+  }
+
+  /** An ended lease: requeued at {@code notBefore} ({@link BatchTransition#REQUEUE}) or buried. */
+  public record Ended(long id, BatchTransition transition, int failures, Instant notBefore) {}
+
+  public void end(List<Ended> ended, Instant now) {
+    List<Object[]> requeued = new ArrayList<>();
+    List<Object[]> buried = new ArrayList<>();
+    for (Ended e : ended) {
+      if (e.transition == BatchTransition.REQUEUE) {
+        requeued.add(new Object[] {PENDING.name(), e.failures, Times.db(e.notBefore), e.id});
+      } else if (e.transition == BatchTransition.BURY) {
+        buried.add(new Object[] {DEAD.name(), e.failures, Times.db(now), e.id});
+      } else {
+        throw new IllegalArgumentException("a lease does not end by " + e.transition);
+      }
+    }
+    if (!requeued.isEmpty()) {
+      jdbc.batchUpdate(
+          """
+          UPDATE batch SET state = ?, failures = ?, not_before = ?, worker_id = NULL, lease_token = NULL,
+            lease_expires_at = NULL, lease_deadline = NULL WHERE id = ?""",
+          requeued);
+    }
+    if (!buried.isEmpty()) {
+      jdbc.batchUpdate(
+          """
+          UPDATE batch SET state = ?, failures = ?, lease_token = NULL, lease_expires_at = NULL,
+            lease_deadline = NULL, finished_at = ? WHERE id = ?""",
+          buried);
+    }
+  }
+
+  /** Extends the listed leases of a worker (never past their deadline), in one statement. */
+  public void renew(String workerId, List<String> tokens, Instant expires) {
+    if (tokens.isEmpty()) {
+      return;
+    }
+    List<Object> args = new ArrayList<>();
+    args.add(Times.db(expires));
+    args.add(workerId);
+    args.add(LEASED.name());
+    args.addAll(tokens);
+    jdbc.update(
+        "UPDATE batch SET lease_expires_at = LEAST(?, lease_deadline) WHERE worker_id = ? AND state = ?"
+            + " AND lease_token IN ("
+            + marks(tokens.size())
+            + ")",
+        args.toArray());
+  }
+
+  /** A current lease of a worker: batch id and when it was leased, by token. */
+  public record Held(long batchId, String token, Instant leasedAt) {}
+
+  public List<Held> leasedBy(String workerId) {
+    return jdbc.query(
+        "SELECT id, lease_token, leased_at FROM batch WHERE worker_id = ? AND state = ?",
+        (rs, n) -> new Held(rs.getLong(1), rs.getString(2), Times.instant(rs, "leased_at")),
+        workerId,
+        LEASED.name());
+  }
+
+  /** An expired lease, locked for the reaper. */
+  public record Expired(Row batch, Instant expiredAt, Instant deadline) {}
+
+  public List<Expired> lockExpired(Instant now, int limit) {
+    return jdbc.query(
+        "SELECT "
+            + ROW_COLUMNS
+            + """
+            , lease_expires_at, lease_deadline FROM batch FORCE INDEX (ix_batch_lease)
+            WHERE state = ? AND lease_expires_at < ?
+            ORDER BY lease_expires_at LIMIT ? FOR UPDATE SKIP LOCKED""",
+        (rs, n) -> new Expired(row(rs), Times.instant(rs, "lease_expires_at"), Times.instant(rs, "lease_deadline")),
+        LEASED.name(),
+        Times.db(now),
+        limit);
+  }
+
+  /** Locks up to {@code limit} batches of a job in the given states (skipping rows others hold), in id order. */
+  public List<Row> lockOfJob(long jobId, List<BatchState> states, int limit) {
+    List<Object> args = new ArrayList<>();
+    args.add(jobId);
+    states.forEach(s -> args.add(s.name()));
+    args.add(limit);
+    return jdbc.query(
+        "SELECT "
+            + ROW_COLUMNS
+            + " FROM batch FORCE INDEX (ix_batch_claim) WHERE job_id = ? AND state IN ("
+            + marks(states.size())
+            + ") ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+        (rs, n) -> row(rs),
+        args.toArray());
+  }
+
+  /** {@link BatchTransition#CANCEL_PENDING} and {@link BatchTransition#CANCEL_LEASED} for locked rows. */
+  public void cancel(List<Long> ids, Instant now) {
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<Object> args = new ArrayList<>();
+    args.add(BatchState.CANCELLED.name());
+    args.add(Times.db(now));
+    args.addAll(ids);
+    jdbc.update(
+        "UPDATE batch SET state = ?, finished_at = ?, lease_expires_at = NULL WHERE id IN ("
+            + marks(ids.size())
+            + ")",
+        args.toArray());
+  }
+
+  /** {@link BatchTransition#REVIVE} for locked dead rows: pending now, a fresh attempt budget. */
+  public void revive(List<Long> ids, Instant now) {
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<Object> args = new ArrayList<>();
+    args.add(PENDING.name());
+    args.add(Times.db(now));
+    args.addAll(ids);
+    jdbc.update(
+        "UPDATE batch SET state = ?, failures = 0, not_before = ?, finished_at = NULL WHERE id IN ("
+            + marks(ids.size())
+            + ")",
+        args.toArray());
+  }
+
+  static String marks(int n) {
+    return java.util.stream.IntStream.range(0, n).mapToObj(i -> "?").collect(Collectors.joining(","));
+  }
+}
