@@ -217,7 +217,9 @@ public class BatchEngine implements SmartLifecycle {
     groups.incrementAndGet();
     requests.addAndGet(group.size());
     try {
+      long c0 = System.nanoTime();
       GroupResult result = tx.inTransaction(() -> group(group));
+      PHASES[3] += System.nanoTime() - c0;
       for (int i = 0; i < group.size(); i++) {
         group.get(i).result.complete(result.outcomes.get(i));
       }
@@ -280,6 +282,8 @@ public class BatchEngine implements SmartLifecycle {
     return f.outcome() == null ? AttemptOutcome.FAILED : f.outcome();
   }
 
+  public static final long[] PHASES = new long[8];
+
   private GroupResult group(List<Pending> group) {
     Instant now = clock.instant();
     List<Report> reports = new ArrayList<>();
@@ -293,11 +297,18 @@ public class BatchEngine implements SmartLifecycle {
       }
     }
     Map<Long, JobCounters.Delta> deltas = new TreeMap<>();
+    long t0 = System.nanoTime();
     Recorded recorded = recordReports(reports, deltas, now);
+    long t1 = System.nanoTime();
     List<List<Lease>> leases = grantClaims(group, deltas, now);
+    long t2 = System.nanoTime();
     counters.applyAll(deltas, true, now);
     counters.recordVersions(recorded.versions);
     counters.recordThroughput(recorded.throughput, now);
+    long t3 = System.nanoTime();
+    PHASES[0] += t1 - t0;
+    PHASES[1] += t2 - t1;
+    PHASES[2] += t3 - t2;
     List<Outcome> outcomes = new ArrayList<>(group.size());
     List<List<ReportAnswer>> answers = new ArrayList<>(group.size());
     for (int i = 0; i < group.size(); i++) {

@@ -43,6 +43,7 @@ class DatabaseConfig {
       ds.setPassword("");
       ds.setMaximumPoolSize(20);
       ds.setPoolName("nightshift-embedded");
+      ds.addDataSourceProperty("useBulkStmts", "true");
       return ds;
     }
   }
