@@ -34,17 +34,18 @@ class AgentTokenFilter extends OncePerRequestFilter {
     String header = request.getHeader("Authorization");
     if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
       String token = header.substring(7).trim();
-      Optional<AgentPrincipal> agent = tokens.lookup(token);
-      if (agent.isPresent()) {
+      Optional<AgentTokens.Caller> caller = tokens.find(token);
+      if (caller.isPresent()) {
         Optional<String> refused =
             tokens.claimInstance(
-                agent.get(), request.getHeader(AgentPaths.AGENT_INSTANCE_HEADER), request.getRemoteAddr());
+                caller.get(), request.getHeader(AgentPaths.AGENT_INSTANCE_HEADER), request.getRemoteAddr());
         if (refused.isPresent()) {
           SecurityConfig.problem(json, response, HttpStatus.CONFLICT, refused.get());
           return;
         }
       }
-      agent
+      caller
+          .map(AgentTokens.Caller::principal)
           .ifPresent(
                 principal ->
                     SecurityContextHolder.getContext()

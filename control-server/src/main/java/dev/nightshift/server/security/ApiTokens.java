@@ -19,6 +19,7 @@ import org.springframework.stereotype.Service;
  */
 @Service
 public class ApiTokens {
+  private static final Duration LAST_USED_PRECISION = Duration.ofMinutes(1);
   private final JdbcClient jdbc;
   private final Clock clock;
   private final SecurityProperties properties;
@@ -31,6 +32,8 @@ public class ApiTokens {
 
   /** What a valid token authenticates as. */
   record TokenPrincipal(long tokenId, String username, Role role) {}
+
+  private record Found(TokenPrincipal principal, Instant lastUsedAt) {}
 
   record Created(long id, String name, String username, Role role, Instant expiresAt, String token) {}
 
@@ -128,10 +131,11 @@ public class ApiTokens {
       return Optional.empty();
     }
     Instant now = clock.instant();
-    Optional<TokenPrincipal> found =
+    Optional<Found> found =
         jdbc.sql(
                 """
-                SELECT t.id, t.username, t.role, u.role FROM api_token t JOIN app_user u ON u.username = t.username
+                SELECT t.id, t.username, t.role, u.role, t.last_used_at
+                FROM api_token t JOIN app_user u ON u.username = t.username
                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)
                   AND u.enabled""")
             .params(Tokens.sha256(token), Times.db(now))
@@ -141,15 +145,18 @@ public class ApiTokens {
                   Role ownerRole = Role.valueOf(rs.getString(4));
                   // Never above the owner's current role: a demoted owner's admin token acts as an operator.
                   Role role = ownerRole == Role.ADMIN ? tokenRole : Role.OPERATOR;
-                  return new TokenPrincipal(rs.getLong(1), rs.getString(2), role);
+                  return new Found(
+                      new TokenPrincipal(rs.getLong(1), rs.getString(2), role), Times.instant(rs, "last_used_at"));
                 })
             .optional();
-    found.ifPresent(
-        p ->
-            jdbc.sql(
-                    "UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-                .params(Times.db(now), p.tokenId(), Times.db(now.minusSeconds(60)))
-                .update());
-    return found;
+    // lastUsedAt is kept to the minute: no statement at all when the row read above is recent enough; the
+    // condition in the UPDATE keeps two instances (or two threads) racing for it to one write.
+    Instant stale = now.minus(LAST_USED_PRECISION);
+    if (found.isPresent() && (found.get().lastUsedAt() == null || found.get().lastUsedAt().isBefore(stale))) {
+      jdbc.sql("UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+          .params(Times.db(now), found.get().principal().tokenId(), Times.db(stale))
+          .update();
+    }
+    return found.map(Found::principal);
   }
 }

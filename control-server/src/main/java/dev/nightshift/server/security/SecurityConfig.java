@@ -15,7 +15,6 @@ import java.util.List;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.ProviderManager;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
-import org.springframework.security.authentication.dao.DaoAuthenticationProvider;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.authority.SimpleGrantedAuthority;
 import org.springframework.security.web.util.matcher.RequestMatcher;
@@ -44,8 +43,17 @@ class SecurityConfig {
     return new BCryptPasswordEncoder();
   }
 
+  /**
+   * Passwords of users, for the API, Git and the dashboard's login form (the one {@code AuthenticationProvider} bean,
+   * so Spring Security makes it the global one). bcrypt runs once per user and password per cache TTL.
+   */
   @Bean
-  UserDetailsService userDetailsService(UserRepository users) {
+  CachingPasswordProvider passwordProvider(
+      UserRepository users, PasswordEncoder encoder, VerifiedCredentials verified) {
+    return new CachingPasswordProvider(userDetails(users), encoder, verified);
+  }
+
+  private static UserDetailsService userDetails(UserRepository users) {
     return username ->
         users
             .find(username)
@@ -98,12 +106,9 @@ class SecurityConfig {
   SecurityFilterChain gitChain(
       HttpSecurity http,
       AgentTokens tokens,
-      UserDetailsService users,
-      PasswordEncoder encoder,
+      CachingPasswordProvider passwords,
       JsonMapper json)
       throws Exception {
-    DaoAuthenticationProvider passwords = new DaoAuthenticationProvider(users);
-    passwords.setPasswordEncoder(encoder);
     AuthenticationProvider agentTokens =
         new AuthenticationProvider() {
           @Override

@@ -11,9 +11,16 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     address may make per window before its further attempts are refused with 429
  * @param authFailureWindow the window over which failures are counted; a blocked address may try again when it ends
  * @param apiTokenMaxDays the longest life an API token may be given; tokens without an expiry are allowed
+ * @param credentialCacheTtl how long a password that passed bcrypt is remembered (as an HMAC, never the password),
+ *     so repeated HTTP Basic calls skip bcrypt; {@code 0} = bcrypt at every call. Role, enabled flag and password
+ *     changes take effect at the next call regardless
+ * @param credentialCacheSize most remembered passwords per server instance; when full, new ones are not remembered
+ *     (those calls pay bcrypt) until entries expire
  */
 @ConfigurationProperties("nightshift.security")
 public record SecurityProperties(
     @DefaultValue("10") int authFailureLimit,
     @DefaultValue("1m") Duration authFailureWindow,
-    @DefaultValue("3650") int apiTokenMaxDays) {}
+    @DefaultValue("3650") int apiTokenMaxDays,
+    @DefaultValue("60s") Duration credentialCacheTtl,
+    @DefaultValue("10000") int credentialCacheSize) {}

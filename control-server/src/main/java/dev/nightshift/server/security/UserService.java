@@ -21,12 +21,15 @@ class UserService {
   private final PasswordEncoder encoder;
   private final Transactions tx;
   private final Clock clock;
+  private final VerifiedCredentials verified;
 
-  UserService(JdbcClient jdbc, PasswordEncoder encoder, Transactions tx, Clock clock) {
+  UserService(
+      JdbcClient jdbc, PasswordEncoder encoder, Transactions tx, Clock clock, VerifiedCredentials verified) {
     this.jdbc = jdbc;
     this.encoder = encoder;
     this.tx = tx;
     this.clock = clock;
+    this.verified = verified;
   }
 
   record UserView(String username, Role role, boolean enabled, Instant createdAt) {}
@@ -92,6 +95,9 @@ class UserService {
             jdbc.sql("UPDATE app_user SET enabled = ? WHERE username = ?").params(enabled, username).update();
           }
         });
+    // Not needed for correctness (the stored hash is part of the cache key; role and enabled are read at every
+    // call), but a changed user's verified passwords have no reason to stay in memory.
+    verified.forget(username);
     return get(username);
   }
 
@@ -108,6 +114,7 @@ class UserService {
               .update();
           jdbc.sql("DELETE FROM app_user WHERE username = ?").param(username).update();
         });
+    verified.forget(username);
   }
 
   private UserView lockUser(String username) {
