@@ -25,6 +25,11 @@ public final class Defaults {
   public static final Duration ONCE_CLAIM_WAIT = Duration.ofSeconds(2);
   /** Extra time the HTTP client allows a long-polling claim beyond its wait. */
   public static final Duration CLAIM_TIMEOUT_MARGIN = Duration.ofSeconds(15);
+  /**
+   * How much result output one claim carries at most; more results wait for the next claim (a single larger result
+   * still goes alone).
+   */
+  public static final long CLAIM_REPORT_BYTES = 8L * 1024 * 1024;
   /** Timeout of every other protocol request. */
   public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   /** Timeout for opening a connection to the server. */

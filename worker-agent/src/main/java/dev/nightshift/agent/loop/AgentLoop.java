@@ -48,10 +48,12 @@ import java.util.logging.Logger;
 import java.util.stream.Collectors;
 
 /**
- * The agent's work loop: enroll, re-send spooled results, and claim as many batches as there are free slots when
- * the idle policy allows and the server has not ordered a drain; run each on its own thread, spool its result,
- * report it, retry with back-off until the server answers. A separate heartbeat renews every held lease and
- * carries the server's instructions. Each {@link #tick()} returns what it did; the loop never dies.
+ * The agent's work loop: enroll, then claim as many batches as there are free slots when the idle policy allows
+ * and the server has not ordered a drain; run each on its own thread and spool its result into the
+ * {@link ReportOutbox}, whose due results ride on the next claim (one round trip reports what ended and claims the
+ * next batches). A result that ends while the loop is parked in a long-poll claim goes out at once in a report-only
+ * claim from the finishing thread. A separate heartbeat renews every held lease and carries the server's
+ * instructions. Each {@link #tick()} returns what it did; the loop never dies.
  */
 public final class AgentLoop {
   private static final Logger LOG = Logger.getLogger(AgentLoop.class.getName());
@@ -88,7 +90,12 @@ public final class AgentLoop {
   private final Clock clock;
   private final Random random;
   private final Backoff errorBackoff;
-  private final Map<String, HeldLease> held = new ConcurrentHashMap<>(); // by lease token
+  private final Map<String, HeldLease> held = new ConcurrentHashMap<>(); // running leases, by lease token
+  private final ReportOutbox outbox;
+  /** Guards {@link #parked}: whether the loop's claim in flight may be held open by the server. */
+  private final Object claimState = new Object();
+  private boolean parked;
+  private volatile boolean lastClaimWaited;
   private final ExecutorService slots;
   private final Object signal = new Object();
   private boolean signalled;
@@ -121,6 +128,7 @@ public final class AgentLoop {
     this.clock = clock;
     this.random = random;
     this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
+    this.outbox = new ReportOutbox(spool, clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
     this.heartbeatMillis = config.heartbeat().toMillis();
     this.slots =
         Executors.newCachedThreadPool(
@@ -142,11 +150,8 @@ public final class AgentLoop {
       for (Path file : spool.list()) {
         try {
           SpooledReport r = spool.read(file);
-          HeldLease h =
-              new HeldLease(r.ref(), r.attempt(), null, newReportBackoff(), HeldLease.Phase.REPORTING);
-          h.spoolFile = file;
-          held.put(r.ref().leaseToken(), h);
-          LOG.info(r.describe() + ": spooled result found, will re-send it");
+          outbox.restore(r, file);
+          LOG.info(r.describe() + ": spooled result found, will re-send it with the first claim");
         } catch (IOException e) {
           LOG.warning(e.getMessage() + "; moved aside as .bad");
           spool.quarantine(file);
@@ -184,7 +189,10 @@ public final class AgentLoop {
 
   // ---------------------------------------------------------------- the tick
 
-  /** One step: enroll if needed, send due reports, then claim for the free slots if allowed. Never throws. */
+  /**
+   * One step: enroll if needed, then one claim carrying every due report and asking for the free slots (none while
+   * the idle policy vetoes, the server drains or every slot runs); no claim when there is neither. Never throws.
+   */
   public TickOutcome tick() {
     Identity id = null;
     try {
@@ -205,45 +213,54 @@ public final class AgentLoop {
           heartbeatMillis = enrollment.heartbeatMillis();
         }
       }
-      sendDueReports();
-      IdleVerdict verdict = checkIdle();
+      sendSeparately(id);
+      IdleVerdict verdict = checkIdle(false);
+      TickOutcome notClaiming = null;
+      int free = 0;
       if (draining) {
-        return rest(TickOutcome.DRAINING, config.idleRecheck());
-      }
-      if (!verdict.run()) {
-        return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
-      }
-      int free = freeSlots();
-      if (free <= 0) {
-        return rest(TickOutcome.BUSY, config.idleRecheck());
-      }
-      ClaimResponse response = protocol.claim(new ClaimRequest(free, claimWait().toMillis()));
-      recovered();
-      if (response != null && response.release() != null && prefetcher != null && !stopping) {
-        // A promotion answers parked claims at once: fetch the new release now, not at the next heartbeat.
-        prefetcher.offer(response.release().commit(), response.release().version());
-      }
-      List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
-      if (leases.isEmpty()) {
-        return rest(TickOutcome.NO_WORK, config.noWorkPause());
-      }
-      IdleVerdict now = checkIdle(); // the claim may have waited long: the owner may be back meanwhile
-      if (!now.run()) {
-        release(leases.stream().map(Lease::ref).collect(Collectors.toList()), "idle policy: " + now.reason());
-        return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
-      }
-      List<LeaseRef> extra = new ArrayList<>();
-      for (Lease lease : leases) {
-        if (stopping || freeSlots() <= 0) {
-          extra.add(lease.ref());
-        } else {
-          start(lease);
+        notClaiming = TickOutcome.DRAINING;
+      } else if (!verdict.run()) {
+        notClaiming = TickOutcome.IDLE_VETO;
+      } else {
+        free = freeSlots();
+        if (free <= 0) {
+          notClaiming = TickOutcome.BUSY;
         }
       }
-      if (!extra.isEmpty()) {
-        release(extra, stopping ? "agent shutting down" : "more leases than free slots");
+      ReportOutbox.Batch reports;
+      long wait;
+      synchronized (claimState) {
+        reports = stopping ? ReportOutbox.Batch.EMPTY : outbox.takeDue();
+        if (notClaiming != null && reports.isEmpty()) {
+          return rest(notClaiming, config.idleRecheck());
+        }
+        // A claim carrying reports is answered at once; only one without may be parked by the server.
+        wait = notClaiming != null || !reports.isEmpty() ? 0 : claimWait().toMillis();
+        parked = wait > 0;
       }
-      return rest(TickOutcome.CLAIMED, Duration.ZERO);
+      Instant asked = clock.instant();
+      ClaimResponse response;
+      try {
+        response = protocol.claim(
+            new ClaimRequest(free, wait, reports.completedOrNull(), reports.failedOrNull()));
+      } catch (RuntimeException e) {
+        outbox.failed(reports, e);
+        throw e;
+      } finally {
+        synchronized (claimState) {
+          parked = false;
+        }
+      }
+      lastClaimWaited = wait > 0;
+      recovered();
+      try {
+        return claimed(response, notClaiming, wait, asked);
+      } finally {
+        outbox.answered(reports, response == null ? null : response.reports()); // after the leases started
+        if (outbox.hasSeparateDue()) {
+          wake(); // the next tick sends them with separate calls
+        }
+      }
     } catch (ProtocolException e) {
       if (e.isUnauthorized()) {
         enrollment.refused(id);
@@ -255,6 +272,44 @@ public final class AgentLoop {
       failed("unexpected error in the agent loop: " + t, t);
       return backedOff(TickOutcome.ERROR);
     }
+  }
+
+  /** Starts the leases a claim returned (or gives them back) and decides how long to rest. */
+  private TickOutcome claimed(ClaimResponse response, TickOutcome notClaiming, long waited, Instant asked) {
+    if (response != null && response.release() != null && prefetcher != null && !stopping) {
+      // A promotion answers parked claims at once: fetch the new release now, not at the next heartbeat.
+      prefetcher.offer(response.release().commit(), response.release().version());
+    }
+    List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
+    if (notClaiming != null) {
+      if (!leases.isEmpty()) {
+        release(leases.stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
+      }
+      return rest(notClaiming, config.idleRecheck());
+    }
+    if (leases.isEmpty()) {
+      // An answer without waiting (the claim carried reports) says nothing about later work: ask again, parked.
+      return rest(TickOutcome.NO_WORK, waited > 0 ? config.noWorkPause() : Duration.ZERO);
+    }
+    if (Duration.between(asked, clock.instant()).compareTo(config.idleRecheck()) >= 0) {
+      IdleVerdict now = checkIdle(false); // the claim waited long: the owner may be back meanwhile
+      if (!now.run()) {
+        release(leases.stream().map(Lease::ref).collect(Collectors.toList()), "idle policy: " + now.reason());
+        return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
+      }
+    }
+    List<LeaseRef> extra = new ArrayList<>();
+    for (Lease lease : leases) {
+      if (stopping || freeSlots() <= 0) {
+        extra.add(lease.ref());
+      } else {
+        start(lease);
+      }
+    }
+    if (!extra.isEmpty()) {
+      release(extra, stopping ? "agent shutting down" : "more leases than free slots");
+    }
+    return rest(TickOutcome.CLAIMED, Duration.ZERO);
   }
 
   /** How long the loop means to rest after the last tick. */
@@ -301,22 +356,7 @@ public final class AgentLoop {
     if (runningCount() > 0 && config.idleRecheck().compareTo(wait) < 0) {
       wait = config.idleRecheck();
     }
-    Instant now = clock.instant();
-    for (HeldLease h : held.values()) {
-      if (h.phase == HeldLease.Phase.REPORTING) {
-        Duration until = untilDue(now, h);
-        if (until.compareTo(wait) < 0) {
-          wait = until;
-        }
-      }
-    }
-    return wait;
-  }
-
-  /** How long until a held report may be sent again; zero when due. */
-  private static Duration untilDue(Instant now, HeldLease h) {
-    Instant due = h.notBefore;
-    return now.isBefore(due) ? Duration.between(now, due) : Duration.ZERO;
+    return outbox.untilDue(wait);
   }
 
   // ---------------------------------------------------------------- idle policy
@@ -324,10 +364,19 @@ public final class AgentLoop {
   /**
    * Asks the idle policy and applies the verdict to running batches: anything but RUN suspends their process
    * trees, RUN resumes them, and a batch suspended for {@code vacateAfter} is vacated (killed, reported as VACATED,
-   * requeued by the server at once). Writes the status file. Called by every tick and, while the loop waits or
-   * long-polls, every {@code idleRecheck} by the heartbeat thread. Never throws.
+   * requeued by the server at once). Writes the status file. Called every {@code idleRecheck} by the heartbeat
+   * thread (also while the loop long-polls) and by every tick. Never throws.
    */
   public IdleVerdict checkIdle() {
+    return checkIdle(true);
+  }
+
+  /**
+   * @param writeStatus rewrite the status file even when the verdict is unchanged: the periodic re-check does;
+   *     a tick does not, as rewriting it for every batch would cost more than the batch (`status` reads a file at
+   *     most one re-check old)
+   */
+  private IdleVerdict checkIdle(boolean writeStatus) {
     synchronized (idleLock) {
       IdleVerdict v;
       try {
@@ -341,7 +390,8 @@ public final class AgentLoop {
       }
       IdleVerdict before = lastVerdict;
       lastVerdict = v;
-      if (before == null || before.run() != v.run() || before.state() != v.state()) {
+      boolean changed = before == null || before.run() != v.run() || before.state() != v.state();
+      if (changed) {
         LOG.info("idle verdict: " + v.word() + " - " + v.reason());
       }
       try {
@@ -349,7 +399,9 @@ public final class AgentLoop {
       } catch (Throwable t) {
         LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
       }
-      writeStatus();
+      if (writeStatus || changed) {
+        writeStatus();
+      }
       return v;
     }
   }
@@ -357,7 +409,7 @@ public final class AgentLoop {
   private void applyToRunning(IdleVerdict v) {
     for (HeldLease h : held.values()) {
       ScriptRun run = h.run;
-      if (h.phase != HeldLease.Phase.RUNNING || run == null || h.cancelReason != null || stopping) {
+      if (run == null || h.cancelReason != null || stopping) {
         continue;
       }
       if (v.run()) {
@@ -384,7 +436,7 @@ public final class AgentLoop {
   /** How many running batches are suspended now. */
   public int suspendedCount() {
     return (int) held.values().stream()
-        .filter(h -> h.phase == HeldLease.Phase.RUNNING && h.run != null && h.run.isSuspended())
+        .filter(h -> h.run != null && h.run.isSuspended())
         .count();
   }
 
@@ -420,19 +472,27 @@ public final class AgentLoop {
       Map<String, Object> b = new java.util.LinkedHashMap<>();
       b.put("batchId", h.ref.batchId());
       b.put("attempt", h.attempt);
-      boolean suspended = h.run != null && h.phase == HeldLease.Phase.RUNNING && h.run.isSuspended();
-      b.put("phase", suspended ? "SUSPENDED" : h.phase.name());
+      boolean suspended = h.run != null && h.run.isSuspended();
+      b.put("phase", suspended ? "SUSPENDED" : "RUNNING");
       if (suspended) {
         b.put("suspendedSeconds", h.run.suspendedFor().toSeconds());
       }
       batches.add(b);
     }
+    for (ReportOutbox.Entry e : outbox.snapshot()) {
+      if (!held.containsKey(e.ref.leaseToken())) {
+        Map<String, Object> b = new java.util.LinkedHashMap<>();
+        b.put("batchId", e.ref.batchId());
+        b.put("attempt", e.attempt);
+        b.put("phase", "REPORTING");
+        batches.add(b);
+      }
+    }
     batches.sort(java.util.Comparator.comparingLong(b -> (Long) b.get("batchId")));
     status.put("batches", batches);
     try {
-      dev.nightshift.agent.system.AtomicFiles.write(
-          file, dev.nightshift.agent.system.Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(status),
-          false);
+      dev.nightshift.agent.system.AtomicFiles.replace( // a diagnostic: atomic, but not worth an fsync
+          file, dev.nightshift.agent.system.Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(status));
     } catch (IOException | RuntimeException e) {
       LOG.fine(() -> "cannot write the status file " + file + ": " + e.getMessage());
     }
@@ -442,7 +502,7 @@ public final class AgentLoop {
 
   private void start(Lease lease) {
     ScriptRun run = runner.prepare(lease);
-    HeldLease h = new HeldLease(lease.ref(), lease.attempt(), run, newReportBackoff(), HeldLease.Phase.RUNNING);
+    HeldLease h = new HeldLease(lease.ref(), lease.attempt(), run);
     held.put(lease.leaseToken(), h);
     LOG.info(h.describe() + " (job " + lease.jobId() + ") started: " + itemsText(lease) + ", timeout "
         + lease.timeoutSeconds() + " s");
@@ -482,20 +542,21 @@ public final class AgentLoop {
         return;
       }
       SpooledReport report = toReport(lease, r);
+      Path spoolFile = null;
       try {
-        h.spoolFile = spool.write(report);
+        spoolFile = spool.write(report);
       } catch (IOException e) {
         LOG.severe(h.describe() + ": cannot spool the result (" + e.getMessage() + "); keeping it in memory only");
       }
       deleteQuietly(r.outputFile());
-      h.report = report;
-      h.phase = HeldLease.Phase.REPORTING;
-      wake();
+      outbox.add(report, spoolFile); // before it leaves 'held': every heartbeat keeps naming the lease
+      held.remove(h.ref.leaseToken());
       if (h.cancelReason != null) {
-        drop(h, h.cancelReason);
+        outbox.drop(h.ref, h.cancelReason);
+        wake();
         return;
       }
-      deliver(h, false);
+      reportFinished();
     } catch (Throwable t) {
       LOG.log(Level.SEVERE, h.describe() + ": unexpected error after the run", t);
     }
@@ -527,85 +588,73 @@ public final class AgentLoop {
     return new Backoff(config.backoffBase(), config.backoffCap(), random);
   }
 
-  private void sendDueReports() {
-    Instant now = clock.instant();
-    for (HeldLease h : List.copyOf(held.values())) {
-      if (h.phase == HeldLease.Phase.REPORTING && !now.isBefore(h.notBefore) && !stopping) {
-        deliver(h, true);
-      }
+  /**
+   * A result has just entered the outbox. When the loop is parked in a long-poll claim, which may last a while, the
+   * result goes out at once from this thread in a report-only claim (no free slots asked, so the two claims cannot
+   * lease more batches than there are slots); otherwise the loop's next claim, a moment away, carries it.
+   */
+  private void reportFinished() {
+    boolean flushNow;
+    synchronized (claimState) {
+      flushNow = parked;
     }
+    if (outbox.separateOnly()) {
+      sendSeparately(enrollment.current().orElse(null));
+    } else if (flushNow && !stopping) {
+      sendReportsOnly();
+    }
+    wake();
   }
 
-  /**
-   * Sends the report of {@code h} once; schedules a retry, or forgets the lease on a final answer.
-   *
-   * @param onlyIfDue skip when a concurrent failed send has just pushed the next attempt into the future
-   */
-  private void deliver(HeldLease h, boolean onlyIfDue) {
-    if (!h.beginSend()) {
+  /** Sends every due report in a claim asking for no batch and waiting for none. Never throws. */
+  private void sendReportsOnly() {
+    Identity id = enrollment.current().orElse(null);
+    if (id == null) {
       return;
     }
-    Identity id = enrollment.current().orElse(null);
-    Instant retryAt = null;
-    try {
-      if (onlyIfDue && clock.instant().isBefore(h.notBefore)) {
-        return;
-      }
-      SpooledReport report = h.report;
-      if (report == null) {
-        try {
-          report = spool.read(h.spoolFile);
-        } catch (IOException e) {
-          LOG.warning(e.getMessage() + "; moved aside as .bad");
-          spool.quarantine(h.spoolFile);
-          h.finish();
-          held.remove(h.ref.leaseToken());
-          return;
-        }
-      }
-      Reporter.Verdict v = id == null ? Reporter.Verdict.UNAUTHORIZED : reporter.send(report);
-      switch (v) {
-        case DELIVERED, DROPPED -> {
-          h.finish();
-          if (h.spoolFile != null) {
-            spool.delete(h.spoolFile);
-          }
-          held.remove(h.ref.leaseToken());
-          wake();
-        }
-        case UNAUTHORIZED, RETRY -> {
-          if (v == Reporter.Verdict.UNAUTHORIZED) {
-            enrollment.refused(id);
-          }
-          if (h.spoolFile != null) {
-            h.report = null; // re-read from disk when retrying: outputs can be large
-          }
-          Duration d = h.backoff.next();
-          retryAt = clock.instant().plus(d);
-          LOG.fine(() -> h.describe() + ": next report attempt in " + d.toMillis() + " ms");
-        }
-      }
-    } finally {
-      h.endSend(retryAt);
+    ReportOutbox.Batch reports = outbox.takeDue();
+    if (reports.isEmpty()) {
+      return;
     }
+    try {
+      ClaimResponse r = protocol.claim(new ClaimRequest(0, 0, reports.completedOrNull(), reports.failedOrNull()));
+      outbox.answered(reports, r == null ? null : r.reports());
+      if (r != null && r.leases() != null && !r.leases().isEmpty()) {
+        release(r.leases().stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
+      }
+      if (r != null && r.release() != null && prefetcher != null && !stopping) {
+        prefetcher.offer(r.release().commit(), r.release().version());
+      }
+    } catch (ProtocolException e) {
+      outbox.failed(reports, e);
+      if (e.isUnauthorized()) {
+        enrollment.refused(id);
+      } else {
+        LOG.warning("report-only claim failed (" + e.getMessage() + "); the results stay spooled and are retried");
+      }
+    } catch (Throwable t) {
+      outbox.failed(reports, t);
+      LOG.log(Level.WARNING, "report-only claim failed unexpectedly; the results stay spooled and are retried", t);
+    }
+    sendSeparately(id);
+  }
+
+  /** Sends the due results the server did not answer on a claim, one complete/fail call each. */
+  private void sendSeparately(Identity id) {
+    if (id == null || stopping) {
+      return;
+    }
+    outbox.sendSeparately(reporter, () -> enrollment.refused(id));
   }
 
   /** When the earliest scheduled report retry falls due; empty when no report waits for a retry. */
   public java.util.Optional<Instant> nextReportRetry() {
-    return held.values().stream()
-        .map(HeldLease::scheduledRetry)
-        .flatMap(java.util.Optional::stream)
-        .min(Instant::compareTo);
+    return outbox.nextRetry();
   }
 
-  private void drop(HeldLease h, String reason) {
-    h.finish();
-    if (h.spoolFile != null) {
-      spool.delete(h.spoolFile);
-    }
-    held.remove(h.ref.leaseToken());
-    LOG.info(h.describe() + ": result dropped: " + reason);
-    wake();
+  /** How many finished results wait for the server's final answer. */
+  public int pendingReports() {
+    return outbox.size();
   }
 
   // ---------------------------------------------------------------- heartbeat and instructions
@@ -702,21 +751,22 @@ public final class AgentLoop {
   }
 
   private void cancel(Instruction in) {
+    String reason = "cancelled by the server" + (in.reason() == null ? "" : ": " + in.reason());
     HeldLease h = in.leaseToken() != null ? held.get(in.leaseToken()) : null;
     if (h == null && in.batchId() != null) {
       h = held.values().stream().filter(x -> x.ref.batchId() == in.batchId()).findFirst().orElse(null);
     }
-    if (h == null) {
-      LOG.fine(() -> "CANCEL_LEASE for batch " + in.batchId() + ": not held");
-      return;
-    }
-    String reason = "cancelled by the server" + (in.reason() == null ? "" : ": " + in.reason());
-    h.cancelReason = reason;
-    if (h.phase == HeldLease.Phase.RUNNING && h.run != null) {
+    if (h != null) {
+      h.cancelReason = reason; // a result spooled meanwhile is dropped by its slot thread
       LOG.info(h.describe() + ": " + reason + "; killing its process tree");
       h.run.cancel(reason);
+      return;
+    }
+    java.util.Optional<LeaseRef> waiting = outbox.find(in.leaseToken(), in.batchId());
+    if (waiting.isPresent() && outbox.drop(waiting.get(), reason)) {
+      wake();
     } else {
-      drop(h, reason);
+      LOG.fine(() -> "CANCEL_LEASE for batch " + in.batchId() + ": not held");
     }
   }
 
@@ -732,19 +782,21 @@ public final class AgentLoop {
   }
 
   public int runningCount() {
-    return (int) held.values().stream().filter(h -> h.phase == HeldLease.Phase.RUNNING).count();
+    return held.size();
   }
 
   /** Every lease held: running, and finished but not yet answered. */
   public List<LeaseRef> heldLeases() {
-    return held.values().stream().map(h -> h.ref).sorted(java.util.Comparator.comparingLong(LeaseRef::batchId))
+    return java.util.stream.Stream.concat(outbox.refs().stream(), held.values().stream().map(h -> h.ref))
+        .distinct()
+        .sorted(java.util.Comparator.comparingLong(LeaseRef::batchId))
         .collect(Collectors.toList());
   }
 
   /** The process of the running batch, for tests and diagnostics. */
   public java.util.Optional<ProcessHandle> processOf(long batchId) {
     return held.values().stream()
-        .filter(h -> h.ref.batchId() == batchId && h.run != null && h.phase == HeldLease.Phase.RUNNING)
+        .filter(h -> h.ref.batchId() == batchId && h.run != null)
         .findFirst()
         .flatMap(h -> h.run.process());
   }
@@ -753,8 +805,9 @@ public final class AgentLoop {
     return draining;
   }
 
+  /** Nothing runs and no result waits for the server's answer. */
   public boolean isIdle() {
-    return held.isEmpty();
+    return held.isEmpty() && outbox.isEmpty();
   }
 
   // ---------------------------------------------------------------- running modes
@@ -838,11 +891,12 @@ public final class AgentLoop {
     int errors = 0;
     while (!stopping) {
       TickOutcome outcome = tick();
-      boolean nothingHeld = held.isEmpty();
+      boolean nothingHeld = isIdle();
       switch (outcome) {
         case NO_WORK, IDLE_VETO, DRAINING -> {
           errors = 0;
-          if (nothingHeld) {
+          // A claim answered at once because it carried reports does not show that no work is left.
+          if (nothingHeld && (outcome != TickOutcome.NO_WORK || lastClaimWaited || config.claimWait().isZero())) {
             LOG.info("no more work" + (outcome == TickOutcome.NO_WORK ? "" : " (" + outcome + ")") + "; exiting");
             return 0;
           }
@@ -851,7 +905,7 @@ public final class AgentLoop {
           errors++;
           if (errors >= config.onceMaxErrors() && runningCount() == 0) {
             LOG.warning("giving up after " + errors + " failed attempts; "
-                + (nothingHeld ? "" : held.size() + " result(s) stay spooled for the next run; ") + "exiting");
+                + (nothingHeld ? "" : outbox.size() + " result(s) stay spooled for the next run; ") + "exiting");
             return 1;
           }
         }
@@ -863,13 +917,7 @@ public final class AgentLoop {
   }
 
   private void waitFor(Duration d) {
-    long millis = d.toMillis();
-    Instant now = clock.instant();
-    for (HeldLease h : held.values()) {
-      if (h.phase == HeldLease.Phase.REPORTING) {
-        millis = Math.min(millis, untilDue(now, h).toMillis());
-      }
-    }
+    long millis = outbox.untilDue(d).toMillis();
     if (millis <= 0) {
       return;
     }
@@ -918,7 +966,7 @@ public final class AgentLoop {
     }
     List<LeaseRef> running = new ArrayList<>();
     for (HeldLease h : held.values()) {
-      if (h.phase == HeldLease.Phase.RUNNING && h.run != null) {
+      if (h.run != null) {
         h.stoppedForShutdown = true;
         h.run.cancel("agent shutting down");
         running.add(h.ref);

@@ -37,7 +37,7 @@ public final class Reporter {
       if (e.isUnauthorized()) {
         return Verdict.UNAUTHORIZED;
       }
-      if (e.isTransient()) {
+      if (e.isTransient() || isIdentityConflict(e)) {
         LOG.warning(report.describe() + ": report not delivered, will retry: " + e.getMessage());
         return Verdict.RETRY;
       }
@@ -47,6 +47,15 @@ public final class Reporter {
       LOG.warning(report.describe() + ": report not delivered, will retry: " + e);
       return Verdict.RETRY;
     }
+  }
+
+  /**
+   * A 409 refusing this agent process (another process uses the same identity), not the report: nothing was
+   * recorded, so the result must be kept. The server's other 409s (stale lease, wrong commit, conflicting result)
+   * are about the report and final.
+   */
+  public static boolean isIdentityConflict(ProtocolException e) {
+    return e.status() == 409 && e.getMessage() != null && e.getMessage().contains("already using this identity");
   }
 
   private static String why(int status) {

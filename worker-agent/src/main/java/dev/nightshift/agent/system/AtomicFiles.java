@@ -28,6 +28,18 @@ public final class AtomicFiles {
    * @param ownerOnly restrict the file to its owner (POSIX 600) where the file system supports it
    */
   public static void write(Path target, byte[] bytes, boolean ownerOnly) throws IOException {
+    write(target, bytes, ownerOnly, true);
+  }
+
+  /**
+   * Like {@link #write} but without forcing anything to disk: readers never see a torn file, but a crash may leave
+   * the old content (or, on some file systems, an empty file). For diagnostics rewritten every few seconds.
+   */
+  public static void replace(Path target, byte[] bytes) throws IOException {
+    write(target, bytes, false, false);
+  }
+
+  private static void write(Path target, byte[] bytes, boolean ownerOnly, boolean durable) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path temp = dir.resolve(target.getFileName() + "." + ProcessHandle.current().pid() + TEMP_SUFFIX);
@@ -42,14 +54,18 @@ public final class AtomicFiles {
         while (buf.hasRemaining()) {
           ch.write(buf);
         }
-        ch.force(true);
+        if (durable) {
+          ch.force(true);
+        }
       }
       try {
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
-      syncDirectory(dir);
+      if (durable) {
+        syncDirectory(dir);
+      }
     } finally {
       Files.deleteIfExists(temp);
     }

@@ -1,5 +1,7 @@
 package dev.nightshift.agent.system;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.nightshift.protocol.ClaimRequest;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
@@ -10,7 +12,12 @@ public final class Json {
       JsonMapper.builder()
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+          .addMixIn(ClaimRequest.class, WithoutNulls.class)
           .build();
+
+  /** A claim without reports is sent exactly as before reports rode on claims, for servers that predate them. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  private interface WithoutNulls {}
 
   private Json() {}
 

@@ -118,4 +118,18 @@ class HttpAgentClientTest {
           assertThat(e.getMessage()).contains("cannot reach");
         });
   }
+
+  @Test
+  void aClaimWithoutReportsIsSentAsBeforeAndOneWithReportsCarriesThem() {
+    var json = dev.nightshift.agent.system.Json.mapper();
+    Instant t = Instant.parse("2026-11-22T10:00:00Z");
+
+    assertThat(json.writeValueAsString(new ClaimRequest(2, 30_000)))
+        .isEqualTo("{\"freeSlots\":2,\"waitMillis\":30000}");
+    ClaimRequest withReport = new ClaimRequest(1, 0,
+        java.util.List.of(new CompleteRequest(5, "lt-5", null, null, 0, t, t, "out\n", "")), null);
+    ClaimRequest back = json.readValue(json.writeValueAsString(withReport), ClaimRequest.class);
+    assertThat(back.completed()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("out\n"));
+    assertThat(back.failed()).isNull();
+  }
 }

@@ -132,8 +132,14 @@ class AgentLoopCodeTest {
     server.add(Leases.atCommit(2, good, "1.0", "bin/process.sh", "\"y\""));
 
     loop.tick();
-    await().atMost(WAIT).until(() -> server.fails().size() == 1);
-    await().atMost(WAIT).until(loop::isIdle);
+    await().atMost(WAIT).until(() -> {
+      loop.tick(); // the next claim carries the result
+      return server.fails().size() == 1;
+    });
+    await().atMost(WAIT).until(() -> {
+      loop.tick(); // the next claim carries the result
+      return loop.isIdle();
+    });
     loop.tick();
     await().atMost(WAIT).until(() -> server.completes().size() == 1);
 
@@ -168,7 +174,10 @@ class AgentLoopCodeTest {
     // the first batch after the promotion runs at once, without a fetch
     server.add(Leases.atCommit(1, v1, "1.0", "bin/process.sh", "\"x\""));
     loop.tick();
-    await().atMost(WAIT).until(() -> server.completes().size() == 1);
+    await().atMost(WAIT).until(() -> {
+      loop.tick(); // the next claim carries the result
+      return server.completes().size() == 1;
+    });
     assertThat(server.completes().get(0).output()).isEqualTo("\"x\"@1.0\n");
     assertThat(repo.fetchCount()).isEqualTo(fetches);
 

@@ -18,12 +18,14 @@ import dev.nightshift.agent.testing.FakeAgentServer;
 import dev.nightshift.agent.testing.Leases;
 import dev.nightshift.agent.testing.MutableClock;
 import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.ClaimRequest;
 import dev.nightshift.protocol.CompleteRequest;
 import dev.nightshift.protocol.HostFacts;
 import dev.nightshift.protocol.Instruction;
 import dev.nightshift.protocol.InstructionType;
 import dev.nightshift.protocol.LeaseRef;
 import dev.nightshift.protocol.ProtocolException;
+import dev.nightshift.protocol.ReportStatus;
 import dev.nightshift.protocol.WorkerState;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,6 +42,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The loop against an in-memory server and real {@code sh} scripts; ticks are driven by the test. */
 @DisabledOnOs(OS.WINDOWS)
@@ -62,6 +66,11 @@ class AgentLoopTest {
   }
 
   private AgentLoop loop(int slots, Duration backoffBase, Duration backoffCap) {
+    return loop(slots, backoffBase, backoffCap, Duration.ZERO, Duration.ofMillis(50));
+  }
+
+  private AgentLoop loop(
+      int slots, Duration backoffBase, Duration backoffCap, Duration claimWait, Duration idleRecheck) {
     IdentityStore store = new IdentityStore(data.resolve("identity.json"));
     Identity id = new Identity("worker-0", "agent-token-0", "http://fake");
     store.save(id);
@@ -70,8 +79,8 @@ class AgentLoopTest {
     RunnerConfig rc = new RunnerConfig(data.resolve("runs"), data.resolve("logs/attempts"), 1 << 20, 4096,
         List.of("sh", "-c"), Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
     ScriptRunner runner = new ScriptRunner(rc, new WorkDirWorkspace(data.resolve("work")), clock);
-    LoopConfig config = new LoopConfig(slots, Duration.ZERO, Duration.ofSeconds(30), backoffBase, backoffCap,
-        Duration.ofMillis(10), Duration.ofMillis(50), 3);
+    LoopConfig config = new LoopConfig(slots, claimWait, Duration.ofSeconds(30), backoffBase, backoffCap,
+        Duration.ofMillis(10), idleRecheck, 3);
     AgentLoop loop = new AgentLoop(new AgentLoop.Parts(server, enrollment, runner, spool(), () -> idle.evaluate()),
         config, clock, BackoffTest.highest());
     loop.restore();
@@ -109,8 +118,13 @@ class AgentLoopTest {
         .containsExactly(new LeaseRef(1, "token-1"), new LeaseRef(2, "token-2"));
   }
 
+  /** Waits until the batches ran and their results are spooled, waiting in the outbox for the next claim. */
+  private static void awaitSpooled(AgentLoop loop, int results) {
+    await().atMost(WAIT).until(() -> loop.runningCount() == 0 && loop.pendingReports() == results);
+  }
+
   @Test
-  void resultIsSpooledBeforeItIsReportedAndDeletedOnceAccepted() throws Exception {
+  void resultIsSpooledThenRidesOnTheNextClaimAndIsDeletedOnceAccepted() throws Exception {
     AgentLoop loop = loop(1);
     List<List<Path>> spoolAtReport = new ArrayList<>();
     server.beforeReport(r -> {
@@ -121,33 +135,46 @@ class AgentLoopTest {
       }
     });
     server.add(Leases.items(1, "tr a-z A-Z", 10, "\"abc\"", "\"def\""));
+    server.add(Leases.items(2, "true", 10));
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    awaitSpooled(loop, 1);
+    assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(1, "token-1"));
+    assertThat(server.completes()).isEmpty();
 
     assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
 
-    await().atMost(WAIT).until(() -> server.completes().size() == 1);
-    CompleteRequest c = server.completes().get(0);
-    assertThat(c.output()).isEqualTo("\"ABC\"\n\"DEF\"\n");
-    assertThat(c.leaseToken()).isEqualTo("token-1");
-    assertThat(c.exitCode()).isZero();
+    ClaimRequest second = server.claims().get(1);
+    assertThat(second.freeSlots()).as("the slot the result freed").isEqualTo(1);
+    assertThat(second.waitMillis()).isZero();
+    assertThat(second.completed()).singleElement().satisfies(c -> {
+      assertThat(c.output()).isEqualTo("\"ABC\"\n\"DEF\"\n");
+      assertThat(c.leaseToken()).isEqualTo("token-1");
+      assertThat(c.exitCode()).isZero();
+    });
     assertThat(spoolAtReport.get(0)).extracting(p -> p.getFileName().toString()).containsExactly("1-1.json");
-    await().atMost(WAIT).until(loop::isIdle);
-    assertThat(spooled()).isEmpty();
+    assertThat(server.separateCalls()).isZero();
+    assertThat(loop.processOf(2).isPresent() || server.completes().size() == 1).isTrue();
+    awaitSpooled(loop, 1);
+    assertThat(spooled()).extracting(p -> p.getFileName().toString()).containsExactly("2-1.json");
     assertThat(Files.list(data.resolve("runs"))).isEmpty();
   }
 
   @Test
-  void reportIsRetriedWithBackoffUntilTheServerAnswers() throws Exception {
+  void aFailedRequestKeepsTheResultsAndResendsThemWithBackoff() throws Exception {
     AgentLoop loop = loop(1);
     server.failReports(new ProtocolException(503, "down"), new ProtocolException(0, "cannot reach"));
     server.add(Leases.items(1, "echo out; exit 4", 10));
 
     loop.tick();
-    await().atMost(WAIT).until(() -> loop.nextReportRetry().isPresent());
+    awaitSpooled(loop, 1);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BACKED_OFF);
     assertThat(server.reportAttempts()).isEqualTo(1);
     assertThat(loop.nextReportRetry()).contains(clock.instant().plusSeconds(1));
 
-    // first retry after the first back-off (1 s ceiling): not before
-    loop.tick();
+    // first retry after the first back-off (1 s ceiling): not before; claims meanwhile carry no report
+    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
+    assertThat(server.claims().get(2).reportCount()).isZero();
     assertThat(server.reportAttempts()).isEqualTo(1);
     assertThat(spooled()).hasSize(1);
     assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(1, "token-1"));
@@ -171,23 +198,151 @@ class AgentLoopTest {
     });
     assertThat(spooled()).isEmpty();
     assertThat(loop.heldLeases()).isEmpty();
+    assertThat(server.separateCalls()).isZero();
   }
 
   @Test
-  void staleLeaseConflictDropsTheResult() throws Exception {
+  void aRetryAnswerKeepsTheSpoolFileAndTheResultIsSentAgain() throws Exception {
     AgentLoop loop = loop(1);
-    server.failReports(new ProtocolException(409, "lease token stale"));
+    server.answerReports(ReportStatus.RETRY);
     server.add(Leases.items(1, "echo hi", 10));
 
     loop.tick();
+    awaitSpooled(loop, 1);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
 
-    await().atMost(WAIT).until(loop::isIdle);
+    assertThat(spooled()).extracting(p -> p.getFileName().toString()).containsExactly("1-1.json");
+    assertThat(loop.nextReportRetry()).contains(clock.instant().plusSeconds(1));
+    assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(1, "token-1"));
+    clock.advance(Duration.ofSeconds(1));
+    loop.tick();
+
+    assertThat(server.completes()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("hi\n"));
+    assertThat(server.reportAttempts()).isEqualTo(2);
+    assertThat(spooled()).isEmpty();
+    assertThat(loop.isIdle()).isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(names = {"STALE", "NOT_YOURS", "WRONG_COMMIT", "CONFLICT", "UNKNOWN_BATCH", "INVALID", "DUPLICATE"})
+  void aFinalAnswerDeletesTheSpoolFile(ReportStatus answer) throws Exception {
+    AgentLoop loop = loop(1);
+    server.answerReports(answer);
+    server.add(Leases.items(1, "echo hi", 10));
+
+    loop.tick();
+    awaitSpooled(loop, 1);
+    loop.tick();
+
+    assertThat(loop.isIdle()).isTrue();
     assertThat(server.reportAttempts()).isEqualTo(1);
-    assertThat(server.completes()).isEmpty();
     assertThat(spooled()).isEmpty();
     clock.advance(Duration.ofMinutes(5));
     loop.tick();
     assertThat(server.reportAttempts()).isEqualTo(1);
+    assertThat(server.separateCalls()).isZero();
+  }
+
+  @Test
+  void resultsAServerDoesNotAnswerOnClaimsAreSentWithCompleteAndFail() throws Exception {
+    AgentLoop loop = loop(1);
+    server.ignoreClaimReports(true); // a server from before reports rode on claims
+    server.add(Leases.items(1, "echo one", 10));
+
+    loop.tick();
+    awaitSpooled(loop, 1);
+    loop.tick(); // carries the result: not answered
+    assertThat(server.claims().get(1).reportCount()).isEqualTo(1);
+    assertThat(spooled()).hasSize(1);
+    loop.tick(); // sends it with its own call
+
+    assertThat(server.completes()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("one\n"));
+    assertThat(spooled()).isEmpty();
+
+    // from now on a result is sent with its own call as soon as it is spooled, and claims carry none
+    server.add(Leases.items(2, "exit 3", 10));
+    loop.tick();
+    await().atMost(WAIT).until(() -> server.fails().size() == 1);
+    await().atMost(WAIT).until(loop::isIdle);
+    assertThat(server.separateCalls()).isEqualTo(2);
+    loop.tick();
+    assertThat(server.claims()).allSatisfy(c -> assertThat(c.reportCount()).isLessThanOrEqualTo(1))
+        .filteredOn(c -> c.reportCount() > 0).hasSize(1);
+  }
+
+  @Test
+  void anIdentityConflictOnASeparateReportKeepsTheResult() throws Exception {
+    AgentLoop loop = loop(1);
+    server.ignoreClaimReports(true);
+    server.failReports(new ProtocolException(409, "POST /agent/v1/complete: HTTP 409: another agent (host pc2,"
+        + " address 10.0.0.2) is already using this identity (worker w-1): if this machine is a clone, ..."));
+    server.add(Leases.items(1, "echo one", 10));
+
+    loop.tick();
+    awaitSpooled(loop, 1);
+    loop.tick();
+    loop.tick();
+
+    assertThat(server.separateCalls()).isEqualTo(1);
+    assertThat(server.completes()).isEmpty();
+    assertThat(spooled()).hasSize(1);
+    clock.advance(Duration.ofSeconds(1));
+    loop.tick();
+    assertThat(server.completes()).hasSize(1);
+    assertThat(spooled()).isEmpty();
+  }
+
+  @Test
+  void aResultEndingWhileTheLoopIsParkedGoesOutAtOnceInAReportOnlyClaim() throws Exception {
+    AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Duration.ofSeconds(30));
+    server.parkClaims(true);
+    Path gate = data.resolve("gate");
+    server.add(Leases.items(1, "while [ ! -e '" + gate + "' ]; do sleep 0.02; done; echo one", 10));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+
+    java.util.concurrent.CompletableFuture<TickOutcome> parkedTick =
+        java.util.concurrent.CompletableFuture.supplyAsync(loop::tick);
+    await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+    Files.createFile(gate);
+
+    await().atMost(WAIT).until(() -> server.completes().size() == 1);
+    assertThat(server.parkedClaims()).as("the long poll goes on").isEqualTo(1);
+    ClaimRequest reportOnly = server.claims().get(2);
+    assertThat(reportOnly.freeSlots()).isZero();
+    assertThat(reportOnly.waitMillis()).isZero();
+    assertThat(reportOnly.completed()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("one\n"));
+    await().atMost(WAIT).until(() -> spooled().isEmpty() && loop.isIdle());
+
+    server.add(Leases.items(2, "true", 10)); // answers the parked claim
+    assertThat(parkedTick.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(TickOutcome.CLAIMED);
+    assertThat(server.claims().get(1).freeSlots()).isEqualTo(1);
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+  }
+
+  @Test
+  void neverHoldsMoreLeasesThanSlotsWhileResultsRideOnClaims() throws Exception {
+    AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Duration.ofMillis(200));
+    server.parkClaims(true);
+    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
+    daemon.start();
+    int n = 30;
+    for (long b = 1; b <= n; b++) {
+      server.add(Leases.items(b, b % 3 == 0 ? "sleep 0.05; cat" : "cat", 10, Long.toString(b)));
+      if (b % 5 == 0) {
+        await().atMost(WAIT).until(() -> server.parkedClaims() == 1); // let it drain, so results end while parked
+      }
+    }
+    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    loop.shutdown();
+    daemon.join(10_000);
+
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+    assertThat(server.completes()).extracting(CompleteRequest::batchId).doesNotHaveDuplicates().hasSize(n);
+    assertThat(server.separateCalls()).isZero();
+    assertThat(server.releases()).isEmpty();
+    assertThat(spooled()).isEmpty();
   }
 
   @Test
@@ -201,7 +356,11 @@ class AgentLoopTest {
     assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(7, "token-7"));
     assertThat(loop.heartbeatRequest().freeSlots()).isEqualTo(1);
     assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
-    assertThat(server.completes()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("done\n"));
+    assertThat(server.claims()).singleElement().satisfies(first -> {
+      assertThat(first.freeSlots()).isEqualTo(1);
+      assertThat(first.completed()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("done\n"));
+    });
+    assertThat(server.separateCalls()).isZero();
     assertThat(spooled()).isEmpty();
     assertThat(data.resolve("spool/8-1.json.bad")).exists();
     assertThat(loop.heldLeases()).isEmpty();

@@ -139,7 +139,10 @@ class IdleSuspendTest {
     clock.advance(Duration.ofSeconds(1));
     loop.checkIdle();
 
-    await().atMost(WAIT).until(() -> server.fails().size() == 1);
+    await().atMost(WAIT).until(() -> {
+      loop.tick(); // the next claim carries the result
+      return server.fails().size() == 1;
+    });
     assertThat(server.fails().get(0).outcome()).isEqualTo(AttemptOutcome.VACATED);
     assertThat(server.fails().get(0).error()).contains("paused by the owner").contains("vacate-after 10 min");
     await().atMost(WAIT).until(() -> tree.stream().noneMatch(ProcessHandle::isAlive));
@@ -165,7 +168,10 @@ class IdleSuspendTest {
     await().atMost(WAIT).until(() -> loop.processOf(1).isPresent());
     verdict = IdleVerdict.wait(WorkerState.ON_BATTERY, "on battery power");
     loop.checkIdle();
-    await().atMost(WAIT).until(() -> server.fails().size() == 1);
+    await().atMost(WAIT).until(() -> {
+      loop.tick(); // the next claim carries the result
+      return server.fails().size() == 1;
+    });
     assertThat(server.fails().get(0).outcome()).isEqualTo(AttemptOutcome.VACATED);
   }
 }

@@ -15,6 +15,7 @@ import dev.nightshift.protocol.RegisterRequest;
 import dev.nightshift.protocol.RegisterResponse;
 import dev.nightshift.protocol.ReleaseRequest;
 import dev.nightshift.protocol.ReleaseResponse;
+import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportResponse;
 import dev.nightshift.protocol.ReportStatus;
 import java.time.Instant;
@@ -27,9 +28,21 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
-/** An in-memory control server following {@link AgentProtocol}: hands out queued leases, records every call. */
+/**
+ * An in-memory control server following {@link AgentProtocol}: hands out queued leases, records every call. Reports
+ * carried by claims are recorded like the separate calls (into {@link #completes} and {@link #fails}) and answered
+ * one by one, ACCEPTED unless {@link #answerReports} queued other statuses. Optionally parks claims that find no
+ * work ({@link #parkClaims}), as the real server's long poll does.
+ */
 public final class FakeAgentServer implements AgentProtocol {
   private final Deque<Lease> pending = new ArrayDeque<>();
+  private final Deque<ReportStatus> reportAnswers = new ArrayDeque<>();
+  private final Set<String> outstanding = new HashSet<>(); // leases granted and neither reported nor released
+  private int maxOutstanding;
+  private int separateCalls;
+  private int parkedNow;
+  private boolean parkClaims;
+  private boolean ignoreClaimReports;
   private final Deque<RuntimeException> reportErrors = new ArrayDeque<>();
   private final Deque<Instruction> instructions = new ArrayDeque<>();
   private final Set<String> revokedTokens = new HashSet<>();
@@ -48,9 +61,41 @@ public final class FakeAgentServer implements AgentProtocol {
 
   public synchronized void add(Lease lease) {
     pending.add(lease);
+    notifyAll(); // answers a parked claim
   }
 
-  /** The next reports throw these, in order. */
+  /** The next reports carried by claims are answered with these, in order (then ACCEPTED again). */
+  public synchronized void answerReports(ReportStatus... statuses) {
+    reportAnswers.addAll(List.of(statuses));
+  }
+
+  /** Acts as a server from before reports rode on claims: their fields are ignored, nothing is answered. */
+  public synchronized void ignoreClaimReports(boolean ignore) {
+    ignoreClaimReports = ignore;
+  }
+
+  /** Claims without reports that find no work wait (up to their waitMillis) until a lease is added. */
+  public synchronized void parkClaims(boolean park) {
+    parkClaims = park;
+    notifyAll();
+  }
+
+  /** How many claims are parked right now. */
+  public synchronized int parkedClaims() {
+    return parkedNow;
+  }
+
+  /** The most leases this agent held at once (granted, not yet reported or released). */
+  public synchronized int maxOutstanding() {
+    return maxOutstanding;
+  }
+
+  /** How many separate complete/fail calls were made. */
+  public synchronized int separateCalls() {
+    return separateCalls;
+  }
+
+  /** The next requests carrying reports (a claim with reports, or a complete/fail call) throw these, in order. */
   public synchronized void failReports(RuntimeException... errors) {
     reportErrors.addAll(List.of(errors));
   }
@@ -136,21 +181,68 @@ public final class FakeAgentServer implements AgentProtocol {
     if (claimError != null) {
       throw claimError;
     }
+    List<ReportAnswer> answers = new ArrayList<>();
+    if (request.reportCount() > 0 && !ignoreClaimReports) {
+      reportAttempts += request.reportCount();
+      if (!reportErrors.isEmpty()) {
+        throw reportErrors.poll();
+      }
+      if (request.completed() != null) {
+        for (CompleteRequest c : request.completed()) {
+          beforeReport.accept(c);
+          answers.add(record(c.batchId(), c.leaseToken(), () -> completes.add(c)));
+        }
+      }
+      if (request.failed() != null) {
+        for (FailRequest f : request.failed()) {
+          beforeReport.accept(f);
+          answers.add(record(f.batchId(), f.leaseToken(), () -> fails.add(f)));
+        }
+      }
+    }
+    long deadline = System.nanoTime() + request.waitMillis() * 1_000_000;
+    while (parkClaims && pending.isEmpty() && request.reportCount() == 0 && System.nanoTime() < deadline) {
+      parkedNow++;
+      try {
+        wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ProtocolException(0, "interrupted");
+      } finally {
+        parkedNow--;
+      }
+    }
     List<Lease> out = new ArrayList<>();
     while (out.size() < request.freeSlots() && !pending.isEmpty()) {
-      out.add(pending.poll());
+      Lease l = pending.poll();
+      out.add(l);
+      outstanding.add(l.leaseToken());
     }
-    return new ClaimResponse(out, release);
+    maxOutstanding = Math.max(maxOutstanding, outstanding.size());
+    return new ClaimResponse(out, release, answers);
+  }
+
+  private ReportAnswer record(long batchId, String token, Runnable accept) {
+    ReportStatus status = reportAnswers.isEmpty() ? ReportStatus.ACCEPTED : reportAnswers.poll();
+    if (status == ReportStatus.ACCEPTED) {
+      accept.run();
+    }
+    if (status.isFinal()) {
+      outstanding.remove(token);
+    }
+    return new ReportAnswer(batchId, token, status, status == ReportStatus.ACCEPTED ? null : "fake says " + status);
   }
 
   @Override
   public synchronized ReportResponse complete(CompleteRequest request) {
     authenticate();
     reportAttempts++;
+    separateCalls++;
     beforeReport.accept(request);
     if (!reportErrors.isEmpty()) {
       throw reportErrors.poll();
     }
+    outstanding.remove(request.leaseToken());
     completes.add(request);
     return new ReportResponse(ReportStatus.ACCEPTED);
   }
@@ -159,10 +251,12 @@ public final class FakeAgentServer implements AgentProtocol {
   public synchronized ReportResponse fail(FailRequest request) {
     authenticate();
     reportAttempts++;
+    separateCalls++;
     beforeReport.accept(request);
     if (!reportErrors.isEmpty()) {
       throw reportErrors.poll();
     }
+    outstanding.remove(request.leaseToken());
     fails.add(request);
     return new ReportResponse(ReportStatus.ACCEPTED);
   }
@@ -170,6 +264,7 @@ public final class FakeAgentServer implements AgentProtocol {
   @Override
   public synchronized ReleaseResponse release(ReleaseRequest request) {
     releases.add(request);
+    request.leases().forEach(l -> outstanding.remove(l.leaseToken()));
     return new ReleaseResponse(request.leases().size());
   }
 }
