@@ -169,7 +169,7 @@ final class LoadAgent {
 
   /**
    * A claim; latency is recorded as {@code claim+reports} when it carried reports, else {@code claim → leases} or
-   * {@code claim → empty} (the latter includes the time parked). Every report answer other than ACCEPTED is an
+   * {@code claim → none (waited)} (which includes the time parked). Every report answer other than ACCEPTED is an
    * error. Completes with the leases granted (empty on any error).
    */
   CompletableFuture<List<Lease>> claim(int freeSlots, long waitMillis, List<CompleteRequest> reports) {
@@ -189,7 +189,7 @@ final class LoadAgent {
               ClaimResponse answer = Http.JSON.readValue(r.body, ClaimResponse.class);
               List<Lease> leases = answer.leases() == null ? List.of() : answer.leases();
               String kind =
-                  !reports.isEmpty() ? "claim+reports" : leases.isEmpty() ? "claim → empty" : "claim → leases";
+                  !reports.isEmpty() ? "claim+reports" : leases.isEmpty() ? "claim → none (waited)" : "claim → leases";
               stats.record(kind, r.micros);
               if (!reports.isEmpty()) {
                 List<ReportAnswer> answers = answer.reports() == null ? List.of() : answer.reports();
