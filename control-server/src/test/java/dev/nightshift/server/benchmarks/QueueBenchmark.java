@@ -130,6 +130,7 @@ class QueueBenchmark {
       serverEnd = ProcessUsage.of(server.pid());
     } finally {
       executor.shutdownNow();
+      ScaleBenchmark.keepServerLog(dir, "QueueBenchmark");
     }
 
     StringBuilder out = new StringBuilder();

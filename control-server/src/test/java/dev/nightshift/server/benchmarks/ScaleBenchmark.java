@@ -77,7 +77,7 @@ class ScaleBenchmark {
             ServerProcess.start(
                 dir.resolve("server"),
                 Map.of("SERVER_TOMCAT_MAX_CONNECTIONS", "10000"),
-                List.of("-Xmx" + xmx));
+                List.of("-Xmx" + xmx, "-Dserver.tomcat.max-connections=10000"));
         CodeFixture code = CodeFixture.open(server.port)) {
       code.commit("1.0.0", Map.of("README", "scale\n"));
       code.push("main");
@@ -208,6 +208,19 @@ class ScaleBenchmark {
       stop.set(true);
       timer.shutdownNow();
       executor.shutdownNow();
+      keepServerLog(dir, "ScaleBenchmark");
+    }
+  }
+
+  /** Keeps the server's log in target/ (the temporary directory goes away with the test). */
+  static void keepServerLog(Path dir, String name) {
+    try {
+      java.nio.file.Files.copy(
+          dir.resolve("server/server.log"),
+          Path.of("target", name + "-server.log"),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (java.io.IOException e) {
+      System.err.println("server log not kept: " + e);
     }
   }
 }
