@@ -149,6 +149,11 @@ public final class ServerProcess implements AutoCloseable {
     return null;
   }
 
+  /** The server's operating-system process id (for RSS and CPU figures from /proc). */
+  public long pid() {
+    return process.pid();
+  }
+
   public String logText() throws IOException {
     return Files.readString(log);
   }
