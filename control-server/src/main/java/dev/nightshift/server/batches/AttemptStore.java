@@ -79,6 +79,7 @@ public class AttemptStore {
 
   /** How one RUNNING attempt ended. Null fields leave what is recorded. */
   public record Ending(
+      Long id,
       String token,
       AttemptOutcome outcome,
       Integer exitCode,
@@ -90,26 +91,32 @@ public class AttemptStore {
       String commit,
       String version) {}
 
-  /** Ends RUNNING attempts; an attempt that already ended is left alone. */
+  /**
+   * Ends RUNNING attempts (by primary key when the caller knows it, else by lease token); an attempt that already
+   * ended is left alone.
+   */
   public void end(List<Ending> endings) {
-    if (endings.isEmpty()) {
-      return;
-    }
-    List<Object[]> rows = new ArrayList<>(endings.size());
+    List<Object[]> byId = new ArrayList<>();
+    List<Object[]> byToken = new ArrayList<>();
     for (Ending e : endings) {
-      rows.add(
-          new Object[] {
-            e.outcome.name(), e.exitCode, Times.db(e.startedAt), Times.db(e.finishedAt), e.error, e.logTail,
-            e.resultBytes, e.commit, e.version, e.token, AttemptOutcome.RUNNING.name()
-          });
+      Object[] row = {
+        e.outcome.name(), e.exitCode, Times.db(e.startedAt), Times.db(e.finishedAt), e.error, e.logTail,
+        e.resultBytes, e.commit, e.version, e.id != null ? e.id : e.token, AttemptOutcome.RUNNING.name()
+      };
+      (e.id != null ? byId : byToken).add(row);
     }
-    jdbc.batchUpdate(
+    String update =
         """
         UPDATE attempt SET outcome = ?, exit_code = ?, started_at = COALESCE(?, started_at), finished_at = ?,
           error = ?, log_tail = COALESCE(?, log_tail), result_bytes = ?, commit_sha = COALESCE(?, commit_sha),
           version = COALESCE(?, version)
-        WHERE lease_token = ? AND outcome = ?""",
-        rows);
+        WHERE %s = ? AND outcome = ?""";
+    if (!byId.isEmpty()) {
+      jdbc.batchUpdate(update.formatted("id"), byId);
+    }
+    if (!byToken.isEmpty()) {
+      jdbc.batchUpdate(update.formatted("lease_token"), byToken);
+    }
   }
 
   /** Ends the RUNNING attempts of these tokens as CANCELLED (their job was cancelled). */

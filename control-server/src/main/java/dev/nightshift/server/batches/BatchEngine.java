@@ -39,8 +39,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Records reports and grants claims in group transactions. Agents' requests (each: the reports of finished batches,
- * and how many batches the agent will take) queue here; one engine thread per server instance takes every request
- * waiting and handles them all in one short READ COMMITTED transaction: one statement per kind of change for the
+ * and how many batches the agent will take) queue here; an engine thread ({@code nightshift.engine.threads}, 2 by
+ * default: while one group waits for its commit the next one is already picking) takes every request waiting and
+ * handles them all in one short READ COMMITTED transaction: one statement per kind of change for the
  * whole group, one commit (one log flush) for all. Under load the groups grow by themselves (requests pile up while
  * a group commits), so the statements and flushes per batch fall as the load rises.
  *
@@ -80,7 +81,8 @@ public class BatchEngine implements SmartLifecycle {
   private final NightshiftProperties properties;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private volatile boolean running;
-  private Thread thread;
+  private final List<Thread> threads = new ArrayList<>();
+  private final int threadCount;
   private final java.util.concurrent.atomic.AtomicLong groups = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
 
@@ -96,7 +98,9 @@ public class BatchEngine implements SmartLifecycle {
       Clock clock,
       JsonMapper json,
       ApplicationEventPublisher events,
-      NightshiftProperties properties) {
+      NightshiftProperties properties,
+      @org.springframework.beans.factory.annotation.Value("${nightshift.engine.threads:2}") int threadCount) {
+    this.threadCount = Math.max(1, threadCount);
     this.jdbc = jdbc;
     this.tx = tx;
     this.batches = batches;
@@ -345,8 +349,12 @@ public class BatchEngine implements SmartLifecycle {
     if (valid.isEmpty()) {
       return new Recorded(false, List.of(), Map.of());
     }
+    long q0 = System.nanoTime();
     Map<Long, BatchStore.Row> rows = batches.lock(valid.stream().map(Report::batchId).toList());
+    long q1 = System.nanoTime();
+    PHASES[4] += q1 - q0;
     Map<String, AttemptStore.Row> known = attempts.byTokens(valid.stream().map(Report::token).toList());
+    PHASES[5] += System.nanoTime() - q1;
     Map<Long, String> acceptedOutputs =
         attempts.outputs(
             valid.stream()
@@ -385,7 +393,7 @@ public class BatchEngine implements SmartLifecycle {
         succeeded.add(b.id());
         endings.add(
             new AttemptStore.Ending(
-                r.token(), outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
+                a.id(), r.token(), outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
                 tail(c.logTail()), (long) output.length(), c.commit(), c.version()));
         results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), a.id(), output));
         deltas.merge(b.jobId(), BatchTransition.SUCCEED.delta(1, b.itemCount()), JobCounters.Delta::plus);
@@ -410,7 +418,7 @@ public class BatchEngine implements SmartLifecycle {
         stateNow.put(b.id(), t.to);
         endings.add(
             new AttemptStore.Ending(
-                r.token(), outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
+                a.id(), r.token(), outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
                 truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version()));
         deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
         wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
@@ -421,10 +429,15 @@ public class BatchEngine implements SmartLifecycle {
       }
       r.answer(ReportStatus.ACCEPTED, null);
     }
+    long w0 = System.nanoTime();
     batches.succeed(succeeded, now);
     batches.end(ended, now);
+    long w1 = System.nanoTime();
     attempts.end(endings);
+    long w2 = System.nanoTime();
     attempts.insertResults(results);
+    PHASES[6] += w1 - w0;
+    PHASES[7] += w2 - w1;
     // version and throughput rows are written after the job rows (see the class comment)
     return new Recorded(wake, new ArrayList<>(versions.values()), throughput);
   }
@@ -540,6 +553,11 @@ public class BatchEngine implements SmartLifecycle {
     boolean fits(Map<String, String> workerLabels) {
       return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
     }
+
+    /** How many batches it can lease now, as seen without locks. */
+    int room() {
+      return maxParallel == null ? pending : Math.max(0, Math.min(pending, maxParallel - leased));
+    }
   }
 
   /** Jobs with pending batches, highest priority first, then oldest. Read without locks; cheap (job table). */
@@ -567,67 +585,27 @@ public class BatchEngine implements SmartLifecycle {
 
   /**
    * Plans which job serves which request (priority order, labels, the pending counts and {@code maxParallel} seen
-   * without locks), then leases job by job in id order under the job row's lock. A request may get fewer batches
-   * than planned (back-offs, another instance's claims); it never gets more than it asked for.
+   * without locks), picks pending batches with {@code SKIP LOCKED} (never waiting) and writes their leases; only
+   * then locks every job row the group changes, in id order, and checks under those locks that each job is still
+   * claimable and within {@code maxParallel}. Jobs that are not (paused or cancelled meanwhile, rare) are undone by
+   * rolling back to a savepoint taken before the lease writes. A request may get fewer batches than planned; it
+   * never gets more than it asked for. The job rows are the only rows all groups contend on: they are taken last
+   * and held only for the counter updates and the commit.
    */
   private List<List<Lease>> grantClaims(List<Pending> group, Map<Long, JobCounters.Delta> deltas, Instant now) {
     List<List<Lease>> granted = new ArrayList<>(group.size());
     group.forEach(p -> granted.add(new ArrayList<>()));
-    boolean wanted = group.stream().anyMatch(p -> p.request.freeSlots > 0);
-    Map<Long, List<Share>> plan = new TreeMap<>();
-    if (wanted) {
-      List<Candidate> candidates = candidates();
-      Map<Long, Integer> left = new HashMap<>();
-      candidates.forEach(
-          c ->
-              left.put(
-                  c.id(),
-                  c.maxParallel() == null
-                      ? c.pending()
-                      : Math.max(0, Math.min(c.pending(), c.maxParallel() - c.leased()))));
-      for (int i = 0; i < group.size(); i++) {
-        Request r = group.get(i).request;
-        int want = r.freeSlots;
-        for (Candidate c : candidates) {
-          if (want == 0) {
-            break;
-          }
-          int room = left.get(c.id());
-          if (room == 0 || !c.fits(r.labels)) {
-            continue;
-          }
-          int take = Math.min(want, room);
-          left.put(c.id(), room - take);
-          plan.computeIfAbsent(c.id(), k -> new ArrayList<>()).add(new Share(i, take));
-          want -= take;
-        }
-      }
-    }
-    // Lock every job row this group changes, in id order, in one statement.
-    java.util.SortedSet<Long> jobIds = new java.util.TreeSet<>(deltas.keySet());
-    jobIds.addAll(plan.keySet());
-    Map<Long, LockedJob> locked = lockJobs(jobIds);
-    if (plan.isEmpty()) {
-      return granted;
-    }
-    Map<Long, JobSpecs.Spec> jobSpecs = specs.of(plan.keySet());
+    Map<Long, List<Share>> plan = plan(group);
+    Map<Long, JobSpecs.Spec> jobSpecs = plan.isEmpty() ? Map.of() : specs.of(plan.keySet());
     Duration leaseDuration = properties.lease().duration();
     Instant expires = now.plus(leaseDuration);
-    List<BatchStore.NewLease> newLeases = new ArrayList<>();
-    List<AttemptStore.NewAttempt> newAttempts = new ArrayList<>();
+    // Per job: the leases as they will be answered, and the rows to write for them.
+    Map<Long, List<Granted>> picks = new TreeMap<>();
     for (var entry : plan.entrySet()) {
       long jobId = entry.getKey();
-      LockedJob job = locked.get(jobId);
       JobSpecs.Spec spec = jobSpecs.get(jobId);
-      if (job == null || spec == null || !(job.state == JobState.QUEUED || job.state == JobState.RUNNING)) {
-        continue;
-      }
       int total = entry.getValue().stream().mapToInt(Share::count).sum();
-      if (job.maxParallel != null) {
-        int leasedNow = job.leased + deltas.getOrDefault(jobId, JobCounters.Delta.NONE).leased();
-        total = Math.min(total, job.maxParallel - leasedNow);
-      }
-      if (total <= 0) {
+      if (spec == null || total <= 0) {
         continue;
       }
       List<BatchStore.Picked> picked = batches.pickPending(jobId, now, total);
@@ -638,32 +616,121 @@ public class BatchEngine implements SmartLifecycle {
       // A lease can be renewed at most until the batch's timeout (plus two lease periods of slack) has passed.
       Instant deadline = now.plusSeconds(spec.timeoutSeconds()).plus(leaseDuration.multipliedBy(2));
       Map<Integer, String> items = spec.itemsInput() ? loadItems(jobId, picked) : Map.of();
+      List<Granted> list = new ArrayList<>();
       int next = 0;
       for (Share share : entry.getValue()) {
         Request r = group.get(share.request).request;
         for (int k = 0; k < share.count && next < picked.size(); k++, next++) {
           BatchStore.Picked p = picked.get(next);
           String token = Tokens.random();
-          newLeases.add(new BatchStore.NewLease(p.id(), r.workerId, token, p.attempt(), deadline));
-          newAttempts.add(
-              new AttemptStore.NewAttempt(p.id(), jobId, p.attempt(), r.workerId, token, run.commit(),
-                  run.version()));
           BatchInput input =
               p.rangeStart() != null
                   ? new BatchInput(null, p.itemCount(), p.rangeStart(), p.rangeEnd())
                   : new BatchInput(items.get(p.seq()), p.itemCount(), null, null);
-          granted
-              .get(share.request)
-              .add(
+          list.add(
+              new Granted(
+                  share.request,
+                  new BatchStore.NewLease(p.id(), r.workerId, token, p.attempt(), deadline),
+                  new AttemptStore.NewAttempt(p.id(), jobId, p.attempt(), r.workerId, token, run.commit(),
+                      run.version()),
                   new Lease(p.id(), jobId, p.attempt(), token, expires, run.commit(), run.version(), spec.command(),
-                      spec.timeoutSeconds(), input, spec.env()));
+                      spec.timeoutSeconds(), input, spec.env())));
         }
       }
-      deltas.merge(jobId, BatchTransition.LEASE.delta(picked.size(), 0), JobCounters.Delta::plus);
+      picks.put(jobId, list);
     }
-    batches.lease(newLeases, now, expires);
-    attempts.insertRunning(newAttempts, now);
+    java.sql.Savepoint savepoint = picks.isEmpty() ? null : savepoint();
+    writeLeases(picks, now, expires);
+
+    // Last: every job row this group changes, in id order, in one statement; then check the claims under it.
+    java.util.SortedSet<Long> jobIds = new java.util.TreeSet<>(deltas.keySet());
+    jobIds.addAll(picks.keySet());
+    Map<Long, LockedJob> locked = lockJobs(jobIds);
+    boolean trimmed = false;
+    for (var entry : picks.entrySet()) {
+      long jobId = entry.getKey();
+      LockedJob job = locked.get(jobId);
+      int allowed;
+      if (job == null || !(job.state == JobState.QUEUED || job.state == JobState.RUNNING)) {
+        allowed = 0;
+      } else if (job.maxParallel != null) {
+        int leasedNow = job.leased + deltas.getOrDefault(jobId, JobCounters.Delta.NONE).leased();
+        allowed = Math.max(0, Math.min(entry.getValue().size(), job.maxParallel - leasedNow));
+      } else {
+        allowed = entry.getValue().size();
+      }
+      if (allowed < entry.getValue().size()) {
+        entry.setValue(new ArrayList<>(entry.getValue().subList(0, allowed)));
+        trimmed = true;
+      }
+    }
+    if (trimmed) {
+      rollbackTo(savepoint);
+      writeLeases(picks, now, expires);
+    }
+    for (var entry : picks.entrySet()) {
+      if (!entry.getValue().isEmpty()) {
+        deltas.merge(
+            entry.getKey(), BatchTransition.LEASE.delta(entry.getValue().size(), 0), JobCounters.Delta::plus);
+      }
+      entry.getValue().forEach(g -> granted.get(g.request).add(g.lease));
+    }
     return granted;
+  }
+
+  /** One lease being granted: to which request, the rows to write, and the answer. */
+  private record Granted(
+      int request, BatchStore.NewLease batchRow, AttemptStore.NewAttempt attemptRow, Lease lease) {}
+
+  private void writeLeases(Map<Long, List<Granted>> picks, Instant now, Instant expires) {
+    List<Granted> all = picks.values().stream().flatMap(List::stream).toList();
+    batches.lease(all.stream().map(Granted::batchRow).toList(), now, expires);
+    attempts.insertRunning(all.stream().map(Granted::attemptRow).toList(), now);
+  }
+
+  private java.sql.Savepoint savepoint() {
+    try {
+      return org.springframework.jdbc.datasource.DataSourceUtils.getConnection(jdbc.getDataSource()).setSavepoint();
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot set a savepoint: " + e.getMessage(), e);
+    }
+  }
+
+  private void rollbackTo(java.sql.Savepoint savepoint) {
+    try {
+      org.springframework.jdbc.datasource.DataSourceUtils.getConnection(jdbc.getDataSource()).rollback(savepoint);
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException("cannot roll back to a savepoint: " + e.getMessage(), e);
+    }
+  }
+
+  /** Which job serves which request, from the unlocked candidates. */
+  private Map<Long, List<Share>> plan(List<Pending> group) {
+    Map<Long, List<Share>> plan = new TreeMap<>();
+    if (group.stream().noneMatch(p -> p.request.freeSlots > 0)) {
+      return plan;
+    }
+    List<Candidate> candidates = candidates();
+    Map<Long, Integer> left = new HashMap<>();
+    candidates.forEach(c -> left.put(c.id(), c.room()));
+    for (int i = 0; i < group.size(); i++) {
+      Request r = group.get(i).request;
+      int want = r.freeSlots;
+      for (Candidate c : candidates) {
+        if (want == 0) {
+          break;
+        }
+        int room = left.get(c.id());
+        if (room == 0 || !c.fits(r.labels)) {
+          continue;
+        }
+        int take = Math.min(want, room);
+        left.put(c.id(), room - take);
+        plan.computeIfAbsent(c.id(), k -> new ArrayList<>()).add(new Share(i, take));
+        want -= take;
+      }
+    }
+    return plan;
   }
 
   private Map<Long, LockedJob> lockJobs(java.util.SortedSet<Long> ids) {
@@ -708,21 +775,25 @@ public class BatchEngine implements SmartLifecycle {
   @Override
   public void start() {
     running = true;
-    thread = new Thread(this::loop, "batch-engine");
-    thread.setDaemon(true);
-    thread.start();
+    for (int i = 0; i < threadCount; i++) {
+      Thread thread = new Thread(this::loop, "batch-engine-" + (i + 1));
+      thread.setDaemon(true);
+      thread.start();
+      threads.add(thread);
+    }
   }
 
   @Override
   public void stop() {
     running = false;
-    if (thread != null) {
+    for (Thread thread : threads) {
       try {
         thread.join(10_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }
+    threads.clear();
   }
 
   @Override

@@ -159,22 +159,40 @@ public class BatchStore {
     }
   }
 
-  /** Extends the listed leases of a worker (never past their deadline), in one statement. */
+  /**
+   * Extends the listed leases of a worker (never past their deadline). The rows are found without locks, then
+   * updated by primary key in id order, like every other lock taker: scanning the worker index under locks would
+   * take them in another order and deadlock with the engine.
+   */
   public void renew(String workerId, List<String> tokens, Instant expires) {
     if (tokens.isEmpty()) {
       return;
     }
     List<Object> args = new ArrayList<>();
-    args.add(Times.db(expires));
     args.add(workerId);
     args.add(LEASED.name());
     args.addAll(tokens);
+    List<Long> ids =
+        jdbc.queryForList(
+            "SELECT id FROM batch WHERE worker_id = ? AND state = ? AND lease_token IN ("
+                + marks(tokens.size())
+                + ") ORDER BY id",
+            Long.class,
+            args.toArray());
+    if (ids.isEmpty()) {
+      return;
+    }
+    List<Object> update = new ArrayList<>();
+    update.add(Times.db(expires));
+    update.addAll(ids);
+    update.addAll(args);
     jdbc.update(
-        "UPDATE batch SET lease_expires_at = LEAST(?, lease_deadline) WHERE worker_id = ? AND state = ?"
-            + " AND lease_token IN ("
+        "UPDATE batch SET lease_expires_at = LEAST(?, lease_deadline) WHERE id IN ("
+            + marks(ids.size())
+            + ") AND worker_id = ? AND state = ? AND lease_token IN ("
             + marks(tokens.size())
             + ")",
-        args.toArray());
+        update.toArray());
   }
 
   /** A current lease of a worker: batch id and when it was leased, by token. */

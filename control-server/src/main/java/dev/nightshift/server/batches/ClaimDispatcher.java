@@ -200,13 +200,7 @@ public class ClaimDispatcher implements SmartLifecycle {
       return;
     }
     Map<Long, Integer> left = new java.util.HashMap<>();
-    candidates.forEach(
-        c ->
-            left.put(
-                c.id(),
-                c.maxParallel() == null
-                    ? c.pending()
-                    : Math.max(0, Math.min(c.pending(), c.maxParallel() - c.leased()))));
+    candidates.forEach(c -> left.put(c.id(), c.room()));
     List<Waiter> chosen = new ArrayList<>();
     for (Waiter w : new ArrayList<>(waiters)) {
       if (w.result.isSetOrExpired()) {

@@ -49,9 +49,9 @@ public class JobCounters {
       };
     }
 
-    /** Whether batches left the unfinished states, so the job may have finished. */
+    /** Whether batches left the unfinished states (pending, leased), so the job may have finished. */
     boolean mayFinish() {
-      return pending < 0 || leased < 0;
+      return pending + leased < 0;
     }
   }
 

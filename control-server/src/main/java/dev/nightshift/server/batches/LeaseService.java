@@ -187,7 +187,7 @@ public class LeaseService {
       Instant notBefore = e.outcome.countsAsFailure() ? now.plus(retry.backoff(failures)) : now;
       ended.add(new BatchStore.Ended(b.id(), t, failures, notBefore));
       attemptEndings.add(
-          new AttemptStore.Ending(b.token(), e.outcome, null, null, now, truncate(e.error, 1000), null, null, null,
+          new AttemptStore.Ending(null, b.token(), e.outcome, null, null, now, truncate(e.error, 1000), null, null, null,
               null));
       deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
       if (t == BatchTransition.BURY) {
@@ -226,8 +226,12 @@ public class LeaseService {
     Instant now = clock.instant();
     List<LeaseRef> reported =
         held == null ? List.of() : held.stream().filter(r -> r != null && r.leaseToken() != null).toList();
-    batches.renew(
-        workerId, reported.stream().map(LeaseRef::leaseToken).toList(), now.plus(properties.lease().duration()));
+    tx.run(
+        () ->
+            batches.renew(
+                workerId,
+                reported.stream().map(LeaseRef::leaseToken).toList(),
+                now.plus(properties.lease().duration())));
     Map<String, BatchStore.Held> current = new HashMap<>();
     for (BatchStore.Held h : batches.leasedBy(workerId)) {
       current.put(h.token(), h);
