@@ -221,9 +221,7 @@ public class BatchEngine implements SmartLifecycle {
     groups.incrementAndGet();
     requests.addAndGet(group.size());
     try {
-      long c0 = System.nanoTime();
       GroupResult result = tx.inTransaction(() -> group(group));
-      PHASES[3] += System.nanoTime() - c0;
       for (int i = 0; i < group.size(); i++) {
         group.get(i).result.complete(result.outcomes.get(i));
       }
@@ -286,8 +284,6 @@ public class BatchEngine implements SmartLifecycle {
     return f.outcome() == null ? AttemptOutcome.FAILED : f.outcome();
   }
 
-  public static final long[] PHASES = new long[8];
-
   private GroupResult group(List<Pending> group) {
     Instant now = clock.instant();
     List<Report> reports = new ArrayList<>();
@@ -301,18 +297,11 @@ public class BatchEngine implements SmartLifecycle {
       }
     }
     Map<Long, JobCounters.Delta> deltas = new TreeMap<>();
-    long t0 = System.nanoTime();
     Recorded recorded = recordReports(reports, deltas, now);
-    long t1 = System.nanoTime();
     List<List<Lease>> leases = grantClaims(group, deltas, now);
-    long t2 = System.nanoTime();
     counters.applyAll(deltas, true, now);
     counters.recordVersions(recorded.versions);
     counters.recordThroughput(recorded.throughput, now);
-    long t3 = System.nanoTime();
-    PHASES[0] += t1 - t0;
-    PHASES[1] += t2 - t1;
-    PHASES[2] += t3 - t2;
     List<Outcome> outcomes = new ArrayList<>(group.size());
     List<List<ReportAnswer>> answers = new ArrayList<>(group.size());
     for (int i = 0; i < group.size(); i++) {
@@ -349,12 +338,8 @@ public class BatchEngine implements SmartLifecycle {
     if (valid.isEmpty()) {
       return new Recorded(false, List.of(), Map.of());
     }
-    long q0 = System.nanoTime();
     Map<Long, BatchStore.Row> rows = batches.lock(valid.stream().map(Report::batchId).toList());
-    long q1 = System.nanoTime();
-    PHASES[4] += q1 - q0;
     Map<String, AttemptStore.Row> known = attempts.byTokens(valid.stream().map(Report::token).toList());
-    PHASES[5] += System.nanoTime() - q1;
     Map<Long, String> acceptedOutputs =
         attempts.outputs(
             valid.stream()
@@ -429,15 +414,10 @@ public class BatchEngine implements SmartLifecycle {
       }
       r.answer(ReportStatus.ACCEPTED, null);
     }
-    long w0 = System.nanoTime();
     batches.succeed(succeeded, now);
     batches.end(ended, now);
-    long w1 = System.nanoTime();
     attempts.end(endings);
-    long w2 = System.nanoTime();
     attempts.insertResults(results);
-    PHASES[6] += w1 - w0;
-    PHASES[7] += w2 - w1;
     // version and throughput rows are written after the job rows (see the class comment)
     return new Recorded(wake, new ArrayList<>(versions.values()), throughput);
   }

@@ -55,7 +55,6 @@ class EngineScratchTest {
     for (var f : fs) f.get();
     long ms = (System.nanoTime() - t0) / 1_000_000;
     long[] g1 = engine.groupStats();
-    System.out.println("PHASES ms " + java.util.Arrays.toString(java.util.Arrays.stream(BatchEngine.PHASES).map(x -> x / 1_000_000).toArray()));
     System.out.printf("%nSCRATCH %d batches in %d ms = %.0f/s; groups %d, mean group %.1f requests%n%n", done.get(), ms,
         done.get() * 1000.0 / ms, g1[0] - g0[0], (g1[1] - g0[1]) / (double) (g1[0] - g0[0]));
     pool.shutdown();

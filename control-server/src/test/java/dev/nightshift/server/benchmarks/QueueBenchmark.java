@@ -117,7 +117,7 @@ class QueueBenchmark {
     ProcessUsage serverEnd;
     ExecutorService executor = Executors.newFixedThreadPool(4);
     try (ServerProcess server =
-        ServerProcess.start(dir.resolve("server"), Map.of(), List.of("-Xmx512m"))) {
+        ServerProcess.start(dir.resolve("server"), Map.of(), serverJvmArgs())) {
       CodeFixture.ensureRelease(server.port);
       HttpClient client = LoadAgent.client(executor);
       for (int[] shape : shapes) {
@@ -353,5 +353,15 @@ class QueueBenchmark {
     assertThat(stats.accepted.get()).as("latency jobs' reports accepted").isEqualTo(rounds);
     agent.heartbeat(WorkerState.OFFLINE).get(30, TimeUnit.SECONDS);
     return micros;
+  }
+
+  /** -Xmx512m, plus -Dbenchmark.serverJvmArgs (space-separated; e.g. a JFR recording to profile the server). */
+  static List<String> serverJvmArgs() {
+    List<String> args = new java.util.ArrayList<>(List.of("-Xmx512m"));
+    String extra = System.getProperty("benchmark.serverJvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      args.addAll(List.of(extra.split("\\s+")));
+    }
+    return args;
   }
 }
