@@ -91,7 +91,7 @@ class QueueBenchmark {
   void throughputAndSubmitToLease() throws Exception {
     int n = Integer.getInteger("benchmark.batches", 20_000);
     List<int[]> shapes =
-        Arrays.stream(System.getProperty("benchmark.shapes", "64x16,16x16").split(","))
+        Arrays.stream(System.getProperty("benchmark.shapes", "8x64,64x16").split(","))
             .map(s -> Arrays.stream(s.trim().split("x")).mapToInt(Integer::parseInt).toArray())
             .toList();
     int[] threadCounts =
@@ -120,6 +120,12 @@ class QueueBenchmark {
         ServerProcess.start(dir.resolve("server"), Map.of(), serverJvmArgs())) {
       CodeFixture.ensureRelease(server.port);
       HttpClient client = LoadAgent.client(executor);
+      // Warm-up (JIT, pools, caches), not reported: db-scheduler runs in this already warm JVM, the server does not.
+      int warmup = Integer.getInteger("benchmark.warmupBatches", Math.min(n, 5_000));
+      if (warmup > 0) {
+        ShapeRun w = nightshift(server, client, warmup, shapes.get(0)[0], shapes.get(0)[1], mode);
+        System.out.printf("warm-up %s: %.0f batches/s (not reported)%n", w.shape, w.perSecond());
+      }
       for (int[] shape : shapes) {
         runs.add(nightshift(server, client, n, shape[0], shape[1], mode));
         ShapeRun r = runs.get(runs.size() - 1);
