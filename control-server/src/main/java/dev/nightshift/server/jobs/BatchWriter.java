@@ -86,7 +86,10 @@ class BatchWriter {
     if (batches >= maxBatches) {
       throw tooMany(batches + 1L);
     }
-    batchRows.add(new Object[] {jobId, batches, itemCount, rangeStart, rangeEnd, notBefore});
+    batchRows.add(
+        new Object[] {
+          jobId, batches, dev.nightshift.protocol.BatchState.PENDING.name(), itemCount, rangeStart, rangeEnd, notBefore
+        });
     batches++;
     if (batchRows.size() >= FLUSH_EVERY) {
       flush();
@@ -111,7 +114,7 @@ class BatchWriter {
       jdbc.batchUpdate(
           """
           INSERT INTO batch (job_id, seq, state, item_count, range_start, range_end, not_before)
-          VALUES (?, ?, 'PENDING', ?, ?, ?, ?)""",
+          VALUES (?, ?, ?, ?, ?, ?, ?)""",
           batchRows);
       batchRows.clear();
     }

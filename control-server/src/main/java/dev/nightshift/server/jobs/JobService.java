@@ -115,10 +115,11 @@ public class JobService {
                       INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
                         max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
                         submitted_by, created_at, updated_at)
-                      VALUES (?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)""")
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)""")
                   .params(
                       spec.name(),
                       spec.command(),
+                      JobState.QUEUED.name(),
                       spec.priority(),
                       spec.batchSize(),
                       spec.maxAttempts(),
