@@ -64,7 +64,7 @@ class ScaleBenchmark {
             "%nSCALE BENCHMARK  (%,d simulated agents, heartbeat every %d s, one claim parked each (wait %d s); "
                 + "server -Xmx%s, max-connections 10000)%n",
             count, HEARTBEAT_MILLIS / 1000, WAIT_MILLIS / 1000, xmx));
-    ExecutorService executor = Executors.newFixedThreadPool(4);
+    ExecutorService executor = Executors.newFixedThreadPool(8);
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     AtomicBoolean stop = new AtomicBoolean();
     List<LoadAgent> agents = new ArrayList<>(count);
@@ -77,12 +77,17 @@ class ScaleBenchmark {
             ServerProcess.start(
                 dir.resolve("server"),
                 Map.of("SERVER_TOMCAT_MAX_CONNECTIONS", "10000"),
-                List.of("-Xmx" + xmx, "-Dserver.tomcat.max-connections=10000"));
+                serverArgs(xmx));
         CodeFixture code = CodeFixture.open(server.port)) {
       code.commit("1.0.0", Map.of("README", "scale\n"));
       code.push("main");
       code.promote("main");
-      HttpClient client = LoadAgent.client(executor);
+      // One JDK client has one selector thread for all its connections: with thousands of agents that thread, not
+      // the server, would set the latencies. A client per 250 agents, as separate desktops would be.
+      HttpClient[] clients = new HttpClient[Math.max(1, count / 250)];
+      for (int i = 0; i < clients.length; i++) {
+        clients[i] = LoadAgent.client(executor);
+      }
       ProcessUsage atStart = ProcessUsage.of(server.pid());
 
       // 1. Enrollment, at most enrollConcurrency at a time.
@@ -92,7 +97,7 @@ class ScaleBenchmark {
       for (int i = 0; i < count; i++) {
         permits.acquire();
         enrolling.add(
-            LoadAgent.enroll(client, server.url(), "scale-" + i, 1, enrollStats)
+            LoadAgent.enroll(clients[i % clients.length], server.url(), "scale-" + i, 1, enrollStats)
                 .whenComplete((a, e) -> permits.release()));
       }
       for (CompletableFuture<LoadAgent> e : enrolling) {
@@ -222,5 +227,15 @@ class ScaleBenchmark {
     } catch (java.io.IOException e) {
       System.err.println("server log not kept: " + e);
     }
+  }
+
+  /** The heap and connection limit, plus -Dbenchmark.serverJvmArgs (space-separated, e.g. a JFR recording). */
+  static List<String> serverArgs(String xmx) {
+    List<String> args = new ArrayList<>(List.of("-Xmx" + xmx, "-Dserver.tomcat.max-connections=10000"));
+    String extra = System.getProperty("benchmark.serverJvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      args.addAll(List.of(extra.split("\\s+")));
+    }
+    return args;
   }
 }
