@@ -27,7 +27,7 @@ public class AgentTokens {
     this.jdbc = jdbc;
     this.clock = clock;
     this.instanceTimeout = properties.lease().offlineAfter();
-    this.instanceRewrite = instanceTimeout.dividedBy(4);
+    this.instanceRewrite = instanceTimeout.dividedBy(2);
   }
 
   /**
@@ -64,14 +64,15 @@ public class AgentTokens {
    * another process does and called within the offline timeout. Returns the refusal, or empty when allowed.
    *
    * <p>No write when the worker's row, as {@link #find} just read it, already names this process at this address
-   * and was written less than a quarter of the offline timeout ago. This is safe with several server instances on
+   * and was written less than half the offline timeout ago (every heartbeat refreshes it in the same statement that
+   * records the heartbeat, so a live agent's claims and reports never write the worker row). This is safe with several server instances on
    * one database because the decision rests on the shared row, not on memory of this instance: a different process
    * (a clone) never matches the row, so it always runs the conditional UPDATE below, exactly as before; and once
    * another process has taken the identity over (through any instance), the row names that one, so the original is
    * refused at its very next call. The only cost: the row's {@code instance_seen_at} may lag the agent's latest
-   * call by up to a quarter of the timeout, so a live agent keeps its identity as long as it calls at least every
-   * three quarters of the timeout (67 s of the default 90 s; agents heartbeat every 30 s), and one killed is
-   * replaceable 68-90 s after its last call instead of 90 s. The comparison uses this instance's clock against a
+   * call by up to half the timeout, so a live agent keeps its identity as long as it heartbeats at least every half
+   * of the timeout (45 s of the default 90 s; agents heartbeat every 30 s), and one killed is replaceable 45-90 s
+   * after its last call instead of 90 s. The comparison uses this instance's clock against a
    * time another instance may have written: clocks must agree (NTP), as the takeover rule already requires.
    */
   Optional<String> claimInstance(Caller caller, String instance, String address) {

@@ -42,8 +42,14 @@ class AgentController {
   }
 
   @PostMapping(AgentPaths.HEARTBEAT)
-  HeartbeatResponse heartbeat(@AuthenticationPrincipal AgentPrincipal agent, @RequestBody HeartbeatRequest request) {
-    return workers.heartbeat(agent.workerId(), request);
+  HeartbeatResponse heartbeat(
+      @AuthenticationPrincipal AgentPrincipal agent,
+      @org.springframework.web.bind.annotation.RequestHeader(
+              name = AgentPaths.AGENT_INSTANCE_HEADER,
+              required = false)
+          String instance,
+      @RequestBody HeartbeatRequest request) {
+    return workers.heartbeat(agent.workerId(), instance, request);
   }
 
   @PostMapping(AgentPaths.CLAIM)

@@ -119,12 +119,21 @@ public class WorkerService {
   }
 
   public HeartbeatResponse heartbeat(String workerId, HeartbeatRequest r) {
+    return heartbeat(workerId, null, r);
+  }
+
+  /**
+   * Records a heartbeat; {@code instance} (the agent process's id header) also refreshes when this process was last
+   * seen using the identity, in the same statement, so other calls of a live agent need not write the worker row.
+   */
+  public HeartbeatResponse heartbeat(String workerId, String instance, HeartbeatRequest r) {
     Instant now = clock.instant();
     WorkerState state = r.state() == null ? WorkerState.IDLE : r.state();
     jdbc.sql(
             """
             UPDATE worker SET state = ?, state_reason = ?, slots = ?, free_slots = ?,
-              commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?
+              commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?,
+              instance_seen_at = CASE WHEN instance_id = ? THEN ? ELSE instance_seen_at END
             WHERE id = ?""")
         .params(
             state.name(),
@@ -132,6 +141,8 @@ public class WorkerService {
             Math.max(0, r.slots()),
             Math.max(0, r.freeSlots()),
             cut(r.commit(), 64),
+            Times.db(now),
+            instance == null ? "" : cut(instance, 64),
             Times.db(now),
             workerId)
         .update();
