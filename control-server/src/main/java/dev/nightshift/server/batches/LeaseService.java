@@ -226,12 +226,14 @@ public class LeaseService {
     Instant now = clock.instant();
     List<LeaseRef> reported =
         held == null ? List.of() : held.stream().filter(r -> r != null && r.leaseToken() != null).toList();
-    tx.run(
-        () ->
-            batches.renew(
-                workerId,
-                reported.stream().map(LeaseRef::leaseToken).toList(),
-                now.plus(properties.lease().duration())));
+    if (!reported.isEmpty()) {
+      tx.run(
+          () ->
+              batches.renew(
+                  workerId,
+                  reported.stream().map(LeaseRef::leaseToken).toList(),
+                  now.plus(properties.lease().duration())));
+    }
     Map<String, BatchStore.Held> current = new HashMap<>();
     for (BatchStore.Held h : batches.leasedBy(workerId)) {
       current.put(h.token(), h);
