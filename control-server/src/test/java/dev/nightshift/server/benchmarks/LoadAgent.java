@@ -358,8 +358,23 @@ final class LoadAgent {
     }
     stats.sent(kind);
     long start = System.nanoTime();
+    HttpRequest request = b.build();
     return client
-        .sendAsync(b.build(), HttpResponse.BodyHandlers.ofString())
+        .sendAsync(request, HttpResponse.BodyHandlers.ofString())
+        .exceptionallyCompose(
+            e -> {
+              // A kept-alive connection the server closed just as this request went out (the JDK client does not
+              // retry a POST): what an agent does too, send it again once, on a fresh connection.
+              if (!String.valueOf(e.getMessage()).contains("received no bytes")) {
+                return CompletableFuture.failedFuture(e);
+              }
+              STALE_CONNECTION_RETRIES.incrementAndGet();
+              return client.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+            })
         .thenApply(r -> new Reply(r.statusCode(), r.body(), (System.nanoTime() - start) / 1000));
   }
+
+  /** Requests sent again because the server had closed their kept-alive connection as they were sent. */
+  static final java.util.concurrent.atomic.AtomicInteger STALE_CONNECTION_RETRIES =
+      new java.util.concurrent.atomic.AtomicInteger();
 }

@@ -199,8 +199,9 @@ class ScaleBenchmark {
       ProcessUsage end = ProcessUsage.of(server.pid());
       out.append(
           String.format(
-              "%n  server over the whole run: %s; client JVM max heap %d MB%n%n",
-              end, Runtime.getRuntime().maxMemory() >> 20));
+              "%n  server over the whole run: %s; client JVM max heap %d MB; requests re-sent once because the"
+                  + " server had closed their kept-alive connection: %d%n%n",
+              end, Runtime.getRuntime().maxMemory() >> 20, LoadAgent.STALE_CONNECTION_RETRIES.get()));
       System.out.print(out);
 
       assertThat(enrollStats.errors.get()).as("enrollment errors:\n    " + enrollStats.errorSamples()).isZero();
