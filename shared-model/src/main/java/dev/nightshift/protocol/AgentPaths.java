@@ -22,13 +22,20 @@ public final class AgentPaths {
   /** The branch that holds the promoted code. */
   public static final String WORKER_BRANCH = "worker";
 
-  /** Header carrying the agent's own version, for the server's worker view and compatibility checks. */
   /**
    * Header every agent call carries: a random id of the agent process. The server refuses a second process using
    * the same identity (a cloned VM image) while the first keeps calling.
    */
   public static final String AGENT_INSTANCE_HEADER = "Nightshift-Agent-Instance";
 
+  /**
+   * Header naming the instance id of the agent process that ran on the same data dir before this one (kept in the
+   * data dir). A restarted agent proves with it that it succeeds the process the server knows, and takes its
+   * identity over at once; a clone that copied the data dir is found out when the original calls again.
+   */
+  public static final String AGENT_PREVIOUS_INSTANCE_HEADER = "Nightshift-Agent-Previous-Instance";
+
+  /** Header carrying the agent's own version, for the server's worker view and compatibility checks. */
   public static final String AGENT_VERSION_HEADER = "Nightshift-Agent-Version";
 
   private AgentPaths() {}

@@ -1,14 +1,21 @@
 package dev.nightshift.protocol;
 
 /**
- * A protocol call refused by the server: carries the HTTP status and the problem detail's text.
+ * A protocol call refused by the server: carries the HTTP status, the problem detail's text and, where the server
+ * gave one, the problem's machine-readable {@code reason} (see {@link ProblemReasons}).
  */
 public class ProtocolException extends RuntimeException {
   private final int status;
+  private final String reason;
 
   public ProtocolException(int status, String message) {
+    this(status, null, message);
+  }
+
+  public ProtocolException(int status, String reason, String message) {
     super(message);
     this.status = status;
+    this.reason = reason;
   }
 
   /** The HTTP status; 0 when the server could not be reached. */
@@ -16,14 +23,14 @@ public class ProtocolException extends RuntimeException {
     return status;
   }
 
+  /** The problem's {@code reason} property; null when the answer had none (or no answer came). */
+  public String reason() {
+    return reason;
+  }
+
   /** The agent token is unknown or revoked: the agent must enroll again. */
   public boolean isUnauthorized() {
     return status == 401;
-  }
-
-  /** The lease is stale (reaped, cancelled, finished elsewhere) or not this agent's: the report is final. */
-  public boolean isLeaseLost() {
-    return status == 409 || status == 403;
   }
 
   /** Worth retrying later: the server was unreachable, overloaded or failed. */

@@ -8,6 +8,7 @@ import dev.nightshift.protocol.Instruction;
 import dev.nightshift.protocol.LeaseRef;
 import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportResponse;
+import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.protocol.ReportStatus;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.ProblemException;
@@ -88,15 +89,20 @@ public class LeaseService {
 
   private static ReportResponse answer(BatchEngine.Outcome outcome) {
     ReportAnswer a = outcome.reports().get(0);
-    return switch (a.status()) {
-      case ACCEPTED, DUPLICATE -> new ReportResponse(a.status());
-      case STALE -> throw new ProblemException(HttpStatus.CONFLICT, "Stale lease", sentence(a.detail()));
-      case WRONG_COMMIT, CONFLICT -> throw ProblemException.conflict(sentence(a.detail()));
-      case NOT_YOURS -> throw ProblemException.forbidden(sentence(a.detail()));
-      case UNKNOWN_BATCH -> throw ProblemException.notFound("batch", a.batchId());
-      case INVALID -> throw ProblemException.badRequest(a.detail());
-      case RETRY -> throw new ProblemException(HttpStatus.SERVICE_UNAVAILABLE, "Try again", sentence(a.detail()));
-    };
+    ProblemException refusal =
+        switch (a.status()) {
+          case ACCEPTED, DUPLICATE -> null;
+          case STALE -> new ProblemException(HttpStatus.CONFLICT, "Stale lease", sentence(a.detail()));
+          case WRONG_COMMIT, CONFLICT -> ProblemException.conflict(sentence(a.detail()));
+          case NOT_YOURS -> ProblemException.forbidden(sentence(a.detail()));
+          case UNKNOWN_BATCH -> ProblemException.notFound("batch", a.batchId());
+          case INVALID -> ProblemException.badRequest(a.detail());
+          case RETRY -> new ProblemException(HttpStatus.SERVICE_UNAVAILABLE, "Try again", sentence(a.detail()));
+        };
+    if (refusal == null) {
+      return new ReportResponse(a.status());
+    }
+    throw refusal.withReason(ProblemReasons.of(a.status())); // agents act on the reason, never on the text
   }
 
   private static String sentence(String detail) {

@@ -36,11 +36,15 @@ class AgentTokenFilter extends OncePerRequestFilter {
       String token = header.substring(7).trim();
       Optional<AgentTokens.Caller> caller = tokens.find(token);
       if (caller.isPresent()) {
-        Optional<String> refused =
+        Optional<AgentTokens.Refusal> refused =
             tokens.claimInstance(
-                caller.get(), request.getHeader(AgentPaths.AGENT_INSTANCE_HEADER), request.getRemoteAddr());
+                caller.get(),
+                request.getHeader(AgentPaths.AGENT_INSTANCE_HEADER),
+                request.getHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER),
+                request.getRemoteAddr());
         if (refused.isPresent()) {
-          SecurityConfig.problem(json, response, HttpStatus.CONFLICT, refused.get());
+          SecurityConfig.problem(
+              json, response, HttpStatus.CONFLICT, refused.get().detail(), refused.get().reason());
           return;
         }
       }

@@ -1,5 +1,6 @@
 package dev.nightshift.server.security;
 
+import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.Times;
 import java.time.Clock;
@@ -8,6 +9,8 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -22,6 +25,9 @@ public class AgentTokens {
   private final Duration instanceTimeout;
   private final Duration instanceRewrite;
   private final AtomicLong instanceWrites = new AtomicLong();
+  /** How long after a takeover a call of the replaced process is taken for one still on its way, not a clone. */
+  static final Duration CLONE_GRACE = Duration.ofSeconds(10);
+  private static final Logger log = LoggerFactory.getLogger(AgentTokens.class);
 
   AgentTokens(JdbcClient jdbc, Clock clock, NightshiftProperties properties) {
     this.jdbc = jdbc;
@@ -34,7 +40,17 @@ public class AgentTokens {
    * The worker behind a token, with the agent process its row says uses the identity (read in the same query, so
    * {@link #claimInstance} mostly needs no statement of its own).
    */
-  record Caller(AgentPrincipal principal, String instanceId, String instanceAddress, Instant instanceSeenAt) {}
+  record Caller(
+      AgentPrincipal principal,
+      String instanceId,
+      String instanceAddress,
+      Instant instanceSeenAt,
+      String instancePrevious,
+      Instant instanceTakenAt,
+      String clonedInstance) {}
+
+  /** Why an agent process may not use an identity now: a {@link ProblemReasons} value and the detail. */
+  record Refusal(String reason, String detail) {}
 
   public Optional<AgentPrincipal> lookup(String token) {
     return find(token).map(Caller::principal);
@@ -46,8 +62,9 @@ public class AgentTokens {
     }
     return jdbc.sql(
             """
-            SELECT id, name, instance_id, instance_address, instance_seen_at FROM worker
-            WHERE token_hash = ? AND revoked_at IS NULL""")
+            SELECT id, name, instance_id, instance_address, instance_seen_at, instance_previous,
+                   instance_taken_at, cloned_instance
+            FROM worker WHERE token_hash = ? AND revoked_at IS NULL""")
         .param(Tokens.sha256(token))
         .query(
             (rs, n) ->
@@ -55,65 +72,140 @@ public class AgentTokens {
                     new AgentPrincipal(rs.getString(1), rs.getString(2)),
                     rs.getString(3),
                     rs.getString(4),
-                    Times.instant(rs, "instance_seen_at")))
+                    Times.instant(rs, "instance_seen_at"),
+                    rs.getString(6),
+                    Times.instant(rs, "instance_taken_at"),
+                    rs.getString(8)))
         .optional();
   }
 
   /**
    * Records that this agent process ({@code instance}, a random id per process) uses the worker's identity, unless
-   * another process does and called within the offline timeout. Returns the refusal, or empty when allowed.
+   * another process does. Returns the refusal, or empty when allowed. The rules, in order:
    *
-   * <p>No write when the worker's row, as {@link #find} just read it, already names this process at this address
-   * and was written less than half the offline timeout ago (every heartbeat refreshes it in the same statement that
-   * records the heartbeat, so a live agent's claims and reports never write the worker row). This is safe with several server instances on
-   * one database because the decision rests on the shared row, not on memory of this instance: a different process
-   * (a clone) never matches the row, so it always runs the conditional UPDATE below, exactly as before; and once
-   * another process has taken the identity over (through any instance), the row names that one, so the original is
-   * refused at its very next call. The only cost: the row's {@code instance_seen_at} may lag the agent's latest
-   * call by up to half the timeout, so a live agent keeps its identity as long as it heartbeats at least every half
-   * of the timeout (45 s of the default 90 s; agents heartbeat every 30 s), and one killed is replaceable 45-90 s
-   * after its last call instead of 90 s. The comparison uses this instance's clock against a
-   * time another instance may have written: clocks must agree (NTP), as the takeover rule already requires.
+   * <ol>
+   *   <li>The row already names this process: allowed; no write while the row was refreshed less than half the
+   *       offline timeout ago (every heartbeat refreshes it in the same statement that records the heartbeat, so a
+   *       live agent's claims and reports never write the worker row).
+   *   <li>This process was found out as a clone ({@code cloned_instance}): refused until it enrolls anew.
+   *   <li>This process names, as the process that ran on its data dir before it ({@code previous}), the very
+   *       process the row names: a restart (the agent's data-dir lock lets only one process run per data dir), so
+   *       it takes the identity over at once, whether or not the old process's calls are recent (one SIGKILLed
+   *       called a moment ago).
+   *   <li>This process is the one a successor took the identity over from, and calls more than {@link
+   *       #CLONE_GRACE} after that takeover: the old process is alive, so the "successor" ran on a copy of its data
+   *       dir (a cloned VM image). The original gets its identity back and the copy is refused from then on.
+   *       Within the grace it is refused (a request of a killed process still on its way).
+   *   <li>Otherwise the ordinary rule: allowed when no process uses the identity or the one that does has not
+   *       called within the offline timeout.
+   * </ol>
+   *
+   * <p>This is safe with several server instances on one database because every decision rests on the shared row,
+   * changed only by conditional UPDATEs, not on memory of this instance. The row's {@code instance_seen_at} may lag
+   * the agent's latest call by up to half the timeout, so a live agent keeps its identity as long as it heartbeats
+   * at least every half of the timeout (45 s of the default 90 s; agents heartbeat every 30 s). Clocks of server
+   * instances must agree (NTP), as the takeover rule already requires.
    */
-  Optional<String> claimInstance(Caller caller, String instance, String address) {
+  Optional<Refusal> claimInstance(Caller caller, String instance, String previous, String address) {
     if (instance == null || instance.isBlank()) {
       return Optional.empty(); // agents before this protocol addition; tests speaking the protocol by hand
     }
-    String id = instance.length() > 64 ? instance.substring(0, 64) : instance;
+    String id = clip(instance);
+    String prev = previous == null || previous.isBlank() ? null : clip(previous);
     Instant now = clock.instant();
-    if (id.equals(caller.instanceId())
-        && Objects.equals(address, caller.instanceAddress())
-        && caller.instanceSeenAt() != null
-        && caller.instanceSeenAt().isAfter(now.minus(instanceRewrite))) {
-      return Optional.empty();
-    }
     AgentPrincipal agent = caller.principal();
-    instanceWrites.incrementAndGet();
-    int claimed =
-        jdbc.sql(
-                """
-                UPDATE worker SET instance_id = ?, instance_address = ?, instance_seen_at = ?
-                WHERE id = ? AND (instance_id IS NULL OR instance_id = ? OR instance_seen_at < ?)""")
-            .params(id, address, Times.db(now), agent.workerId(), id, Times.db(now.minus(instanceTimeout)))
-            .update();
-    if (claimed == 1) {
-      return Optional.empty();
+    if (id.equals(caller.instanceId())) {
+      if (Objects.equals(address, caller.instanceAddress())
+          && caller.instanceSeenAt() != null
+          && caller.instanceSeenAt().isAfter(now.minus(instanceRewrite))) {
+        return Optional.empty();
+      }
+      return update(
+              "UPDATE worker SET instance_address = ?, instance_seen_at = ? WHERE id = ? AND instance_id = ?",
+              address, Times.db(now), agent.workerId(), id)
+          ? Optional.empty()
+          : inUse(agent); // taken over meanwhile
     }
+    if (id.equals(caller.clonedInstance())) {
+      return Optional.of(
+          new Refusal(
+              ProblemReasons.IDENTITY_CLONED,
+              "this agent runs on a copy of another agent's data dir (a cloned VM image?): the agent it was copied"
+                  + " from still runs as worker "
+                  + agent
+                  + ". Stop this agent, delete identity.json in its data dir and enroll it again as a new worker"));
+    }
+    if (prev != null && prev.equals(caller.instanceId())) {
+      boolean took =
+          update(
+              """
+              UPDATE worker SET instance_id = ?, instance_address = ?, instance_seen_at = ?, instance_previous = ?,
+                     instance_taken_at = ?
+              WHERE id = ? AND instance_id = ?""",
+              id, address, Times.db(now), prev, Times.db(now), agent.workerId(), prev);
+      if (took) {
+        log.info("worker {}: agent restarted (instance {} succeeds {})", agent, id, prev);
+        return Optional.empty();
+      }
+      return inUse(agent);
+    }
+    if (id.equals(caller.instancePrevious()) && caller.instanceId() != null) {
+      if (caller.instanceTakenAt() != null && caller.instanceTakenAt().isAfter(now.minus(CLONE_GRACE))) {
+        return inUse(agent);
+      }
+      boolean back =
+          update(
+              """
+              UPDATE worker SET cloned_instance = instance_id, instance_id = ?, instance_address = ?,
+                     instance_seen_at = ?, instance_previous = NULL, instance_taken_at = NULL
+              WHERE id = ? AND instance_id = ? AND instance_previous = ?""",
+              id, address, Times.db(now), agent.workerId(), caller.instanceId(), id);
+      if (back) {
+        log.warn(
+            "worker {}: agent instance {} claimed to succeed {}, but {} still calls: {} runs on a copy of this"
+                + " agent's data dir (a cloned VM image?) and is refused from now on",
+            agent, caller.instanceId(), id, id, caller.instanceId());
+        return Optional.empty();
+      }
+      return inUse(agent);
+    }
+    boolean claimed =
+        update(
+            """
+            UPDATE worker SET instance_id = ?, instance_address = ?, instance_seen_at = ?, instance_previous = NULL,
+                   instance_taken_at = ?
+            WHERE id = ? AND (instance_id IS NULL OR instance_seen_at < ?)""",
+            id, address, Times.db(now), Times.db(now), agent.workerId(), Times.db(now.minus(instanceTimeout)));
+    return claimed ? Optional.empty() : inUse(agent);
+  }
+
+  private boolean update(String sql, Object... params) {
+    instanceWrites.incrementAndGet();
+    return jdbc.sql(sql).params(params).update() == 1;
+  }
+
+  private Optional<Refusal> inUse(AgentPrincipal agent) {
     return jdbc.sql("SELECT hostname, instance_address FROM worker WHERE id = ?")
         .param(agent.workerId())
         .query(
             (rs, n) ->
-                "another agent (host "
-                    + rs.getString(1)
-                    + ", address "
-                    + rs.getString(2)
-                    + ") is already using this identity (worker "
-                    + agent
-                    + "): if this machine is a clone, delete identity.json in the clone's data dir and enroll it"
-                    + " again; if the other agent stopped without saying so, this one is accepted "
-                    + instanceTimeout.toSeconds()
-                    + " s after its last call")
+                new Refusal(
+                    ProblemReasons.IDENTITY_IN_USE,
+                    "another agent (host "
+                        + rs.getString(1)
+                        + ", address "
+                        + rs.getString(2)
+                        + ") is already using this identity (worker "
+                        + agent
+                        + "): if this machine is a clone, delete identity.json in the clone's data dir and enroll"
+                        + " it again; if the other agent stopped without saying so, this one is accepted "
+                        + instanceTimeout.toSeconds()
+                        + " s after its last call"))
         .optional();
+  }
+
+  private static String clip(String s) {
+    return s.length() > 64 ? s.substring(0, 64) : s;
   }
 
   /** How many instance UPDATEs ran since start (tests, diagnostics). */

@@ -217,8 +217,17 @@ class SecurityConfig {
 
   static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail)
       throws IOException {
+    problem(json, res, status, detail, null);
+  }
+
+  /** A problem with a machine-readable {@code reason} property (null for none). */
+  static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail, String reason)
+      throws IOException {
     ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
     body.setTitle(status.getReasonPhrase());
+    if (reason != null) {
+      body.setProperty("reason", reason);
+    }
     res.setStatus(status.value());
     res.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
     json.writeValue(res.getOutputStream(), body);

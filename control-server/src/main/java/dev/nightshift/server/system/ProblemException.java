@@ -9,11 +9,30 @@ import org.springframework.http.HttpStatus;
 public class ProblemException extends RuntimeException {
   private final HttpStatus status;
   private final String title;
+  private final String reason;
 
   public ProblemException(HttpStatus status, String title, String detail) {
+    this(status, title, detail, null);
+  }
+
+  /**
+   * @param reason a machine-readable reason for programs (the problem's {@code reason} property), or null
+   */
+  public ProblemException(HttpStatus status, String title, String detail, String reason) {
     super(detail);
     this.status = status;
     this.title = title;
+    this.reason = reason;
+  }
+
+  /** The machine-readable reason, or null. */
+  public String reason() {
+    return reason;
+  }
+
+  /** The same refusal with a machine-readable reason. */
+  public ProblemException withReason(String reason) {
+    return new ProblemException(status, title, getMessage(), reason);
   }
 
   public HttpStatus status() {

@@ -25,6 +25,9 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
   ResponseEntity<Object> problem(ProblemException e, WebRequest request) {
     ProblemDetail body = ProblemDetail.forStatusAndDetail(e.status(), e.getMessage());
     body.setTitle(e.title());
+    if (e.reason() != null) {
+      body.setProperty("reason", e.reason());
+    }
     return handleExceptionInternal(e, body, new HttpHeaders(), e.status(), request);
   }
 

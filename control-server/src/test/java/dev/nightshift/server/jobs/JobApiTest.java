@@ -136,7 +136,9 @@ class JobApiTest {
     // The agent still holding a lease is told to stop, and its late report changes nothing.
     var instructions = agent.heartbeat(leases.stream().map(Lease::ref).toList()).instructions();
     assertThat(instructions).hasSize(2).allSatisfy(i -> assertThat(i.reason()).contains("cancelled"));
-    assertThat(agent.complete(leases.get(0), "late").status()).isEqualTo(409);
+    Http.Response late = agent.complete(leases.get(0), "late");
+    assertThat(late.status()).isEqualTo(409);
+    assertThat(late.json().get("reason").asString()).as("machine-readable: the agent may drop it").isEqualTo("STALE");
     Http.Response again = admin.post("/api/v1/jobs/" + id + "/resume", "");
     assertThat(again.status()).isEqualTo(409);
     assertThat(again.detail()).contains("CANCELLED");

@@ -3,6 +3,7 @@ package dev.nightshift.server.security;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nightshift.protocol.AgentPaths;
+import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.protocol.ClaimRequest;
 import dev.nightshift.protocol.HeartbeatRequest;
 import dev.nightshift.protocol.HostFacts;
@@ -233,6 +234,59 @@ class SecurityApiTest {
         Http.JSON.writeValueAsString(new HeartbeatRequest(WorkerState.OFFLINE, "stopping", 1, 1, List.of(), null));
     assertThat(clone.post(AgentPaths.HEARTBEAT, offline).status()).isEqualTo(200);
     assertThat(first.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+  }
+
+  @Test
+  void aRestartedAgentNamingItsPredecessorTakesOverAtOnceAndACopiedDataDirIsFoundOut() {
+    TestAgent agent = TestAgent.enroll(port, "restarts", 1, Map.of());
+    String x = UUID.randomUUID().toString();
+    Http original = agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, x);
+    String beat = Http.JSON.writeValueAsString(new HeartbeatRequest(WorkerState.IDLE, "ready", 1, 1, List.of(), null));
+    assertThat(original.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+
+    // SIGKILLed a moment ago (it called just now) and restarted on its data dir: it names its predecessor.
+    String y = UUID.randomUUID().toString();
+    Http restarted =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, y).withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, x);
+    assertThat(restarted.post(AgentPaths.HEARTBEAT, beat).status()).as("no offline timeout to wait").isEqualTo(200);
+    assertThat(restarted.post(AgentPaths.CLAIM, new ClaimRequest(1, 0)).status()).isEqualTo(200);
+
+    // A request of the killed process still on its way: refused, but not taken for a clone.
+    Http.Response late = original.post(AgentPaths.HEARTBEAT, beat);
+    assertThat(late.status()).isEqualTo(409);
+    assertThat(late.json().get("reason").asString()).isEqualTo(ProblemReasons.IDENTITY_IN_USE);
+    assertThat(restarted.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+
+    // Someone else naming a predecessor that is not the current process gets nothing (an old copy of the dir).
+    Http stale =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString())
+            .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, x);
+    assertThat(stale.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(409);
+
+    // Now y's data dir is copied (a cloned VM image) and the copy starts: it names y and takes over...
+    String z = UUID.randomUUID().toString();
+    Http copy =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, z).withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, y);
+    assertThat(copy.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
+    // ...but y is alive and calls again after the grace: y gets its identity back, the copy is found out for good.
+    clock.advance(Duration.ofSeconds(11));
+    assertThat(restarted.post(AgentPaths.HEARTBEAT, beat).status()).as("the original keeps its identity").isEqualTo(200);
+    Http.Response cloned = copy.post(AgentPaths.HEARTBEAT, beat);
+    assertThat(cloned.status()).isEqualTo(409);
+    assertThat(cloned.isProblem()).isTrue();
+    assertThat(cloned.json().get("reason").asString()).isEqualTo(ProblemReasons.IDENTITY_CLONED);
+    assertThat(cloned.detail()).contains("copy of another agent's data dir").contains("enroll it again");
+    clock.advance(Duration.ofSeconds(200));
+    assertThat(copy.post(AgentPaths.CLAIM, new ClaimRequest(1, 0)).status())
+        .as("even after the original went quiet")
+        .isEqualTo(409);
+    // The copy restarted on its own dir names z as its predecessor: not the current process, so the ordinary rule.
+    Http copyRestarted =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString())
+            .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, z);
+    assertThat(copyRestarted.post(AgentPaths.HEARTBEAT, beat).status())
+        .as("the original was silent for longer than the offline timeout")
+        .isEqualTo(200);
   }
 
   @Test

@@ -13,6 +13,7 @@ import dev.nightshift.agent.identity.IdentityStore;
 import dev.nightshift.agent.idle.IdlePolicies;
 import dev.nightshift.agent.idle.IdlePolicy;
 import dev.nightshift.agent.idle.OwnerPause;
+import dev.nightshift.agent.identity.AgentInstance;
 import dev.nightshift.agent.lock.InstanceLock;
 import dev.nightshift.agent.loop.AgentLoop;
 import dev.nightshift.agent.loop.LoopConfig;
@@ -150,7 +151,8 @@ abstract class AgentCommand implements Callable<Integer> {
     HttpAgentClient client =
         new HttpAgentClient(
             s.server(), enrollment::token, AgentVersion.current(), Defaults.CONNECT_TIMEOUT,
-            Defaults.REQUEST_TIMEOUT, Defaults.CLAIM_TIMEOUT_MARGIN, trustedCa);
+            Defaults.REQUEST_TIMEOUT, Defaults.CLAIM_TIMEOUT_MARGIN, trustedCa,
+            AgentInstance.start(data.instanceFile()));
     Clock clock = Clock.systemUTC();
     RunnerConfig runnerConfig =
         new RunnerConfig(

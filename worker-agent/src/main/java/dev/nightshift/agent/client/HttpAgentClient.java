@@ -1,5 +1,6 @@
 package dev.nightshift.agent.client;
 
+import dev.nightshift.agent.identity.AgentInstance;
 import dev.nightshift.agent.system.Json;
 import dev.nightshift.protocol.AgentPaths;
 import dev.nightshift.protocol.AgentProtocol;
@@ -40,8 +41,8 @@ public final class HttpAgentClient implements AgentProtocol {
   private final Duration claimMargin;
   private final HttpClient http;
   private final JsonMapper json = Json.mapper();
-  /** This process's random id: the server refuses a second process using the same identity (a cloned VM). */
-  private final String instanceId = java.util.UUID.randomUUID().toString();
+  /** This process's instance: the server refuses a second process using the same identity (a cloned VM). */
+  private final AgentInstance instance;
 
   /**
    * @param server the server's base URL (may carry a path prefix)
@@ -56,13 +57,14 @@ public final class HttpAgentClient implements AgentProtocol {
       Duration connectTimeout,
       Duration requestTimeout,
       Duration claimMargin) {
-    this(server, agentToken, agentVersion, connectTimeout, requestTimeout, claimMargin, null);
+    this(server, agentToken, agentVersion, connectTimeout, requestTimeout, claimMargin, null, AgentInstance.fresh());
   }
 
   /**
    * Like the other constructor, trusting the given CA for HTTPS.
    *
    * @param trustedCa the CA to trust instead of the JDK's defaults, or null for the defaults
+   * @param instance this process's instance id and its predecessor's on the same data dir
    */
   public HttpAgentClient(
       URI server,
@@ -71,7 +73,9 @@ public final class HttpAgentClient implements AgentProtocol {
       Duration connectTimeout,
       Duration requestTimeout,
       Duration claimMargin,
-      TrustedCa trustedCa) {
+      TrustedCa trustedCa,
+      AgentInstance instance) {
+    this.instance = instance;
     String s = server.toString();
     this.base = s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
     this.agentToken = agentToken;
@@ -125,8 +129,11 @@ public final class HttpAgentClient implements AgentProtocol {
             .header("Accept", "application/json, application/problem+json")
             .header("User-Agent", "nightshift-agent/" + agentVersion)
             .header(AgentPaths.AGENT_VERSION_HEADER, agentVersion)
-            .header(AgentPaths.AGENT_INSTANCE_HEADER, instanceId)
+            .header(AgentPaths.AGENT_INSTANCE_HEADER, instance.id())
             .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+    if (instance.previous() != null) {
+      req.header(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, instance.previous());
+    }
     if (authenticated) {
       String token = agentToken.get();
       if (token == null) {
@@ -148,7 +155,8 @@ public final class HttpAgentClient implements AgentProtocol {
     }
     int status = res.statusCode();
     if (status < 200 || status > 299) {
-      throw new ProtocolException(status, "POST " + path + ": HTTP " + status + ": " + detail(res.body()));
+      throw new ProtocolException(
+          status, field(res.body(), "reason"), "POST " + path + ": HTTP " + status + ": " + detail(res.body()));
     }
     try {
       return json.readValue(res.body(), type);
@@ -161,6 +169,19 @@ public final class HttpAgentClient implements AgentProtocol {
   private static String describe(IOException e) {
     String m = e.getMessage();
     return e.getClass().getSimpleName() + (m == null ? "" : " " + m);
+  }
+
+  /** A text field of a JSON problem body; null when absent or the body is not JSON. */
+  private String field(byte[] body, String name) {
+    if (body == null || body.length == 0) {
+      return null;
+    }
+    try {
+      JsonNode v = json.readTree(body).get(name);
+      return v != null && v.isString() ? v.asString() : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
   }
 
   /** The problem's {@code detail} (else {@code title}), else the start of the body. */

@@ -8,6 +8,11 @@ public record DataDir(Path root) {
     return root.resolve("identity.json");
   }
 
+  /** The instance id of the agent process running (or last run) on this data dir. */
+  public Path instanceFile() {
+    return root.resolve("instance");
+  }
+
   public Path lockFile() {
     return root.resolve("agent.lock");
   }

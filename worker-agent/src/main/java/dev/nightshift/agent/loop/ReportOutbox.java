@@ -180,6 +180,8 @@ final class ReportOutbox {
         LOG.fine(() -> e.describe() + ": not answered on the claim; sending it with a separate call");
       } else if (a.status() == ReportStatus.RETRY) {
         retryLater(e, "the server asked to retry" + (a.detail() == null ? "" : ": " + a.detail()));
+      } else if (a.status() == ReportStatus.INVALID) {
+        reject(e, "the server refused the result as invalid" + (a.detail() == null ? "" : ": " + a.detail()));
       } else {
         finish(e, a.status().isRecorded()
             ? "result " + a.status() + " by the server"
@@ -241,6 +243,7 @@ final class ReportOutbox {
         switch (v) {
           case DELIVERED -> finish(e, null, true); // the reporter logged the answer
           case DROPPED -> finish(e, null, false);
+          case REJECTED -> reject(e, null);
           case UNAUTHORIZED, RETRY -> retryLater(e, null);
         }
       }
@@ -354,6 +357,17 @@ final class ReportOutbox {
     e.notBefore = clock.instant().plus(d);
     if (why != null) {
       LOG.warning(e.describe() + ": " + why + "; next attempt in " + d.toMillis() + " ms");
+    }
+  }
+
+  /** The server refused the result itself: it leaves the outbox but stays on disk, moved aside. */
+  private void reject(Entry e, String message) {
+    entries.remove(e.ref.leaseToken());
+    if (e.spoolFile != null) {
+      spool.reject(e.spoolFile);
+    }
+    if (message != null) {
+      LOG.severe(e.describe() + ": " + message + "; kept aside in the spool as .rejected");
     }
   }
 

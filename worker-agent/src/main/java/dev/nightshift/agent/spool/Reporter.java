@@ -1,7 +1,9 @@
 package dev.nightshift.agent.spool;
 
 import dev.nightshift.protocol.AgentProtocol;
+import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.protocol.ProtocolException;
+import dev.nightshift.protocol.ReportStatus;
 import dev.nightshift.protocol.ReportResponse;
 import java.util.logging.Logger;
 
@@ -13,9 +15,20 @@ public final class Reporter {
   public enum Verdict {
     /** ACCEPTED or DUPLICATE: delete the spool file. */
     DELIVERED,
-    /** A definitive refusal (409 stale lease, 403 not ours, 404, other 4xx): delete the spool file. */
+    /**
+     * The server said, with a machine-readable reason, that this lease's result can never be accepted (STALE,
+     * NOT_YOURS, WRONG_COMMIT, CONFLICT, UNKNOWN_BATCH): delete the spool file.
+     */
     DROPPED,
-    /** The server could not be reached or failed: keep the file, try again after a back-off. */
+    /**
+     * The server refused the report itself (INVALID, or 413 too large): sending it again cannot help, so it is
+     * moved aside ({@code .rejected}) for the operator, never deleted.
+     */
+    REJECTED,
+    /**
+     * Anything else (unreachable, 5xx, 429, an identity conflict, a 4xx without a reason such as a body cut short
+     * by the network): nothing was recorded; keep the file, try again after a back-off.
+     */
     RETRY,
     /** 401: the agent token was refused; enroll again, then retry. */
     UNAUTHORIZED
@@ -37,34 +50,32 @@ public final class Reporter {
       if (e.isUnauthorized()) {
         return Verdict.UNAUTHORIZED;
       }
-      if (e.isTransient() || isIdentityConflict(e)) {
-        LOG.warning(report.describe() + ": report not delivered, will retry: " + e.getMessage());
-        return Verdict.RETRY;
+      Verdict v = verdict(e);
+      switch (v) {
+        case DROPPED -> LOG.warning(report.describe() + ": result dropped: " + e.reason() + " (" + e.getMessage() + ")");
+        case REJECTED -> LOG.severe(report.describe() + ": result refused by the server (" + e.getMessage()
+            + "); kept aside in the spool as .rejected");
+        default -> LOG.warning(report.describe() + ": report not delivered, will retry: " + e.getMessage());
       }
-      LOG.warning(report.describe() + ": result dropped: " + why(e.status()) + " (" + e.getMessage() + ")");
-      return Verdict.DROPPED;
+      return v;
     } catch (RuntimeException e) {
       LOG.warning(report.describe() + ": report not delivered, will retry: " + e);
       return Verdict.RETRY;
     }
   }
 
-  /**
-   * A 409 refusing this agent process (another process uses the same identity), not the report: nothing was
-   * recorded, so the result must be kept. The server's other 409s (stale lease, wrong commit, conflicting result)
-   * are about the report and final.
-   */
-  public static boolean isIdentityConflict(ProtocolException e) {
-    return e.status() == 409 && e.getMessage() != null && e.getMessage().contains("already using this identity");
-  }
-
-  private static String why(int status) {
-    return switch (status) {
-      case 409 -> "the lease is stale (the batch was reaped, cancelled or finished elsewhere)";
-      case 403 -> "the lease is not this agent's";
-      case 404 -> "the server does not know this batch";
-      case 413 -> "the server refused the result as too large";
-      default -> "the server refused it with HTTP " + status;
-    };
+  /** What a refused report call means for the spooled result: only a machine-readable reason ends it. */
+  public static Verdict verdict(ProtocolException e) {
+    if (e.isUnauthorized()) {
+      return Verdict.UNAUTHORIZED;
+    }
+    ReportStatus s = ProblemReasons.reportStatus(e.reason());
+    if (s == ReportStatus.INVALID || (s == null && e.status() == 413)) {
+      return Verdict.REJECTED;
+    }
+    if (s != null && s.isFinal() && !s.isRecorded()) {
+      return Verdict.DROPPED;
+    }
+    return s != null && s.isRecorded() ? Verdict.DELIVERED : Verdict.RETRY;
   }
 }

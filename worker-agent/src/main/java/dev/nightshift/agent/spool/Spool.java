@@ -60,6 +60,18 @@ public final class Spool {
     }
   }
 
+  /**
+   * Moves a result the server refused as malformed or too large aside ({@code .rejected}): kept for the operator,
+   * never sent again, never deleted by the agent.
+   */
+  public void reject(Path file) {
+    try {
+      Files.move(file, file.resolveSibling(file.getFileName() + ".rejected"), StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      LOG.warning("cannot move spool file " + file + " aside: " + e.getMessage() + "; it stays in the spool");
+    }
+  }
+
   /** The spooled reports in name order; leftover temp files of a crash are deleted. */
   public List<Path> list() throws IOException {
     List<Path> files = new ArrayList<>();

@@ -39,7 +39,7 @@ class HttpAgentClientTest {
         "{\"workerId\":\"w-1\",\"agentToken\":\"nsa_1\",\"heartbeatMillis\":30000,\"leaseMillis\":120000}");
     route(AgentPaths.COMPLETE, 200, "application/json", "{\"status\":\"DUPLICATE\",\"newField\":true}");
     route(AgentPaths.FAIL, 409, "application/problem+json",
-        "{\"type\":\"about:blank\",\"title\":\"Conflict\",\"status\":409,\"detail\":\"lease token stale: batch 7 was reaped\"}");
+        "{\"type\":\"about:blank\",\"title\":\"Conflict\",\"status\":409,\"detail\":\"lease token stale: batch 7 was reaped\",\"reason\":\"STALE\"}");
     route(AgentPaths.CLAIM, 503, "text/html", "<html>Service Unavailable</html>");
     server.start();
     client = new HttpAgentClient(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/"),
@@ -91,7 +91,7 @@ class HttpAgentClientTest {
     assertThatThrownBy(() -> client.fail(null))
         .isInstanceOfSatisfying(ProtocolException.class, e -> {
           assertThat(e.status()).isEqualTo(409);
-          assertThat(e.isLeaseLost()).isTrue();
+          assertThat(e.reason()).isEqualTo("STALE");
           assertThat(e.getMessage()).contains("lease token stale: batch 7 was reaped");
         });
     assertThatThrownBy(() -> client.claim(new ClaimRequest(1, 0)))

@@ -11,6 +11,7 @@ import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.CompleteRequest;
 import dev.nightshift.protocol.FailRequest;
 import dev.nightshift.protocol.LeaseRef;
+import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.protocol.ProtocolException;
 import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportStatus;
@@ -166,6 +167,60 @@ class ReportOutboxTest {
     assertThat(refused[0]).isEqualTo(1);
     assertThat(spool().list()).hasSize(1);
     assertThat(box.refs()).hasSize(1);
+  }
+
+  /**
+   * Separate calls, one refusal each, in the order the outbox sends them (oldest first). Only a machine-readable
+   * reason saying the lease can never be accepted deletes a result; a refusal of the report itself moves it aside;
+   * everything else (a body cut short by the network, an identity conflict, 404/403 from a proxy, 5xx, 429) keeps it.
+   */
+  @Test
+  void onlyAMachineReadableReasonEndsAResultSentSeparately() throws Exception {
+    FakeAgentServer server = new FakeAgentServer();
+    server.failReports(
+        new ProtocolException(400, "HTTP 400: JSON parse error: Unexpected end-of-input"), // truncated body
+        new ProtocolException(409, ProblemReasons.IDENTITY_IN_USE, "another agent is already using this identity"),
+        new ProtocolException(409, ProblemReasons.IDENTITY_CLONED, "a copy of another agent's data dir"),
+        new ProtocolException(404, "HTTP 404: <html>Not Found</html>"), // a proxy, not the server
+        new ProtocolException(403, "HTTP 403: forbidden by proxy"),
+        new ProtocolException(429, "slow down"),
+        new ProtocolException(409, "STALE", "Stale lease"),
+        new ProtocolException(403, "NOT_YOURS", "another worker's lease"),
+        new ProtocolException(409, "WRONG_COMMIT", "other code"),
+        new ProtocolException(400, "INVALID", "version is longer than 200 characters"),
+        new ProtocolException(413, "too large"));
+    ReportOutbox box = outbox(1 << 20);
+    box.answered(withSpooled(box, complete(1, "a")).takeDue(), null); // separate calls from now on
+    for (int i = 2; i <= 11; i++) {
+      withSpooled(box, complete(i, "r" + i));
+    }
+
+    box.sendSeparately(new Reporter(server), () -> {});
+
+    assertThat(spool().list())
+        .extracting(p -> p.getFileName().toString())
+        .as("kept: nothing was recorded, or the refusal named no reason")
+        .containsExactly("1-1.json", "2-1.json", "3-1.json", "4-1.json", "5-1.json", "6-1.json");
+    assertThat(dir.resolve("spool/10-1.json.rejected")).as("a refused report is kept aside").exists();
+    assertThat(dir.resolve("spool/11-1.json.rejected")).exists();
+    assertThat(box.refs()).extracting(LeaseRef::batchId).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+
+    clock.advance(Duration.ofSeconds(1));
+    box.sendSeparately(new Reporter(server), () -> {});
+    assertThat(server.completes()).extracting(CompleteRequest::batchId).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+    assertThat(spool().list()).isEmpty();
+  }
+
+  @Test
+  void anInvalidAnswerOnAClaimKeepsTheResultAside() throws Exception {
+    ReportOutbox box = withSpooled(outbox(1 << 20), complete(1, "a"), complete(2, "b"));
+
+    box.answered(box.takeDue(), List.of(answer(1, ReportStatus.INVALID), answer(2, ReportStatus.CONFLICT)));
+
+    assertThat(spool().list()).isEmpty();
+    assertThat(dir.resolve("spool/1-1.json.rejected")).exists();
+    assertThat(dir.resolve("spool/2-1.json.rejected")).as("CONFLICT: another result was accepted").doesNotExist();
+    assertThat(box.isEmpty()).isTrue();
   }
 
   @Test
