@@ -225,10 +225,24 @@ public class LeaseService {
   }
 
   /**
+   * Like {@link #renew(String, List)} for an agent process that has used the identity since {@code instanceSince}
+   * (null: unknown): a lease granted before that was granted to a process that is gone (a restart proves it), so
+   * no claim answer can still be on its way to this one and the claim grace does not protect it. A restarted
+   * agent's killed batches are therefore requeued at its first heartbeat, not a minute later.
+   */
+  public List<Instruction> renew(String workerId, List<LeaseRef> held, Instant instanceSince) {
+    return renew(workerId, held, properties.lease().claimGrace(), instanceSince);
+  }
+
+  /**
    * Like {@link #renew(String, List)} with the given grace for unreported leases; a stopping agent's final
    * heartbeat uses zero: every lease it does not list is released at once.
    */
   public List<Instruction> renew(String workerId, List<LeaseRef> held, Duration grace) {
+    return renew(workerId, held, grace, null);
+  }
+
+  private List<Instruction> renew(String workerId, List<LeaseRef> held, Duration grace, Instant instanceSince) {
     Instant now = clock.instant();
     List<LeaseRef> reported =
         held == null ? List.of() : held.stream().filter(r -> r != null && r.leaseToken() != null).toList();
@@ -274,13 +288,16 @@ public class LeaseService {
     }
     Instant graceEdge = now.minus(grace);
     for (BatchStore.Held h : current.values()) {
-      if (!reportedTokens.contains(h.token()) && !h.leasedAt().isAfter(graceEdge)) {
+      boolean predecessors = instanceSince != null && h.leasedAt().isBefore(instanceSince);
+      if (!reportedTokens.contains(h.token()) && (predecessors || !h.leasedAt().isAfter(graceEdge))) {
         endIfCurrent(
             h,
             AttemptOutcome.EXPIRED,
             grace.isZero()
                 ? "the agent stopped without this lease"
-                : "the agent's heartbeat no longer lists this lease (agent restarted?)");
+                : predecessors
+                    ? "the agent restarted; its new process does not hold this lease"
+                    : "the agent's heartbeat no longer lists this lease (agent restarted?)");
       }
     }
     return instructions;

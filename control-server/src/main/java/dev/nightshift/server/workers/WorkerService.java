@@ -147,7 +147,8 @@ public class WorkerService {
             workerId)
         .update();
     List<Instruction> instructions;
-    String drainedBy = drainedBy(workerId);
+    Standing standing = standing(workerId, instance);
+    String drainedBy = standing.drainedBy();
     if (state == WorkerState.OFFLINE) {
       // The agent is stopping: no parked claim of its may be answered, and what it does not hold is requeued now.
       dispatcher.dropWaiters(workerId);
@@ -156,7 +157,7 @@ public class WorkerService {
       jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update();
       log.info("worker {} is going offline: {}", workerId, r.reason());
     } else {
-      instructions = new ArrayList<>(leases.renew(workerId, r.leases()));
+      instructions = new ArrayList<>(leases.renew(workerId, r.leases(), standing.instanceSince()));
       if (drainedBy != null) {
         instructions.add(Instruction.of(InstructionType.DRAIN, "drained by " + drainedBy));
       } else if (state == WorkerState.DRAINING) {
@@ -171,12 +172,24 @@ public class WorkerService {
   }
 
   /** Who drained the worker, or null when it is not drained (or does not exist). */
-  private String drainedBy(String workerId) {
-    return jdbc.sql("SELECT drained_by FROM worker WHERE id = ? AND drained_at IS NOT NULL")
+  /**
+   * Who drained the worker (null: not drained), and since when the calling agent process uses the identity (null:
+   * unknown, or another process does).
+   */
+  private record Standing(String drainedBy, Instant instanceSince) {}
+
+  private Standing standing(String workerId, String instance) {
+    return jdbc.sql("SELECT drained_by, drained_at, instance_id, instance_taken_at FROM worker WHERE id = ?")
         .param(workerId)
-        .query(String.class)
+        .query(
+            (rs, n) ->
+                new Standing(
+                    rs.getTimestamp(2) == null ? null : rs.getString(1),
+                    instance != null && instance.equals(rs.getString(3))
+                        ? Times.instant(rs, "instance_taken_at")
+                        : null))
         .optional()
-        .orElse(null);
+        .orElse(new Standing(null, null));
   }
 
   /**

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Security with real processes: a script never sees the agent's secrets; a cloned agent (same identity.json) is
- * refused with a message saying why while the original keeps working; a revoked agent stops at once.
+ * Security with real processes: a script never sees the agent's secrets; a cloned agent (a copy of the data dir) is
+ * found out and refused with a message saying why while the original keeps working; a revoked agent stops at once.
  */
 class AgentSecurityIT {
   @TempDir static Path dir;
@@ -77,19 +77,23 @@ class AgentSecurityIT {
         AgentProcess.start("run", server.url(), original, "original.log", "--slots", "1", "--name", "original")) {
       await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(original.resolve("identity.json")));
       await().atMost(Duration.ofSeconds(30)).until(() -> first.logText().contains("enrolled"));
-      // A VM cloned with the agent's data directory: the same identity.json.
+      // A VM cloned with the agent's data directory: the same identity.json, and the same 'instance' file, so the
+      // copy names the running original as its predecessor and takes over; the original's next call (after the
+      // grace for requests of a killed process) finds the copy out, and it is refused for good.
       Path clone = dir.resolve("agent-clone");
       Files.createDirectories(clone);
       Files.copy(original.resolve("identity.json"), clone.resolve("identity.json"));
+      Files.copy(original.resolve("instance"), clone.resolve("instance"));
       try (AgentProcess second =
           AgentProcess.start("run", server.url(), clone, "clone.log", "--slots", "1", "--name", "clone")) {
         await()
             .atMost(Duration.ofSeconds(60))
             .pollInterval(Duration.ofMillis(300))
-            .until(() -> second.logText().contains("is already using this identity"));
+            .until(() -> second.logText().contains("runs on a copy of another agent's data dir"));
         assertThat(second.logText())
             .contains("HTTP 409")
-            .contains("delete identity.json in the clone's data dir and enroll it again");
+            .contains("delete identity.json in its data dir and enroll it again");
+        assertThat(server.logText()).contains("is refused from now on");
         assertThat(second.process.isAlive()).as("it backs off, it does not die").isTrue();
 
         long jobId = Jobs.submit(server.admin(), Jobs.range("still works", "echo $NIGHTSHIFT_RANGE_START", 3, 1));
