@@ -24,6 +24,11 @@ public final class ServerProcess implements AutoCloseable {
   /** Set when the server speaks HTTPS: a client trusting its certificate. */
   private final java.net.http.HttpClient tls;
 
+  /** How it was started, for {@link #restart}. */
+  private Path dir;
+  private Map<String, String> startEnv;
+  private List<String> startJvmArgs;
+
   private ServerProcess(Process process, int port, Path log, Path dataDir, java.net.http.HttpClient tls) {
     this.process = process;
     this.port = port;
@@ -87,7 +92,8 @@ public final class ServerProcess implements AutoCloseable {
     command.addAll(jvmArgs);
     command.add("-jar");
     command.add(JAR.toString());
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> k.startsWith("SPRING_") || k.startsWith("NIGHTSHIFT_"));
     env.put("SERVER_PORT", String.valueOf(port));
@@ -96,6 +102,9 @@ public final class ServerProcess implements AutoCloseable {
     env.put("NIGHTSHIFT_ENROLLMENT_TOKEN", Http.ENROLLMENT_TOKEN);
     env.putAll(extraEnv);
     ServerProcess server = new ServerProcess(pb.start(), port, log, data, tls);
+    server.dir = dir;
+    server.startEnv = new LinkedHashMap<>(extraEnv);
+    server.startJvmArgs = List.copyOf(jvmArgs);
     server.awaitHealthy();
     return server;
   }
@@ -152,6 +161,25 @@ public final class ServerProcess implements AutoCloseable {
   /** The server's operating-system process id (for RSS and CPU figures from /proc). */
   public long pid() {
     return process.pid();
+  }
+
+  /** SIGKILL: no shutdown hook, no goodbye. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** Whether the process still runs. */
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /**
+   * Starts the server again on the same database, data dir and log (appended), on a new free port; this one must
+   * have ended ({@link #kill} or {@link #close}). Plain HTTP only.
+   */
+  public ServerProcess restart() throws IOException {
+    return startRaw(dir, startEnv, startJvmArgs);
   }
 
   public String logText() throws IOException {

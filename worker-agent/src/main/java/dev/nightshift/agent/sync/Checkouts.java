@@ -225,7 +225,7 @@ public final class Checkouts {
     } catch (ExecutionException x) {
       Throwable cause = x.getCause();
       if (cause instanceof CodeUnavailableException c) {
-        throw new CodeUnavailableException(c.getMessage(), c);
+        throw new CodeUnavailableException(c.getMessage(), c, c.isTransient());
       }
       if (cause instanceof IOException io) {
         throw new IOException(io.getMessage(), io);

@@ -206,7 +206,7 @@ public final class CodeRepository implements AutoCloseable {
     } else if (lower.contains("not found") || lower.contains("404")) {
       hint = " — is the server's address right?";
     }
-    return new CodeUnavailableException("could not fetch from " + remote + ": " + cause + hint, e);
+    return new CodeUnavailableException("could not fetch from " + remote + ": " + cause + hint, e, hint.isEmpty());
   }
 
   /** The messages of a JGit failure's causes, e.g. "connection failed: Connection refused", without the URL. */

@@ -6,22 +6,69 @@ import dev.nightshift.agent.runner.WorkspaceProvider;
 import dev.nightshift.protocol.Lease;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.logging.Logger;
 
 /**
  * Runs a lease in a checkout of the commit it names, pinned for the run, or in the work directory when it names
- * none. A commit that cannot be fetched or checked out fails that attempt with the reason, nothing else.
+ * none. A commit that cannot be fetched or checked out fails that attempt with the reason, nothing else; a fetch
+ * that fails because the server could not be reached (a network blip, a server restart) is tried again for up to
+ * {@link #DEFAULT_RETRY} first, while heartbeats keep the lease, so an outage does not use up the batch's attempts.
  */
 public final class GitWorkspace implements WorkspaceProvider {
+  private static final Logger LOG = Logger.getLogger(GitWorkspace.class.getName());
+  /** How long a fetch failing for want of the server is retried before the attempt fails. */
+  public static final Duration DEFAULT_RETRY = Duration.ofSeconds(60);
   private final WorkspaceProvider workDir;
   private final Checkouts checkouts;
+  private final Duration retryFor;
 
   /**
    * @param workDir where leases without a commit run
    * @param checkouts where leases with a commit run
    */
   public GitWorkspace(WorkspaceProvider workDir, Checkouts checkouts) {
+    this(workDir, checkouts, DEFAULT_RETRY);
+  }
+
+  /** Like the other constructor, retrying unreachable-server fetches for {@code retryFor} (zero: not at all). */
+  public GitWorkspace(WorkspaceProvider workDir, Checkouts checkouts, Duration retryFor) {
     this.workDir = workDir;
     this.checkouts = checkouts;
+    this.retryFor = retryFor;
+  }
+
+  private Checkouts.Handle acquire(String commit) throws IOException {
+    long deadline = System.nanoTime() + retryFor.toNanos();
+    long pauseMillis = 500;
+    while (true) {
+      try {
+        return checkouts.acquire(commit);
+      } catch (IOException e) {
+        CodeUnavailableException cause = causeOf(e);
+        if (cause == null || !cause.isTransient() || System.nanoTime() + pauseMillis * 1_000_000 > deadline) {
+          throw e;
+        }
+        LOG.warning("commit " + CodeRepository.abbreviate(commit) + ": " + cause.getMessage() + "; trying again in "
+            + pauseMillis + " ms");
+        try {
+          Thread.sleep(pauseMillis);
+        } catch (InterruptedException x) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        pauseMillis = Math.min(pauseMillis * 2, 8_000);
+      }
+    }
+  }
+
+  private static CodeUnavailableException causeOf(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof CodeUnavailableException c) {
+        return c;
+      }
+    }
+    return null;
   }
 
   @Override
@@ -31,7 +78,7 @@ public final class GitWorkspace implements WorkspaceProvider {
     }
     Checkouts.Handle handle;
     try {
-      handle = checkouts.acquire(lease.commit());
+      handle = acquire(lease.commit());
     } catch (IOException | RuntimeException e) {
       String message = String.valueOf(e.getMessage());
       String abbreviated = CodeRepository.abbreviate(lease.commit());

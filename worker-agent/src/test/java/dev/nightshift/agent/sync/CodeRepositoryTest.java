@@ -99,7 +99,8 @@ class CodeRepositoryTest {
     assertThatThrownBy(() -> local.ensure(missing))
         .isInstanceOf(CodeUnavailableException.class)
         .hasMessageStartingWith("commit 0123456 is not on the server (fetched refs from " + remote.url() + ")")
-        .hasMessageContaining("was it pushed?");
+        .hasMessageContaining("was it pushed?")
+        .satisfies(e -> assertThat(((CodeUnavailableException) e).isTransient()).as("asking again cannot help").isFalse());
     assertThatThrownBy(() -> local.ensure("main"))
         .isInstanceOf(CodeUnavailableException.class)
         .hasMessage("'main' is not a full commit id (40 hex digits)");
@@ -129,7 +130,32 @@ class CodeRepositoryTest {
     assertThatThrownBy(() -> new CodeRepository(tmp.resolve("other.git"), closedPort, () -> "t", Duration.ofSeconds(5))
             .ensure("0123456789abcdef0123456789abcdef01234567"))
         .isInstanceOf(CodeUnavailableException.class)
-        .hasMessageStartingWith("could not fetch from " + closedPort + ": ");
+        .hasMessageStartingWith("could not fetch from " + closedPort + ": ")
+        .satisfies(e -> assertThat(((CodeUnavailableException) e).isTransient()).as("a server down or restarting").isTrue());
+  }
+
+  @Test
+  void aWorkspaceRetriesAFetchThatFailedForWantOfTheServerButNotAMissingCommit() throws Exception {
+    String closedPort = "http://127.0.0.1:9/git/code.git";
+    String commit = "0123456789abcdef0123456789abcdef01234567";
+    CodeRepository down = new CodeRepository(tmp.resolve("down.git"), closedPort, () -> "t", Duration.ofSeconds(5));
+    closing.add(down::close);
+    GitWorkspace retrying =
+        new GitWorkspace(null, new Checkouts(down, tmp.resolve("down-checkouts"), 2, java.time.Clock.systemUTC()),
+            Duration.ofSeconds(3));
+    assertThatThrownBy(() -> retrying.workspaceFor(dev.nightshift.agent.testing.Leases.atCommit(1, commit, "1", "x", "1")))
+        .hasMessageContaining("could not fetch from " + closedPort);
+    assertThat(down.fetchCount()).as("tried, then again after 0.5 s (and 1 s, if time is left)").isGreaterThanOrEqualTo(2);
+
+    GitRemote remote = remote();
+    remote.commit("refs/heads/worker", Map.of("VERSION", "1.0\n"));
+    CodeRepository up = local(remote.url());
+    GitWorkspace notRetrying =
+        new GitWorkspace(null, new Checkouts(up, tmp.resolve("up-checkouts"), 2, java.time.Clock.systemUTC()),
+            Duration.ofSeconds(30));
+    assertThatThrownBy(() -> notRetrying.workspaceFor(dev.nightshift.agent.testing.Leases.atCommit(1, commit, "1", "x", "1")))
+        .hasMessageContaining("is not on the server");
+    assertThat(up.fetchCount()).as("branches, then the commit by id; no retry").isEqualTo(2);
   }
 
   @Test
