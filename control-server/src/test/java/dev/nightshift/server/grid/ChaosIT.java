@@ -90,6 +90,12 @@ class ChaosIT {
     for (int i = 0; i < AGENTS; i++) {
       agents.add(startAgent(i, 0));
     }
+    // Chaos starts once every agent is enrolled and work flows (else it would strike an empty grid).
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> IntStream.range(0, AGENTS).allMatch(i -> server.workerNamed("chaos-" + i) != null)
+            && Jobs.get(server.admin(), jobId).get("counts").get("succeeded").asInt() > 0);
     Map<String, Integer> events = new TreeMap<>();
     int[] restarts = new int[AGENTS];
     long end = System.nanoTime() + SECONDS * 1_000_000_000L;
