@@ -4,16 +4,16 @@ import dev.nightshift.agent.config.DataDir;
 import dev.nightshift.agent.config.Defaults;
 import dev.nightshift.agent.idle.OwnerPause;
 import dev.nightshift.agent.idle.ProbePolicy;
-import dev.nightshift.agent.system.Json;
+import dev.nightshift.agent.loop.AgentStatus;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import picocli.CommandLine.Command;
-import tools.jackson.databind.JsonNode;
 
 /** {@code status}: what the agent of a data dir decided last, and why. */
 @Command(
@@ -49,9 +49,9 @@ final class StatusCommand extends LocalAgentCommand {
       return EXIT_NOT_RUNNING;
     }
     out.println("agent: running, pid " + pid.get() + " holds " + data.lockFile());
-    JsonNode status;
+    AgentStatus status;
     try {
-      status = Json.mapper().readTree(Files.readAllBytes(data.statusFile()));
+      status = AgentStatus.read(data.statusFile());
     } catch (NoSuchFileException e) {
       out.println("status: none yet (" + data.statusFile() + " not written: the agent is starting, or older"
           + " than this command)");
@@ -62,27 +62,30 @@ final class StatusCommand extends LocalAgentCommand {
       out.flush();
       return EXIT_NOT_RUNNING;
     }
-    Instant updated = Instant.parse(status.path("updatedAt").asString("1970-01-01T00:00:00Z"));
+    Instant updated = status.updatedAt() == null ? Instant.EPOCH : status.updatedAt();
     Duration age = Duration.between(updated, Instant.now());
-    boolean stale = age.compareTo(Defaults.STATUS_STALE) > 0 || status.path("pid").asLong() != pid.get();
+    boolean stale = age.compareTo(Defaults.STATUS_STALE) > 0 || status.pid() != pid.get();
     out.println("updated: " + updated + " (" + ProbePolicy.human(age) + " ago"
         + (stale ? "; STALE: the agent has not updated it, it may be hung or the file is left from another run"
             : "") + ")");
-    out.println("verdict: " + status.path("verdict").asString("?") + " - " + status.path("reason").asString(""));
-    out.println("state sent to the server: " + status.path("state").asString("?") + " - "
-        + status.path("stateReason").asString(""));
+    out.println("verdict: " + orElse(status.verdict(), "?") + " - " + orElse(status.reason(), ""));
+    out.println("state sent to the server: " + orElse(status.state(), "?") + " - " + orElse(status.stateReason(), ""));
     out.println("probes:");
-    status.path("readings").properties().forEach(e -> out.println("  " + e.getKey() + ": " + e.getValue().asString()));
-    JsonNode batches = status.path("batches");
-    out.println("batches: " + (batches.isEmpty() ? "none" : batches.size() + " of "
-        + status.path("slots").asInt() + " slot(s)"));
-    for (JsonNode b : batches) {
-      out.println("  batch " + b.path("batchId").asLong() + " attempt " + b.path("attempt").asInt() + ": "
-          + b.path("phase").asString()
-          + (b.has("suspendedSeconds") ? " for " + ProbePolicy.human(Duration.ofSeconds(b.path("suspendedSeconds").asLong()))
-              + " (vacated after " + ProbePolicy.human(Duration.ofSeconds(status.path("vacateAfterSeconds").asLong())) + ")" : ""));
+    status.readings().forEach((k, v) -> out.println("  " + k + ": " + v));
+    List<AgentStatus.Batch> batches = status.batches();
+    out.println("batches: " + (batches.isEmpty() ? "none" : batches.size() + " of " + status.slots() + " slot(s)"));
+    for (AgentStatus.Batch b : batches) {
+      out.println("  batch " + b.batchId() + " attempt " + b.attempt() + ": " + b.phase()
+          + (b.suspendedSeconds() != null
+              ? " for " + ProbePolicy.human(Duration.ofSeconds(b.suspendedSeconds())) + " (vacated after "
+                  + ProbePolicy.human(Duration.ofSeconds(status.vacateAfterSeconds())) + ")"
+              : ""));
     }
     out.flush();
     return stale ? EXIT_NOT_RUNNING : AgentCommand.EXIT_OK;
+  }
+
+  private static String orElse(String s, String fallback) {
+    return s == null ? fallback : s;
   }
 }

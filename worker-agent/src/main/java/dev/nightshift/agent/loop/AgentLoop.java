@@ -412,23 +412,32 @@ public final class AgentLoop {
       if (run == null || h.cancelReason != null || stopping) {
         continue;
       }
-      if (v.run()) {
-        if (run.resume()) {
-          LOG.info(h.describe() + ": machine idle again (" + v.reason() + "); resumed");
+      boolean suspended = run.isSuspended();
+      Duration suspendedFor = suspended ? run.suspendedFor() : Duration.ZERO;
+      switch (IdleGovernor.decide(v.run(), suspended, suspendedFor, config.vacateAfter())) {
+        case RESUME -> {
+          if (run.resume()) {
+            LOG.info(h.describe() + ": machine idle again (" + v.reason() + "); resumed");
+          }
         }
-      } else if (!run.isSuspended()) {
-        if (config.vacateAfter().isZero()) {
-          LOG.info(h.describe() + ": " + v.reason() + "; vacating (vacate-after is 0)");
-          run.vacate(v.reason());
-        } else if (run.suspend()) {
-          LOG.info(h.describe() + ": " + v.reason() + "; suspended, vacated unless idle again within "
-              + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+        case SUSPEND -> {
+          if (run.suspend()) {
+            LOG.info(h.describe() + ": " + v.reason() + "; suspended, vacated unless idle again within "
+                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+          }
         }
-      } else if (run.suspendedFor().compareTo(config.vacateAfter()) >= 0) {
-        LOG.info(h.describe() + ": suspended for " + dev.nightshift.agent.idle.ProbePolicy.human(run.suspendedFor())
-            + " (" + v.reason() + "); vacating: the server requeues it at once");
-        run.vacate(v.reason() + "; suspended longer than vacate-after "
-            + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+        case VACATE -> {
+          if (!suspended) {
+            LOG.info(h.describe() + ": " + v.reason() + "; vacating (vacate-after is 0)");
+            run.vacate(v.reason());
+          } else {
+            LOG.info(h.describe() + ": suspended for " + dev.nightshift.agent.idle.ProbePolicy.human(suspendedFor)
+                + " (" + v.reason() + "); vacating: the server requeues it at once");
+            run.vacate(v.reason() + "; suspended longer than vacate-after "
+                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
+          }
+        }
+        case NONE -> {}
       }
     }
   }
@@ -455,47 +464,34 @@ public final class AgentLoop {
     if (file == null || stopping) {
       return;
     }
-    IdleVerdict v = lastVerdict;
-    Map<String, Object> status = new java.util.LinkedHashMap<>();
-    status.put("pid", ProcessHandle.current().pid());
-    status.put("updatedAt", clock.instant().toString());
-    status.put("verdict", v == null ? null : v.word());
-    status.put("reason", v == null ? null : v.reason());
-    status.put("readings", v == null ? Map.of() : v.readings());
-    HeartbeatRequest hb = heartbeatRequest();
-    status.put("state", hb.state().name());
-    status.put("stateReason", hb.reason());
-    status.put("slots", config.slots());
-    status.put("vacateAfterSeconds", config.vacateAfter().toSeconds());
-    List<Map<String, Object>> batches = new ArrayList<>();
-    for (HeldLease h : held.values()) {
-      Map<String, Object> b = new java.util.LinkedHashMap<>();
-      b.put("batchId", h.ref.batchId());
-      b.put("attempt", h.attempt);
-      boolean suspended = h.run != null && h.run.isSuspended();
-      b.put("phase", suspended ? "SUSPENDED" : "RUNNING");
-      if (suspended) {
-        b.put("suspendedSeconds", h.run.suspendedFor().toSeconds());
-      }
-      batches.add(b);
-    }
-    for (ReportOutbox.Entry e : outbox.snapshot()) {
-      if (!held.containsKey(e.ref.leaseToken())) {
-        Map<String, Object> b = new java.util.LinkedHashMap<>();
-        b.put("batchId", e.ref.batchId());
-        b.put("attempt", e.attempt);
-        b.put("phase", "REPORTING");
-        batches.add(b);
-      }
-    }
-    batches.sort(java.util.Comparator.comparingLong(b -> (Long) b.get("batchId")));
-    status.put("batches", batches);
     try {
-      dev.nightshift.agent.system.AtomicFiles.replace( // a diagnostic: atomic, but not worth an fsync
-          file, dev.nightshift.agent.system.Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(status));
+      status().write(file);
     } catch (IOException | RuntimeException e) {
       LOG.fine(() -> "cannot write the status file " + file + ": " + e.getMessage());
     }
+  }
+
+  /** The status as {@code nightshift-agent status} shows it: verdict, readings, state sent, batches held. */
+  public AgentStatus status() {
+    IdleVerdict v = lastVerdict;
+    HeartbeatRequest hb = heartbeatRequest();
+    List<AgentStatus.Batch> batches = new ArrayList<>();
+    for (HeldLease h : held.values()) {
+      boolean suspended = h.run != null && h.run.isSuspended();
+      batches.add(new AgentStatus.Batch(h.ref.batchId(), h.attempt,
+          suspended ? AgentStatus.Phase.SUSPENDED : AgentStatus.Phase.RUNNING,
+          suspended ? h.run.suspendedFor().toSeconds() : null));
+    }
+    for (ReportOutbox.Entry e : outbox.snapshot()) {
+      if (!held.containsKey(e.ref.leaseToken())) {
+        batches.add(new AgentStatus.Batch(e.ref.batchId(), e.attempt, AgentStatus.Phase.REPORTING, null));
+      }
+    }
+    batches.sort(java.util.Comparator.comparingLong(AgentStatus.Batch::batchId));
+    return new AgentStatus(
+        ProcessHandle.current().pid(), clock.instant(), v == null ? null : v.word(), v == null ? null : v.reason(),
+        v == null ? Map.of() : v.readings(), hb.state().name(), hb.reason(), config.slots(),
+        config.vacateAfter().toSeconds(), batches);
   }
 
   // ---------------------------------------------------------------- running leases

@@ -70,6 +70,22 @@ class IdleCommandsTest {
   }
 
   @Test
+  void theStatusTheLoopWritesIsTheStatusTheCommandReads() throws Exception {
+    Path file = data.resolve("status.json");
+    dev.nightshift.agent.loop.AgentStatus written =
+        new dev.nightshift.agent.loop.AgentStatus(
+            42, Instant.parse("2026-12-01T10:00:00Z"), "RUN", "idle", java.util.Map.of("policy", "always"),
+            "BUSY", "1 batch", 2, 600,
+            java.util.List.of(
+                new dev.nightshift.agent.loop.AgentStatus.Batch(
+                    7, 1, dev.nightshift.agent.loop.AgentStatus.Phase.SUSPENDED, 42L),
+                new dev.nightshift.agent.loop.AgentStatus.Batch(
+                    8, 2, dev.nightshift.agent.loop.AgentStatus.Phase.REPORTING, null)));
+    written.write(file);
+    assertThat(dev.nightshift.agent.loop.AgentStatus.read(file)).isEqualTo(written);
+  }
+
+  @Test
   void statusPrintsTheRunningAgentsVerdictReadingsAndBatches() throws Exception {
     long pid = ProcessHandle.current().pid(); // stands in for a running agent
     Files.writeString(data.resolve("agent.pid"), pid + "\n");
