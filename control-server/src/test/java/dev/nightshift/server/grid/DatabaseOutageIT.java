@@ -18,7 +18,15 @@ import dev.nightshift.server.testing.Jobs;
 import dev.nightshift.server.testing.MariaDbProcess;
 import dev.nightshift.server.testing.ServerProcess;
 import dev.nightshift.server.testing.TestAgent;
+import java.net.CookieManager;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +39,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,6 +84,8 @@ class DatabaseOutageIT {
     db = MariaDbProcess.install(dir.resolve("mariadb"), ServerProcess.freePort());
     db.createDatabase("nightshift");
     Map<String, String> env = new LinkedHashMap<>(ServerProcess.fastLeases());
+    // Leases outlive the outage (about 15 s): a batch running across it must be accepted when its agent reports.
+    env.put("NIGHTSHIFT_LEASE_DURATION", "30s");
     env.put("SPRING_DATASOURCE_URL", db.serverUrl() + "nightshift");
     env.put("SPRING_DATASOURCE_USERNAME", "root");
     env.put("SPRING_DATASOURCE_PASSWORD", "");
@@ -91,6 +103,7 @@ class DatabaseOutageIT {
   @AfterAll
   static void stop() {
     pool.shutdownNow();
+    keepLogs();
     if (realAgent != null) {
       realAgent.close();
     }
@@ -102,8 +115,29 @@ class DatabaseOutageIT {
     }
   }
 
+  /** Copies the server's, the agent's and the database's logs to target/database-outage-it (the temp dir goes). */
+  static void keepLogs() {
+    try {
+      Path keep = Files.createDirectories(Path.of("target", "database-outage-it"));
+      for (Path log :
+          List.of(
+              dir.resolve("server/server.log"), dir.resolve("agent.log"), dir.resolve("mariadb/mariadbd.log"))) {
+        if (Files.exists(log)) {
+          Files.copy(log, keep.resolve(log.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    } catch (java.io.IOException e) {
+      System.err.println("logs not kept: " + e);
+    }
+  }
+
   /** One call, as a test client saw it. */
   record Seen(String name, int status, String contentType, String retryAfter, long millis, String body) {
+    /** The answer of a working server: 200, or for the login form a redirect into the dashboard. */
+    boolean normal() {
+      return name.equals("dashboard login") ? status == 302 && body.endsWith("/ui") : status == 200;
+    }
+
     boolean problem() {
       return contentType != null && contentType.startsWith("application/problem+json");
     }
@@ -161,11 +195,23 @@ class DatabaseOutageIT {
     assertThat(agent.complete(leases.get(0), "").status()).isEqualTo(200);
     Lease held = leases.get(1);
 
-    // A real agent, when its jar was built (the worker-agent module): it must ride out the outage on its own.
+    // A real agent, when its jar was built (the worker-agent module): it must ride out the outage on its own,
+    // with a batch that it finishes while the database is down.
+    long across = -1;
     if (Files.exists(AgentProcess.JAR)) {
       realAgent =
           AgentProcess.start("run", server.url(), dir.resolve("agent"), "agent.log", "--slots", "1", "--name", "real");
-      await().atMost(Duration.ofSeconds(60)).until(() -> server.workerNamed("real") != null);
+      // First a batch that makes it fetch and check out the release (Git needs the database for its credentials).
+      long warmUp = Jobs.submit(admin, Jobs.range("warm-up", "true", 1, 1));
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> Jobs.get(admin, warmUp).get("state").asString().equals("SUCCEEDED"));
+      across = Jobs.submit(admin, Jobs.range("across the outage", "sleep 3; echo finished-in-the-dark", 1, 1));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> GridEndToEndIT.runningBatches(server, "real") > 0);
     }
 
     // A long-polled claim parked on the server when the database dies.
@@ -190,9 +236,11 @@ class DatabaseOutageIT {
     calls.put("agent claim (long poll)", () -> agent.http.post(AgentPaths.CLAIM, new ClaimRequest(1, 5_000)));
     calls.put("agent complete", () -> agent.complete(held, ""));
     calls.put("agent register", () -> anonymous.post(AgentPaths.REGISTER, register("late-agent")));
+    calls.put("dashboard login", () -> dashboardLogin(port));
     calls.put("wrong password", () -> wrongPassword.get("/api/v1/jobs"));
     calls.put("unknown user", () -> unknownUser.get("/api/v1/jobs"));
     calls.put("health", () -> anonymous.get("/actuator/health"));
+    calls.put("liveness", () -> anonymous.get("/actuator/health/liveness"));
 
     // ------------------------------------------------------------------ the outage
     db.kill();
@@ -216,13 +264,14 @@ class DatabaseOutageIT {
     normal.put("agent heartbeat", () -> agent.http.post(AgentPaths.HEARTBEAT, heartbeat()));
     normal.put("agent claim", () -> agent.http.post(AgentPaths.CLAIM, new ClaimRequest(0, 0)));
     normal.put("health", () -> anonymous.get("/actuator/health"));
+    normal.put("dashboard login", () -> dashboardLogin(port));
     List<Seen> recovery = new ArrayList<>();
     long recoveredMillis = -1;
     long deadline = upAt + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
       List<Seen> round = concurrently(normal);
       recovery.addAll(round);
-      if (round.stream().allMatch(s -> s.status() == 200)) {
+      if (round.stream().allMatch(Seen::normal)) {
         recoveredMillis = (System.nanoTime() - upAt) / 1_000_000;
         break;
       }
@@ -239,14 +288,24 @@ class DatabaseOutageIT {
     outage.forEach(System.out::println);
     System.out.println(parkedSeen);
     System.out.println("---- recovery: everything answered 200 " + recoveredMillis + " ms after the database was up");
-    recovery.stream().filter(s -> s.status() != 200).forEach(System.out::println);
-    System.out.println("---- after recovery: " + after.stream().filter(s -> s.status() != 200).count() + " non-200");
-    after.stream().filter(s -> s.status() != 200).forEach(System.out::println);
+    recovery.stream().filter(s -> !s.normal()).forEach(System.out::println);
+    System.out.println("---- after recovery: " + after.stream().filter(s -> !s.normal()).count() + " abnormal");
+    after.stream().filter(s -> !s.normal()).forEach(System.out::println);
 
     SoftAssertions soft = new SoftAssertions();
     Set<String> credentialsMayBeChecked = Set.of("wrong password", "unknown user");
     for (Seen s : outage) {
       soft.assertThat(s.millis()).as("time to answer: %s", s).isLessThan(ANSWER_BOUND.toMillis());
+      if (s.name().equals("dashboard login")) {
+        // Back to the form, saying the password could not be checked; not "?error", which counts as a failure.
+        soft.assertThat(s.status()).as("dashboard login: %s", s).isEqualTo(302);
+        soft.assertThat(s.body()).as("dashboard login: %s", s).endsWith("/login?unavailable");
+        continue;
+      }
+      if (s.name().equals("liveness")) {
+        soft.assertThat(s.status()).as("liveness (restarting the server would not help): %s", s).isEqualTo(200);
+        continue;
+      }
       if (credentialsMayBeChecked.contains(s.name())) {
         soft.assertThat(s.status()).as("wrong credentials: %s", s).isIn(401, 503);
       } else {
@@ -265,7 +324,7 @@ class DatabaseOutageIT {
     soft.assertThat(recoveredMillis)
         .as("every call answered 200 again within %s of the database's return", RECOVERY_BOUND)
         .isBetween(0L, RECOVERY_BOUND.toMillis());
-    soft.assertThat(after).as("after recovery").allMatch(s -> s.status() == 200);
+    soft.assertThat(after).as("after recovery").allMatch(Seen::normal);
     soft.assertAll();
 
     // No lockout for the right user: the outage's 503s were not failed authentications.
@@ -287,9 +346,22 @@ class DatabaseOutageIT {
               return Jobs.get(admin, afterJob).get("state").asString().equals("SUCCEEDED");
             });
 
-    // A real agent that lived through the outage runs new work by itself (its back-off is up to 60 s with jitter).
+    // A real agent that lived through the outage sends the result it finished in the dark (its back-off is up to
+    // 60 s with jitter), accepted at its first attempt: nothing lost, nothing run twice; then runs new work.
     if (realAgent != null) {
       assertThat(realAgent.process.isAlive()).as(realAgent.logText()).isTrue();
+      long acrossJob = across;
+      long waitFrom = System.nanoTime();
+      await()
+          .atMost(Duration.ofSeconds(75))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> Jobs.get(admin, acrossJob).get("state").asString().equals("SUCCEEDED"));
+      System.out.println(
+          "---- the batch finished during the outage was accepted " + (System.nanoTime() - waitFrom) / 1_000_000
+              + " ms after the recovery checks");
+      assertThat(admin.get("/api/v1/jobs/" + acrossJob + "/results").body()).isEqualTo("finished-in-the-dark\n");
+      var batch = admin.get("/api/v1/jobs/" + acrossJob + "/batches").json().get("items").get(0);
+      assertThat(batch.get("attempts").asInt()).as("run once: %s", batch).isEqualTo(1);
       long agentJob = Jobs.submit(admin, Jobs.range("for the real agent", "true", 2, 1));
       long submitted = System.nanoTime();
       await()
@@ -305,6 +377,52 @@ class DatabaseOutageIT {
         .doesNotContain("unexpected error serving")
         .doesNotContain("engine step failed")
         .contains("database unavailable, answering 503");
+  }
+
+  /**
+   * Logs in through the dashboard's form as a browser does (CSRF token from the form, session cookie); the answer's
+   * body is where the login redirects to.
+   */
+  static Http.Response dashboardLogin(int port) {
+    try {
+      HttpClient browser =
+          HttpClient.newBuilder()
+              .cookieHandler(new CookieManager())
+              .followRedirects(HttpClient.Redirect.NEVER)
+              .connectTimeout(Duration.ofSeconds(5))
+              .build();
+      String page =
+          browser
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/login")).GET().build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      Matcher csrf = Pattern.compile("name=\"_csrf\" value=\"([^\"]+)\"").matcher(page);
+      if (!csrf.find()) {
+        throw new IllegalStateException("no CSRF token on the login page: " + page);
+      }
+      String form =
+          "username=admin&password=" + URLEncoder.encode(Http.ADMIN_PASSWORD, StandardCharsets.UTF_8) + "&_csrf="
+              + URLEncoder.encode(csrf.group(1), StandardCharsets.UTF_8);
+      HttpResponse<String> r =
+          browser.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/login"))
+                  .timeout(Duration.ofSeconds(60))
+                  .header("Content-Type", "application/x-www-form-urlencoded")
+                  .POST(HttpRequest.BodyPublishers.ofString(form))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new Http.Response(
+          r.statusCode(),
+          r.headers().firstValue("Content-Type").orElse(null),
+          r.headers().firstValue("Location").orElse(r.body()),
+          r.headers());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   static HeartbeatRequest heartbeat() {
