@@ -88,6 +88,8 @@ public final class MariaDbProcess implements AutoCloseable {
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("mariadbd.log").toFile()))
             .start();
+    Process started = process;
+    Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly)); // also when the test JVM is stopped
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {
       try (Connection c = DriverManager.getConnection(serverUrl() + "?connectTimeout=1000", "root", "")) {
