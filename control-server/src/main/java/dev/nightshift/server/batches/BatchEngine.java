@@ -10,6 +10,7 @@ import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportStatus;
 import dev.nightshift.server.security.Tokens;
+import dev.nightshift.server.system.DatabaseOutage;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.Transactions;
 import java.sql.ResultSet;
@@ -51,8 +52,9 @@ import tools.jackson.databind.json.JsonMapper;
  * the same transaction as the batches they count, so they are exact after any crash.
  *
  * <p>Every report is fenced by its lease token and checked on its own: a refused report gets its own answer and
- * never fails the others. A group that fails for another reason (a broken row, the database gone) is retried one
- * request at a time, so one bad request cannot starve the rest.
+ * never fails the others. A group that fails for another reason (a broken row) is retried one request at a time, so
+ * one bad request cannot starve the rest; a group that fails because the database is unreachable fails as a whole
+ * at once (503 to every caller), and the threads go on with the next group.
  */
 @Component
 public class BatchEngine implements SmartLifecycle {
@@ -229,8 +231,10 @@ public class BatchEngine implements SmartLifecycle {
         events.publishEvent(new WorkAvailable("leases given back"));
       }
     } catch (RuntimeException e) {
-      if (group.size() == 1) {
-        group.get(0).result.completeExceptionally(e);
+      if (group.size() == 1 || DatabaseOutage.isCause(e)) {
+        // The database is unreachable: every request of the group fails the same way, at once (its callers answer
+        // 503 and agents send the same reports again); one by one, each would wait for the pool's timeout again.
+        group.forEach(p -> p.result.completeExceptionally(e));
         return;
       }
       log.warn("a group of {} requests failed ({}); handling them one by one", group.size(), e.toString());

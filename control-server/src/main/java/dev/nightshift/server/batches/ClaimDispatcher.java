@@ -3,6 +3,7 @@ package dev.nightshift.server.batches;
 import dev.nightshift.protocol.ClaimRequest;
 import dev.nightshift.protocol.ClaimResponse;
 import dev.nightshift.protocol.Lease;
+import dev.nightshift.server.system.DatabaseOutage;
 import dev.nightshift.server.system.NightshiftProperties;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -185,7 +186,11 @@ public class ClaimDispatcher implements SmartLifecycle {
         Thread.currentThread().interrupt();
         return;
       } catch (Throwable t) {
-        log.warn("claim dispatch failed, will try again: {}", t.toString());
+        if (DatabaseOutage.isCause(t)) {
+          DatabaseOutage.noted(t); // parked claims wait on; they are answered when the database is back
+        } else {
+          log.warn("claim dispatch failed, will try again: {}", t.toString());
+        }
       }
     }
   }

@@ -3,6 +3,7 @@ package dev.nightshift.server.dashboard;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import dev.nightshift.server.system.DatabaseOutage;
 import java.nio.charset.StandardCharsets;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -10,6 +11,8 @@ import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.AuthenticationFailureHandler;
+import org.springframework.security.web.authentication.SimpleUrlAuthenticationFailureHandler;
 import org.springframework.security.web.csrf.CsrfException;
 import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
@@ -45,7 +48,9 @@ class DashboardSecurity {
                     .hasAnyRole("ADMIN", "OPERATOR")
                     .anyRequest()
                     .hasRole("ADMIN"))
-        .formLogin(form -> form.loginPage("/login").defaultSuccessUrl("/ui", false).permitAll())
+        .formLogin(
+            form ->
+                form.loginPage("/login").defaultSuccessUrl("/ui", false).failureHandler(loginFailure()).permitAll())
         .logout(logout -> logout.logoutUrl("/logout").logoutSuccessUrl("/login?logout").permitAll())
         .headers(
             h ->
@@ -67,6 +72,22 @@ class DashboardSecurity {
                                 ? "The form's CSRF token is missing or stale: reload the page and try again."
                                 : "Your role may not do this: actions need the ADMIN role; OPERATOR is read-only.")));
     return http.build();
+  }
+
+  /**
+   * Wrong credentials go back to the form with {@code ?error} (counted toward the lockout); credentials that could
+   * not be checked because the database is unreachable with {@code ?unavailable} (not counted).
+   */
+  private static AuthenticationFailureHandler loginFailure() {
+    SimpleUrlAuthenticationFailureHandler wrong = new SimpleUrlAuthenticationFailureHandler("/login?error");
+    return (req, res, ex) -> {
+      if (DatabaseOutage.isCause(ex)) {
+        DatabaseOutage.noted(ex);
+        res.sendRedirect(req.getContextPath() + "/login?unavailable");
+        return;
+      }
+      wrong.onAuthenticationFailure(req, res, ex);
+    };
   }
 
   private static void refuse(HttpServletResponse res, String detail) throws IOException {

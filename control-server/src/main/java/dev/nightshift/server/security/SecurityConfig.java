@@ -1,6 +1,7 @@
 package dev.nightshift.server.security;
 
 import dev.nightshift.protocol.AgentPaths;
+import dev.nightshift.server.system.DatabaseOutage;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -202,9 +203,17 @@ class SecurityConfig {
     return http.build();
   }
 
-  /** A 401 that challenges for HTTP Basic (so stock clients such as git send credentials) and says what to send. */
+  /**
+   * A 401 that challenges for HTTP Basic (so stock clients such as git send credentials) and says what to send; or
+   * 503 when the credentials could not be checked because the database is unreachable (never 401 for credentials
+   * that may be right, and not counted toward the lockout).
+   */
   static AuthenticationEntryPoint basicChallenge(JsonMapper json, String realm, String detail) {
     return (req, res, ex) -> {
+      if (DatabaseOutage.isCause(ex)) {
+        DatabaseOutage.answer(res, json, ex);
+        return;
+      }
       res.setHeader("WWW-Authenticate", "Basic realm=\"" + realm + "\"");
       problem(json, res, HttpStatus.UNAUTHORIZED, detail);
     };

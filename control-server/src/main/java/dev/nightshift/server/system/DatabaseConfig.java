@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingClass;
+import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
 import org.springframework.context.annotation.ConditionContext;
@@ -35,8 +36,10 @@ class DatabaseConfig {
           EMBEDDED_DATABASE);
     }
 
+    /** The same pool settings ({@code spring.datasource.hikari.*}: size, isolation, timeouts) as an external one. */
     @Bean
-    DataSource dataSource(EmbeddedMariaDb db) {
+    @ConfigurationProperties("spring.datasource.hikari")
+    HikariDataSource dataSource(EmbeddedMariaDb db) {
       HikariDataSource ds = new HikariDataSource();
       ds.setJdbcUrl(db.url(EMBEDDED_DATABASE));
       ds.setUsername("root");
