@@ -8,6 +8,7 @@ import dev.nightshift.server.testing.CodeFixture;
 import dev.nightshift.server.testing.FaultProxy;
 import dev.nightshift.server.testing.Http;
 import dev.nightshift.server.testing.Jobs;
+import dev.nightshift.server.testing.MariaDbProcess;
 import dev.nightshift.server.testing.ServerProcess;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Chaos with real processes: agents behind a {@link FaultProxy} (resets, half-closes, truncated answers and
- * bodies, blackholes), agents SIGKILLed and restarted on their data dirs, the server SIGKILLed and restarted, all
- * while a job runs. Asserts: each item exactly once; no spooled result discarded except for a machine-readable
+ * Chaos with real processes: agents behind a {@link FaultProxy} (resets, lost answers, truncated bodies,
+ * blackholes), agents SIGKILLed and restarted on their data dirs, the server SIGKILLed and restarted, and the
+ * database (its own {@code mariadbd}; without one, the run says so and skips only this kind) SIGKILLed and restarted,
+ * all while a job runs. Asserts: each item exactly once; no spooled result discarded except for a machine-readable
  * STALE answer (its lease ended while the agent was cut off, so another attempt's result stands); nothing moved aside
  * as rejected or unreadable; no batch waited for its lease to expire (restarted agents requeue what they lost at
  * once); no 500 anywhere. Bounded: {@code -Dchaos.seconds} of chaos (default 40, the CI version), then the job
@@ -50,6 +52,7 @@ class ChaosIT {
 
   @TempDir Path dir;
   private ServerProcess server;
+  private MariaDbProcess database; // null where mariadbd is missing: then no database kills
   private FaultProxy proxy;
   private final List<AgentProcess> agents = new ArrayList<>();
 
@@ -62,6 +65,9 @@ class ChaosIT {
     if (server != null) {
       server.close();
     }
+    if (database != null) {
+      database.close();
+    }
   }
 
   @Test
@@ -73,7 +79,19 @@ class ChaosIT {
     env.put("NIGHTSHIFT_LEASE_HEARTBEAT_INTERVAL", "2s");
     env.put("NIGHTSHIFT_LEASE_CLAIM_GRACE", "10s");
     env.put("NIGHTSHIFT_RETRY_INITIAL_BACKOFF", "1s");
-    server = ServerProcess.start(dir.resolve("server"), env, List.of("-Xmx384m"));
+    String noDatabaseKills = MariaDbProcess.missing();
+    if (noDatabaseKills == null) {
+      // Its own MariaDB, so the database too can be SIGKILLed and restarted.
+      database = MariaDbProcess.install(dir.resolve("mariadb"), ServerProcess.freePort());
+      database.createDatabase("chaos");
+      env.put("SPRING_DATASOURCE_URL", database.serverUrl() + "chaos");
+      env.put("SPRING_DATASOURCE_USERNAME", "root");
+      env.put("SPRING_DATASOURCE_PASSWORD", "");
+      server = ServerProcess.startRaw(dir.resolve("server"), env, List.of("-Xmx384m"));
+    } else {
+      System.out.println("chaos: no database kills in this run: " + noDatabaseKills);
+      server = ServerProcess.start(dir.resolve("server"), env, List.of("-Xmx384m"));
+    }
     CodeFixture.ensureRelease(server.port);
     proxy = new FaultProxy(server.port, random.nextLong());
     proxy.faultRate(0.03);
@@ -102,12 +120,17 @@ class ChaosIT {
     while (System.nanoTime() < end && !succeeded(jobId)) {
       Thread.sleep(1_000 + random.nextInt(2_500));
       int pick = random.nextInt(100);
-      if (pick < 40) {
+      if (pick < 35) {
         int i = random.nextInt(AGENTS);
         agents.get(i).kill();
         agents.set(i, startAgent(i, ++restarts[i]));
         events.merge("agent SIGKILL + restart", 1, Integer::sum);
-      } else if (pick < 55) {
+      } else if (pick < 45 && database != null) {
+        database.kill();
+        Thread.sleep(5_000);
+        database.start();
+        events.merge("database SIGKILL, 5 s down, restart", 1, Integer::sum);
+      } else if (pick < 58) {
         server.kill();
         server = server.restart();
         proxy.upstream(server.port);
@@ -204,8 +227,8 @@ class ChaosIT {
   private boolean succeeded(long jobId) {
     try {
       return Jobs.get(server.admin(), jobId).get("state").asString().equals("SUCCEEDED");
-    } catch (RuntimeException e) {
-      return false; // the server is restarting
+    } catch (RuntimeException | AssertionError e) {
+      return false; // the server is restarting or its database is down (503)
     }
   }
 
