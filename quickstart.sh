@@ -96,14 +96,14 @@ promote_main() { # prints the promoted version, or why the server refused
   esac
 }
 seed_code() { # one line: what the grid's promoted code is now
-  local current seed out version what
+  local current seed out version what found
   if ! command -v curl >/dev/null; then
     echo "not checked (no curl): push code to the repository above and promote it"; return
   fi
   current=$(curl -fsS -u "$auth" "$api" 2>&1) || { echo "not checked: $current"; return; }
   if ! echo "$current" | grep -q '"current":null'; then
     version=$(echo "$current" | current_field version)
-    echo "version ${version:-without a VERSION file} (commit $(echo "$current" | current_field commit | cut -c1-12))," \
+    echo "version ${version:-unknown} (commit $(echo "$current" | current_field commit | cut -c1-12))," \
       "promoted earlier"
     return
   fi
@@ -116,7 +116,11 @@ seed_code() { # one line: what the grid's promoted code is now
     && git -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "examples/hello" 2>&1) \
     || { rm -rf "$seed"; echo "none (could not commit examples/hello: $(echo "$out" | tail -n 1))"; return; }
   # The repository may already have a main branch (pushed before, but never promoted): never overwrite it.
-  if out=$(cd "$seed" && git_server fetch -q "$repo" main 2>&1); then
+  found=0
+  out=$(git_server ls-remote --exit-code --heads "$repo" main 2>&1) || found=$? # 2: no such branch
+  if [ "$found" = 0 ]; then
+    out=$(cd "$seed" && git_server fetch -q "$repo" main 2>&1) \
+      || { rm -rf "$seed"; echo "none (fetching main failed: $(echo "$out" | tail -n 1))"; return; }
     if [ "$(cd "$seed" && git rev-parse 'FETCH_HEAD^{tree}')" != "$(cd "$seed" && git rev-parse 'HEAD^{tree}')" ]; then
       rm -rf "$seed"
       echo "none: the repository's main branch is not examples/hello; promote it with" \
@@ -124,7 +128,7 @@ seed_code() { # one line: what the grid's promoted code is now
       return
     fi
     what="examples/hello, already in the repository, promoted"
-  elif echo "$out" | grep -q "couldn't find remote ref"; then
+  elif [ "$found" = 2 ]; then
     out=$(cd "$seed" && git_server push -q "$repo" main 2>&1) \
       || { rm -rf "$seed"; echo "none (pushing examples/hello failed: $(echo "$out" | tail -n 1))"; return; }
     what="examples/hello pushed and promoted"
@@ -133,7 +137,7 @@ seed_code() { # one line: what the grid's promoted code is now
   fi
   rm -rf "$seed"
   if version=$(promote_main); then
-    echo "$what (version ${version:-without a VERSION file})"
+    echo "$what (version ${version:-unknown})"
   else
     echo "none (promoting main failed: $version)"
   fi
