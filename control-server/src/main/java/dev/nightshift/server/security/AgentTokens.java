@@ -6,6 +6,8 @@ import dev.nightshift.server.system.Times;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -87,9 +89,10 @@ public class AgentTokens {
    *   <li>The row already names this process: allowed; no write while the row was refreshed less than half the
    *       offline timeout ago (every heartbeat refreshes it in the same statement that records the heartbeat, so a
    *       live agent's claims and reports never write the worker row).
-   *   <li>This process was found out as a clone ({@code cloned_instance}): refused until it enrolls anew.
-   *   <li>This process names, as the process that ran on its data dir before it ({@code previous}), the very
-   *       process the row names: a restart (the agent's data-dir lock lets only one process run per data dir), so
+   *   <li>This process was found out as a clone ({@code cloned_instance}), or succeeds one on its data dir:
+   *       refused until it enrolls anew.
+   *   <li>This process names, among the processes that ran on its data dir before it ({@code previous}, newest
+   *       first: one may have died before its first call), the very process the row names: a restart (the agent's data-dir lock lets only one process run per data dir), so
    *       it takes the identity over at once, whether or not the old process's calls are recent (one SIGKILLed
    *       called a moment ago).
    *   <li>This process is the one a successor took the identity over from, and calls more than {@link
@@ -111,7 +114,7 @@ public class AgentTokens {
       return Optional.empty(); // agents before this protocol addition; tests speaking the protocol by hand
     }
     String id = clip(instance);
-    String prev = previous == null || previous.isBlank() ? null : clip(previous);
+    List<String> predecessors = predecessors(previous);
     Instant now = clock.instant();
     AgentPrincipal agent = caller.principal();
     if (id.equals(caller.instanceId())) {
@@ -126,7 +129,8 @@ public class AgentTokens {
           ? Optional.empty()
           : inUse(agent); // taken over meanwhile
     }
-    if (id.equals(caller.clonedInstance())) {
+    if (id.equals(caller.clonedInstance())
+        || (caller.clonedInstance() != null && predecessors.contains(caller.clonedInstance()))) {
       return Optional.of(
           new Refusal(
               ProblemReasons.IDENTITY_CLONED,
@@ -135,7 +139,8 @@ public class AgentTokens {
                   + agent
                   + ". Stop this agent, delete identity.json in its data dir and enroll it again as a new worker"));
     }
-    if (prev != null && prev.equals(caller.instanceId())) {
+    if (caller.instanceId() != null && predecessors.contains(caller.instanceId())) {
+      String prev = caller.instanceId();
       boolean took =
           update(
               """
@@ -202,6 +207,21 @@ public class AgentTokens {
                         + instanceTimeout.toSeconds()
                         + " s after its last call"))
         .optional();
+  }
+
+  /** The comma-separated predecessors a restarted agent names, newest first (at most 8, each clipped). */
+  static List<String> predecessors(String header) {
+    if (header == null || header.isBlank()) {
+      return List.of();
+    }
+    List<String> ids = new ArrayList<>();
+    for (String part : header.split(",", 9)) {
+      String s = part.strip();
+      if (!s.isEmpty() && ids.size() < 8) {
+        ids.add(clip(s));
+      }
+    }
+    return ids;
   }
 
   private static String clip(String s) {

@@ -244,10 +244,12 @@ class SecurityApiTest {
     String beat = Http.JSON.writeValueAsString(new HeartbeatRequest(WorkerState.IDLE, "ready", 1, 1, List.of(), null));
     assertThat(original.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
 
-    // SIGKILLed a moment ago (it called just now) and restarted on its data dir: it names its predecessor.
+    // SIGKILLed a moment ago (it called just now) and restarted on its data dir: it names its predecessors, newest
+    // first; the newest was killed too before its first call, so the server knows only x.
     String y = UUID.randomUUID().toString();
     Http restarted =
-        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, y).withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, x);
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, y)
+            .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, UUID.randomUUID() + "," + x);
     assertThat(restarted.post(AgentPaths.HEARTBEAT, beat).status()).as("no offline timeout to wait").isEqualTo(200);
     assertThat(restarted.post(AgentPaths.CLAIM, new ClaimRequest(1, 0)).status()).isEqualTo(200);
 
@@ -276,17 +278,29 @@ class SecurityApiTest {
     assertThat(cloned.isProblem()).isTrue();
     assertThat(cloned.json().get("reason").asString()).isEqualTo(ProblemReasons.IDENTITY_CLONED);
     assertThat(cloned.detail()).contains("copy of another agent's data dir").contains("enroll it again");
+    // The copy restarted on its own dir names z and, before it, y: a descendant of the clone stays refused.
+    Http copyChain =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString())
+            .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, z + "," + y);
+    Http.Response descendant = copyChain.post(AgentPaths.HEARTBEAT, beat);
+    assertThat(descendant.status()).isEqualTo(409);
+    assertThat(descendant.json().get("reason").asString()).isEqualTo(ProblemReasons.IDENTITY_CLONED);
+    // The original restarted names y and x: its own chain, accepted at once.
+    Http originalRestarted =
+        agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString())
+            .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, y + "," + x);
+    assertThat(originalRestarted.post(AgentPaths.HEARTBEAT, beat).status()).isEqualTo(200);
     clock.advance(Duration.ofSeconds(200));
     assertThat(copy.post(AgentPaths.CLAIM, new ClaimRequest(1, 0)).status())
         .as("even after the original went quiet")
         .isEqualTo(409);
-    // The copy restarted on its own dir names z as its predecessor: not the current process, so the ordinary rule.
+    // Even once the original has been silent for longer than the offline timeout, the copy's restart stays refused.
     Http copyRestarted =
         agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString())
             .withHeader(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, z);
-    assertThat(copyRestarted.post(AgentPaths.HEARTBEAT, beat).status())
-        .as("the original was silent for longer than the offline timeout")
-        .isEqualTo(200);
+    Http.Response stillCloned = copyRestarted.post(AgentPaths.HEARTBEAT, beat);
+    assertThat(stillCloned.status()).isEqualTo(409);
+    assertThat(stillCloned.json().get("reason").asString()).isEqualTo(ProblemReasons.IDENTITY_CLONED);
   }
 
   @Test

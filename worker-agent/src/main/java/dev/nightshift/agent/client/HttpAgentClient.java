@@ -131,8 +131,8 @@ public final class HttpAgentClient implements AgentProtocol {
             .header(AgentPaths.AGENT_VERSION_HEADER, agentVersion)
             .header(AgentPaths.AGENT_INSTANCE_HEADER, instance.id())
             .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
-    if (instance.previous() != null) {
-      req.header(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, instance.previous());
+    if (instance.previousHeader() != null) {
+      req.header(AgentPaths.AGENT_PREVIOUS_INSTANCE_HEADER, instance.previousHeader());
     }
     if (authenticated) {
       String token = agentToken.get();

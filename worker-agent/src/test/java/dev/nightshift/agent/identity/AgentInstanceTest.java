@@ -19,11 +19,18 @@ class AgentInstanceTest {
     AgentInstance second = AgentInstance.start(file);
     AgentInstance third = AgentInstance.start(file);
 
-    assertThat(first.previous()).as("first start on this data dir").isNull();
-    assertThat(second.previous()).isEqualTo(first.id());
-    assertThat(third.previous()).isEqualTo(second.id());
-    assertThat(Files.readString(file)).isEqualTo(third.id());
+    assertThat(first.previous()).as("first start on this data dir").isEmpty();
+    assertThat(second.previous()).containsExactly(first.id());
+    assertThat(third.previous()).as("newest first: the second may have died before its first call")
+        .containsExactly(second.id(), first.id());
+    assertThat(third.previousHeader()).isEqualTo(second.id() + "," + first.id());
+    assertThat(Files.readAllLines(file)).containsExactly(third.id(), second.id(), first.id());
     assertThat(first.id()).isNotEqualTo(second.id());
+    AgentInstance later = null;
+    for (int i = 0; i < 5; i++) {
+      later = AgentInstance.start(file);
+    }
+    assertThat(later.previous()).as("at most KEPT").hasSize(AgentInstance.KEPT);
   }
 
   @Test
@@ -33,7 +40,7 @@ class AgentInstanceTest {
 
     AgentInstance started = AgentInstance.start(file);
 
-    assertThat(started.previous()).isNull();
-    assertThat(Files.readString(file)).isEqualTo(started.id());
+    assertThat(started.previous()).isEmpty();
+    assertThat(Files.readString(file)).isEqualTo(started.id() + "\n");
   }
 }
