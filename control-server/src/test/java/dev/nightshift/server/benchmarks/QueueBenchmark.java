@@ -56,9 +56,10 @@ import org.junit.jupiter.api.io.TempDir;
  * </pre>
  *
  * Settings: {@code benchmark.batches} (N, default 20,000), {@code benchmark.shapes} (agents x slots, default
- * 64x16,16x16), {@code benchmark.reports} (claim: reports ride on the next claim; separate: one complete call per
+ * 8x64,64x16), {@code benchmark.reports} (claim: reports ride on the next claim; separate: one complete call per
  * batch), {@code benchmark.dbSchedulerThreads} (default 16,32,64; the best is compared),
- * {@code benchmark.latencyRounds} (default 200). Asserts correctness only (every batch exactly once, every report
+ * {@code benchmark.dbSchedulerWarmupTasks} (default min(N, 10,000), unreported), {@code benchmark.warmupBatches}
+ * (default max(N, 20,000), unreported), {@code benchmark.latencyRounds} (default 200). Asserts correctness only (every batch exactly once, every report
  * ACCEPTED), never timings.
  */
 class QueueBenchmark {
@@ -101,7 +102,13 @@ class QueueBenchmark {
     int latencyRounds = Integer.getInteger("benchmark.latencyRounds", 200);
     Reports mode = Reports.fromProperty();
 
-    // a. db-scheduler, lock-and-fetch, on the same database server
+    // a. db-scheduler, lock-and-fetch, on the same database server; a first round warms this JVM (not reported),
+    // as the Nightshift server gets its warm-up below: both are compared warm.
+    int dbWarmup = Integer.getInteger("benchmark.dbSchedulerWarmupTasks", Math.min(n, 10_000));
+    if (dbWarmup > 0) {
+      DbSchedulerRun w = dbScheduler(dbWarmup, threadCounts[0]);
+      System.out.printf("db-scheduler warm-up %d threads: %.0f tasks/s (not reported)%n", w.threads, w.perSecond());
+    }
     List<DbSchedulerRun> baseline = new ArrayList<>();
     for (int threads : threadCounts) {
       baseline.add(dbScheduler(n, threads));
@@ -120,8 +127,9 @@ class QueueBenchmark {
         ServerProcess.start(dir.resolve("server"), Map.of(), serverJvmArgs())) {
       CodeFixture.ensureRelease(server.port);
       HttpClient client = LoadAgent.client(executor);
-      // Warm-up (JIT, pools, caches), not reported: db-scheduler runs in this already warm JVM, the server does not.
-      int warmup = Integer.getInteger("benchmark.warmupBatches", Math.min(n, 5_000));
+      // Warm-up (JIT, pools, caches), not reported. A short one left the server compiling and collecting through
+      // the measured runs (JFR: C1/C2 threads at ~30 % of its CPU), so it is at least as long as a measured run.
+      int warmup = Integer.getInteger("benchmark.warmupBatches", Math.max(n, 20_000));
       if (warmup > 0) {
         ShapeRun w = nightshift(server, client, warmup, shapes.get(0)[0], shapes.get(0)[1], mode);
         System.out.printf("warm-up %s: %.0f batches/s (not reported)%n", w.shape, w.perSecond());
