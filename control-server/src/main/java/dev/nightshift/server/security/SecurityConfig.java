@@ -9,8 +9,6 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 import java.util.List;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.ProviderManager;
@@ -217,10 +215,6 @@ class SecurityConfig {
 
   static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail)
       throws IOException {
-    ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
-    body.setTitle(status.getReasonPhrase());
-    res.setStatus(status.value());
-    res.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-    json.writeValue(res.getOutputStream(), body);
+    dev.nightshift.server.system.Problems.write(json, res, status, detail);
   }
 }

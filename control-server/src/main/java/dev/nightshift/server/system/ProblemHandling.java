@@ -83,6 +83,45 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
     return handleExceptionInternal(e, body, headers, HttpStatus.UNSUPPORTED_MEDIA_TYPE, request);
   }
 
+  @Override
+  protected ResponseEntity<Object> handleTypeMismatch(
+      org.springframework.beans.TypeMismatchException e,
+      HttpHeaders headers,
+      HttpStatusCode status,
+      WebRequest request) {
+    String name = e.getPropertyName();
+    String where = "parameter";
+    if (e instanceof org.springframework.web.method.annotation.MethodArgumentTypeMismatchException m) {
+      name = m.getName();
+      where =
+          m.getParameter().hasParameterAnnotation(org.springframework.web.bind.annotation.PathVariable.class)
+              ? "path segment"
+              : "query parameter";
+    }
+    String expected = JsonProblems.typeName(e.getRequiredType());
+    if (expected.equals("a whole number")) {
+      expected += " in decimal digits";
+    }
+    ProblemDetail body =
+        ProblemDetail.forStatusAndDetail(
+            HttpStatus.BAD_REQUEST,
+            where + " '" + name + "' must be " + expected
+                + " (got '" + ServletErrors.shorten(String.valueOf(e.getValue()), 100) + "')");
+    body.setTitle("Invalid request");
+    return handleExceptionInternal(e, body, headers, HttpStatus.BAD_REQUEST, request);
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleNoResourceFoundException(
+      org.springframework.web.servlet.resource.NoResourceFoundException e,
+      HttpHeaders headers,
+      HttpStatusCode status,
+      WebRequest request) {
+    ProblemDetail body =
+        ServletErrors.describe(404, null, null, e.getHttpMethod().name(), "/" + e.getResourcePath());
+    return handleExceptionInternal(e, body, headers, HttpStatus.NOT_FOUND, request);
+  }
+
   static String describe(HttpMessageNotReadableException e) {
     JacksonException json = causeOf(e, JacksonException.class);
     if (json == null) {

@@ -1,0 +1,90 @@
+package dev.nightshift.server.system;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.Locale;
+import org.apache.tomcat.util.http.InvalidParameterException;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.security.web.firewall.RequestRejectedException;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Refuses, before anything else reads them, requests whose query string or form body cannot be decoded: bad
+ * percent-encoding, bytes that are not UTF-8 (also overlong forms and encoded surrogates), too many parameters.
+ * Tomcat throws from the first {@code getParameter} call, wherever it happens (a security filter, a controller), and
+ * the request would end as a 500. Also answers requests that Spring Security's firewall rejects (a {@code //},
+ * {@code ;}, encoded {@code .} or {@code /} in the URL, control characters in headers, unknown methods).
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 5)
+class RequestChecks extends OncePerRequestFilter implements RequestRejectedHandler {
+  private final JsonMapper json;
+
+  RequestChecks(JsonMapper json) {
+    this.json = json;
+  }
+
+  @Override
+  protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+      throws ServletException, IOException {
+    String type = request.getContentType();
+    // Multipart parsing is off (nothing takes multipart bodies); never let a parameter lookup read one.
+    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("multipart/")) {
+      try {
+        request.getParameterMap();
+      } catch (InvalidParameterException e) {
+        response.setHeader("Connection", "close"); // the rest of a refused form body is not read
+        Problems.write(json, response, undecodableParameters(e));
+        return;
+      }
+    }
+    chain.doFilter(request, response);
+  }
+
+  /** Spring Security's firewall refused the request (the one {@link RequestRejectedHandler} bean: this filter). */
+  @Override
+  public void handle(HttpServletRequest request, HttpServletResponse response, RequestRejectedException e)
+      throws IOException {
+    if (!response.isCommitted()) {
+      ProblemDetail body = rejected(e);
+      ServletErrors.instance(body, request.getRequestURI());
+      Problems.write(json, response, body);
+    }
+  }
+
+  static ProblemDetail undecodableParameters(InvalidParameterException e) {
+    int code = e.getErrorCode();
+    HttpStatusCode status = code >= 400 && code < 500 ? HttpStatusCode.valueOf(code) : HttpStatus.BAD_REQUEST;
+    String why = e.getMessage() == null ? "" : " (" + ServletErrors.shorten(e.getMessage(), 300) + ")";
+    if (status.value() == HttpStatus.CONTENT_TOO_LARGE.value()) {
+      return Problems.of(
+          status, "Request too large", "The form body is too large" + why + ": send JSON to the API instead.");
+    }
+    return Problems.of(
+        status,
+        "Undecodable parameters",
+        "A query parameter or form field could not be decoded"
+            + why
+            + ": percent-encode UTF-8 text (e.g. 'é' as %C3%A9, a literal '%' as %25), with at most 1000 parameters.");
+  }
+
+  static ProblemDetail rejected(RequestRejectedException e) {
+    String message = e.getMessage() == null ? "the request is not allowed" : e.getMessage();
+    return Problems.of(
+        HttpStatus.BAD_REQUEST,
+        "Request rejected",
+        ServletErrors.shorten(message, 300)
+            + ". Send a normalized URL (no '//', '/./', '/../' or ';', no encoded '/', '\\', '.' or '%'), header"
+            + " names and values without control characters, and a standard HTTP method.");
+  }
+}
