@@ -62,24 +62,36 @@ class RequestChecks extends OncePerRequestFilter implements RequestRejectedHandl
     }
   }
 
+  private static final java.util.regex.Pattern TOMCAT_PARAMETER =
+      java.util.regex.Pattern.compile("Parameter \\[([^\\]]{0,100})\\]");
+
   static ProblemDetail undecodableParameters(InvalidParameterException e) {
     int code = e.getErrorCode();
     HttpStatusCode status = code >= 400 && code < 500 ? HttpStatusCode.valueOf(code) : HttpStatus.BAD_REQUEST;
-    String why = e.getMessage() == null ? "" : " (" + ServletErrors.shorten(e.getMessage(), 300) + ")";
+    String message = e.getMessage() == null ? "" : e.getMessage();
     if (status.value() == HttpStatus.CONTENT_TOO_LARGE.value()) {
       return Problems.of(
-          status, "Request too large", "The form body is too large" + why + ": send JSON to the API instead.");
+          status,
+          "Request too large",
+          "The form body is too large (" + ServletErrors.shorten(message, 200) + "): send JSON to the API instead.");
     }
+    java.util.regex.Matcher named = TOMCAT_PARAMETER.matcher(message);
+    String which =
+        message.startsWith("Character decoding failed") && named.find()
+            ? "Parameter '" + named.group(1) + "' is not valid UTF-8"
+            : "A query parameter or form field could not be decoded (" + ServletErrors.shorten(message, 200) + ")";
     return Problems.of(
         status,
         "Undecodable parameters",
-        "A query parameter or form field could not be decoded"
-            + why
-            + ": percent-encode UTF-8 text (e.g. 'é' as %C3%A9, a literal '%' as %25), with at most 1000 parameters.");
+        which + ": percent-encode UTF-8 text (e.g. 'é' as %C3%A9, a literal '%' as %25), with at most 1000"
+            + " parameters.");
   }
 
   static ProblemDetail rejected(RequestRejectedException e) {
     String message = e.getMessage() == null ? "the request is not allowed" : e.getMessage();
+    while (message.endsWith(".")) {
+      message = message.substring(0, message.length() - 1);
+    }
     return Problems.of(
         HttpStatus.BAD_REQUEST,
         "Request rejected",

@@ -87,17 +87,20 @@ class ServletErrors implements ErrorController {
         switch (code.value()) {
           case 400 -> "The request is malformed"
               + (blank(message) ? "" : " (" + shorten(message, 300) + ")")
-              + ": check the URL (a path starting with '/', valid percent-encoded UTF-8), the headers and the body.";
+              + ": " + hint400(message);
           case 401 -> "Authentication required: send valid credentials (see docs/security.md).";
           case 403 -> "Your credentials may not do " + what + ".";
           case 404 -> "There is nothing at " + shorten(path, 200) + ": the admin API is under /api/v1, the agent"
               + " protocol under /agent/v1, the dashboard under /ui, code at /git/code.git (see docs/api.md).";
-          case 405 -> "The method " + method + " is not allowed on " + shorten(path, 200)
-              + (blank(message) ? "" : " (" + shorten(message, 200) + ")") + ": see docs/api.md for what each"
-              + " path accepts.";
+          case 405 -> (blank(message) ? "The method " + method + " is not allowed" : shorten(message, 200))
+              + " on " + shorten(path, 200) + ": see docs/api.md for what each path accepts.";
+          case 406 -> "The Accept header allows nothing this endpoint sends: accept application/json (errors come"
+              + " as application/problem+json).";
           case 408 -> "The request took too long to arrive: send it again, faster.";
           case 413 -> "The request is too large: send less data per request (see the limits in docs/api.md).";
           case 414 -> "The URL is too long: put large inputs in the request body.";
+          case 417 -> "The Expect header asks for something this server does not do: send no Expect header, or"
+              + " Expect: 100-continue.";
           case 416 -> "The Range header cannot be served: ask for bytes that exist, as bytes=first-last, or send no"
               + " Range.";
           case 431 -> "The request headers are too large (at most 8 KB together): send fewer or shorter headers.";
@@ -109,6 +112,23 @@ class ServletErrors implements ErrorController {
                   + ": see docs/api.md.";
         };
     return Problems.of(code, detail);
+  }
+
+  /** What to fix, for Tomcat's reasons for a 400. */
+  private static String hint400(String message) {
+    String m = message == null ? "" : message;
+    if (m.contains("too large")) {
+      return "send a shorter URL and fewer or shorter headers (request line and headers together at most 8 KB);"
+          + " put large inputs in the body.";
+    }
+    if (m.contains("header")) {
+      return "send header names without spaces and header values without control characters, one Host header.";
+    }
+    if (m.contains("URI") || m.contains("request target")) {
+      return "percent-encode the URL as UTF-8 (no encoded '/', '\\' or NUL; '%' followed by two hex digits).";
+    }
+    return "check the URL (a path starting with '/', valid percent-encoded UTF-8), the headers (one Host, a"
+        + " valid Content-Length or chunked Transfer-Encoding) and the body.";
   }
 
   private static boolean blank(String s) {

@@ -1,31 +1,50 @@
 package dev.nightshift.server.system;
 
+import java.beans.PropertyEditorSupport;
+import java.util.function.Function;
 import java.util.regex.Pattern;
-import org.springframework.context.annotation.Configuration;
-import org.springframework.core.convert.converter.Converter;
-import org.springframework.format.FormatterRegistry;
-import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
+import org.springframework.web.bind.WebDataBinder;
+import org.springframework.web.bind.annotation.ControllerAdvice;
+import org.springframework.web.bind.annotation.InitBinder;
 
 /**
  * Ids and numbers in paths and query parameters are plain decimal digits with an optional minus sign. Spring's own
- * conversion also reads {@code +1}, {@code 0x10}, {@code #10} and surrounding spaces, so {@code /api/v1/jobs/0x10}
- * would name job 16; here such values are refused (400, naming the parameter).
+ * number editor also reads {@code +1}, {@code 0x10}, {@code #10} and surrounding spaces, so {@code /api/v1/jobs/0x10}
+ * would name job 16; here such values are refused (400, naming the parameter, from {@link ProblemHandling}). An
+ * editor, not a converter: Spring falls back to its lenient editor when a converter refuses.
  */
-@Configuration(proxyBeanMethods = false)
-class StrictNumbers implements WebMvcConfigurer {
-  private static final Pattern DECIMAL = Pattern.compile("-?[0-9]{1,20}");
+@ControllerAdvice
+class StrictNumbers {
+  private static final Pattern DECIMAL = Pattern.compile("-?[0-9]{1,19}");
 
-  @Override
-  public void addFormatters(FormatterRegistry registry) {
-    registry.addConverter(String.class, Long.class, (Converter<String, Long>) s -> s.isEmpty() ? null : Long.valueOf(decimal(s)));
-    registry.addConverter(
-        String.class, Integer.class, (Converter<String, Integer>) s -> s.isEmpty() ? null : Integer.valueOf(decimal(s)));
+  @InitBinder
+  void decimalOnly(WebDataBinder binder) {
+    binder.registerCustomEditor(long.class, new Decimal(Long::valueOf, false));
+    binder.registerCustomEditor(Long.class, new Decimal(Long::valueOf, true));
+    binder.registerCustomEditor(int.class, new Decimal(Integer::valueOf, false));
+    binder.registerCustomEditor(Integer.class, new Decimal(Integer::valueOf, true));
   }
 
-  private static String decimal(String s) {
-    if (!DECIMAL.matcher(s).matches()) {
-      throw new NumberFormatException("not a decimal number: " + s);
+  /** Reads decimal digits only; NumberFormatException (an IllegalArgumentException) becomes a type mismatch. */
+  private static final class Decimal extends PropertyEditorSupport {
+    private final Function<String, Number> parse;
+    private final boolean emptyIsNull;
+
+    Decimal(Function<String, Number> parse, boolean emptyIsNull) {
+      this.parse = parse;
+      this.emptyIsNull = emptyIsNull;
     }
-    return s;
+
+    @Override
+    public void setAsText(String text) {
+      if (text == null || (text.isEmpty() && emptyIsNull)) {
+        setValue(null);
+        return;
+      }
+      if (!DECIMAL.matcher(text).matches()) {
+        throw new NumberFormatException("not a decimal number: " + text);
+      }
+      setValue(parse.apply(text));
+    }
   }
 }
