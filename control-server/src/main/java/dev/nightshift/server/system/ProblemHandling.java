@@ -35,6 +35,21 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
     return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatus.CONTENT_TOO_LARGE, request);
   }
 
+  /** Spring Security's firewall refuses a parameter or header only when the application first reads it. */
+  @ExceptionHandler(org.springframework.security.web.firewall.RequestRejectedException.class)
+  ResponseEntity<Object> rejected(
+      org.springframework.security.web.firewall.RequestRejectedException e, WebRequest request) {
+    ProblemDetail body = RequestChecks.rejected(e);
+    return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatus.BAD_REQUEST, request);
+  }
+
+  /** Tomcat decodes parameters when they are first read (normally {@link RequestChecks} has done so already). */
+  @ExceptionHandler(org.apache.tomcat.util.http.InvalidParameterException.class)
+  ResponseEntity<Object> undecodable(org.apache.tomcat.util.http.InvalidParameterException e, WebRequest request) {
+    ProblemDetail body = RequestChecks.undecodableParameters(e);
+    return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatusCode.valueOf(body.getStatus()), request);
+  }
+
   @ExceptionHandler(Exception.class)
   ResponseEntity<Object> unexpected(Exception e, WebRequest request) throws Exception {
     if (e instanceof org.springframework.security.access.AccessDeniedException

@@ -11,6 +11,8 @@ import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.InvalidMediaTypeException;
+import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.security.web.firewall.RequestRejectedException;
 import org.springframework.security.web.firewall.RequestRejectedHandler;
@@ -37,7 +39,21 @@ class RequestChecks extends OncePerRequestFilter implements RequestRejectedHandl
   @Override
   protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
       throws ServletException, IOException {
+    if (request.getRequestURI().contains("//")) {
+      // The firewall refuses '//' in paths the dispatcher serves; under /git/* Tomcat's mapping merges the slashes
+      // first, and JGit then fails to find its path (a 500).
+      Problems.write(
+          json,
+          response,
+          rejected(new RequestRejectedException("The request was rejected because the URL contained \"//\"")));
+      return;
+    }
     String type = request.getContentType();
+    String typeProblem = contentTypeProblem(type);
+    if (typeProblem != null) {
+      Problems.write(json, response, Problems.of(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", typeProblem));
+      return;
+    }
     // Multipart parsing is off (nothing takes multipart bodies); never let a parameter lookup read one.
     if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("multipart/")) {
       try {
@@ -49,6 +65,27 @@ class RequestChecks extends OncePerRequestFilter implements RequestRejectedHandl
       }
     }
     chain.doFilter(request, response);
+  }
+
+  /**
+   * What is wrong with a Content-Type header, or null: it must be one concrete media type. Spring throws a plain
+   * IllegalArgumentException (a 500) deep in request reading for a wildcard such as {@code application/*}.
+   */
+  static String contentTypeProblem(String type) {
+    if (type == null || type.isBlank()) {
+      return null;
+    }
+    try {
+      MediaType media = MediaType.parseMediaType(type);
+      if (!media.isConcrete()) {
+        return "Content-Type " + ServletErrors.shorten(type, 100) + " is a wildcard: name the body's type, e.g."
+            + " application/json";
+      }
+      return null;
+    } catch (InvalidMediaTypeException e) {
+      return "Content-Type " + ServletErrors.shorten(type, 100) + " is not a media type (" + ServletErrors.shorten(
+          e.getMessage(), 200) + "): send e.g. application/json";
+    }
   }
 
   /** Spring Security's firewall refused the request (the one {@link RequestRejectedHandler} bean: this filter). */

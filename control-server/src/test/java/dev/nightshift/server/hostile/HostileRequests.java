@@ -928,7 +928,7 @@ final class HostileRequests {
           default -> "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + auth + "Bad Header: y\r\n\r\n";
         };
     d.raw = text.getBytes(StandardCharsets.ISO_8859_1);
-    d.http09 = kind == 4;
+    d.http09 = kind == 1 || kind == 4 || kind == 6; // no version: Tomcat answers HTTP/0.9, a body alone
     d.halfClose = kind == 12;
     d.description = "protocol #" + kind;
   }
