@@ -137,7 +137,21 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
     return handleExceptionInternal(e, body, headers, HttpStatus.NOT_FOUND, request);
   }
 
+  @Override
+  protected ResponseEntity<Object> handleExceptionInternal(
+      Exception e, Object body, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+    if (body instanceof ProblemDetail problem) {
+      request.setAttribute(Problems.UNSENT, problem, WebRequest.SCOPE_REQUEST); // sent by Tomcat's error report if
+      // Spring finds the response suspended
+    }
+    return super.handleExceptionInternal(e, body, headers, status, request);
+  }
+
   static String describe(HttpMessageNotReadableException e) {
+    if (causeOf(e, java.io.EOFException.class) != null) {
+      return "The request body ended early (the connection was cut, or Content-Length promised more than was"
+          + " sent): send the whole request again.";
+    }
     JacksonException json = causeOf(e, JacksonException.class);
     if (json == null) {
       String message = e.getMessage() == null ? "" : e.getMessage();

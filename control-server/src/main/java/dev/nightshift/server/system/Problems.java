@@ -14,6 +14,12 @@ import tools.jackson.databind.json.JsonMapper;
  * own error reports. Every refusal the server sends has this one shape.
  */
 public final class Problems {
+  /**
+   * Request attribute holding a problem that Spring MVC could not send because Tomcat had already suspended the
+   * response (the request body ended early: the client closed its side); {@link TomcatErrorReports} sends it.
+   */
+  static final String UNSENT = Problems.class.getName() + ".unsent";
+
   private Problems() {}
 
   /** A problem with the status's reason phrase as its title. */

@@ -72,8 +72,13 @@ final class TomcatErrorReports extends ErrorReportValve {
     }
     String method = request.getCoyoteRequest().method().toString();
     String path = request.getCoyoteRequest().requestURI().toString();
-    ProblemDetail body = ServletErrors.describe(status, error, message, method, path);
-    ServletErrors.instance(body, path);
+    ProblemDetail body;
+    if (request.getAttribute(Problems.UNSENT) instanceof ProblemDetail unsent && unsent.getStatus() == status) {
+      body = unsent;
+    } else {
+      body = ServletErrors.describe(status, error, message, method, path);
+      ServletErrors.instance(body, path);
+    }
     try {
       response.setStatus(body.getStatus());
       response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);

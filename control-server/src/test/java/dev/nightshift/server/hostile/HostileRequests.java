@@ -168,13 +168,16 @@ final class HostileRequests {
     add("list enrollment tokens", "GET", "/api/v1/enrollment-tokens", Auth.ADMIN, null, null, none, null);
     add("revoke enrollment token", "DELETE", "/api/v1/enrollment-tokens/{id}", Auth.ADMIN, null, null, none, List.of("1"));
     add("list users", "GET", "/api/v1/users", Auth.ADMIN, null, null, none, null);
+    // Mostly an existing name (409 before any bcrypt: each new password costs the server a bcrypt).
     add("create user", "POST", "/api/v1/users", Auth.ADMIN, "application/json",
-        r -> "{\"username\":\"hv" + r.nextInt(1000) + "\",\"password\":\"hostile-password-1\",\"role\":\"OPERATOR\"}",
+        r -> "{\"username\":\"" + (r.nextInt(10) == 0 ? "hv" + r.nextInt(3) : f.victimUser())
+            + "\",\"password\":\"hostile-password-1\",\"role\":\"OPERATOR\"}",
         none, null);
     add("get user", "GET", "/api/v1/users/{id}", Auth.ADMIN, null, null, none, List.of(f.victimUser(), "admin"));
     // never admin: a valid change of admin's password or role would lock the test out
     add("change user", "PATCH", "/api/v1/users/{id}", Auth.ADMIN, "application/json",
-        r -> "{\"password\":\"hostile-password-2\",\"role\":\"OPERATOR\",\"enabled\":true}", none,
+        r -> "{\"password\":" + (r.nextInt(10) == 0 ? "\"hostile-password-2\"" : "null")
+            + ",\"role\":\"OPERATOR\",\"enabled\":true}", none,
         List.of(f.victimUser()));
     add("delete user", "DELETE", "/api/v1/users/{id}", Auth.ADMIN, null, null, none, List.of("hv1", "hv2"));
     add("create API token", "POST", "/api/v1/api-tokens", Auth.ADMIN, "application/json",
@@ -381,6 +384,9 @@ final class HostileRequests {
   Hostile build(int index) {
     Random r = new Random(seed * 1_000_003L + index * 7_919L);
     Endpoint e = endpoints.get(r.nextInt(endpoints.size()));
+    if (e.path().startsWith("/ui") && e.method().equals("GET") && r.nextInt(3) != 0) {
+      e = endpoints.get(r.nextInt(endpoints.size())); // full pages are the costliest answers: a third as many
+    }
     Draft d = valid(e, r);
     int roll = r.nextInt(100);
     if (roll < 4) {
