@@ -44,7 +44,10 @@ class ServletErrors implements ErrorController {
     Object message = request.getAttribute(RequestDispatcher.ERROR_MESSAGE);
     Object uri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
     String path = uri == null ? request.getRequestURI() : uri.toString();
-    ProblemDetail body = describe(status, error, message == null ? null : message.toString(), request.getMethod(), path);
+    ProblemDetail body =
+        request.getAttribute(Problems.UNSENT) instanceof ProblemDetail unsent && unsent.getStatus() == status
+            ? unsent // Spring MVC's answer, which it could not send itself
+            : describe(status, error, message == null ? null : message.toString(), request.getMethod(), path);
     if (body.getStatus() >= 500) {
       log.error("unexpected error serving {} {}", request.getMethod(), path, error);
     }

@@ -47,7 +47,10 @@ class HostileInputTest {
   private static Http.Response problem(Http.Response r, int status, String... detailContains) {
     assertThat(r.status()).as(r.toString()).isEqualTo(status);
     assertThat(r.isProblem()).as(r.toString()).isTrue();
-    assertThat(r.detail()).as(r.toString()).isNotBlank().contains(detailContains);
+    assertThat(r.detail()).as(r.toString()).isNotBlank();
+    if (detailContains.length > 0) {
+      assertThat(r.detail()).as(r.toString()).contains(detailContains);
+    }
     return r;
   }
 
@@ -55,7 +58,11 @@ class HostileInputTest {
     String text = a.text();
     assertThat(a.status()).as(text).isEqualTo(status);
     assertThat(a.contentType()).as(text).startsWith("application/problem+json");
-    assertThat(Http.JSON.readTree(text).path("detail").asString()).as(text).isNotBlank().contains(detailContains);
+    String detail = Http.JSON.readTree(text).path("detail").asString();
+    assertThat(detail).as(text).isNotBlank();
+    if (detailContains.length > 0) {
+      assertThat(detail).as(text).contains(detailContains);
+    }
   }
 
   private RawHttp.Answer raw(String request) {
@@ -109,7 +116,7 @@ class HostileInputTest {
     TestAgent agent = TestAgent.enroll(port, "multipart", 1, Map.of());
     problem(agent.http.post(AgentPaths.HEARTBEAT, "x", "multipart/form-data; boundary=z"), 415);
     problem(admin.post("/api/v1/users", "{}", "application/*"), 415, "wildcard");
-    problem(admin.post("/api/v1/users", "{}", "application/json; charset"), 415, "not a media type");
+    problem(admin.post("/api/v1/users", "{}", "json"), 415, "not a media type");
   }
 
   @Test
