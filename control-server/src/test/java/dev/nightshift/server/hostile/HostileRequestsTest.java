@@ -39,14 +39,14 @@ import tools.jackson.databind.JsonNode;
 /**
  * At least 10,000 hostile requests over every endpoint (the categories of bad input are listed in
  * {@link HostileRequests}), from a fixed seed ({@code -Dhostile.seed}, default 20261202; {@code -Dhostile.requests},
- * default 10,500). Asserts: no 5xx; every 4xx is {@code application/problem+json} with a non-empty {@code detail}
+ * default 10,200). Asserts: no 5xx; every 4xx is {@code application/problem+json} with a non-empty {@code detail}
  * (except a dashboard page for a client that asks for HTML, and Git's own error format for Git's protocol paths);
  * every request is answered; and the server still serves normal requests afterwards. Prints its figures.
  */
 @NightshiftTest
 class HostileRequestsTest {
   private static final long SEED = Long.getLong("hostile.seed", 20261202L);
-  private static final int REQUESTS = Integer.getInteger("hostile.requests", 10_500);
+  private static final int REQUESTS = Integer.getInteger("hostile.requests", 10_200);
   private static final int THREADS = 8;
 
   @LocalServerPort int port;
@@ -101,10 +101,13 @@ class HostileRequestsTest {
     limiter.reset();
 
     System.out.printf(
-        "hostile requests: %d sent (%.1f MB) in %.1f s (%.0f/s), seed %d, %d threads, %d endpoints%n"
+        "hostile requests: %d sent (%.1f MB) in %.1f s (%.0f/s), seed %d, %d threads, %d endpoints, %d CPUs at load"
+            + " %.1f%n"
             + "  by status:   %s%n  by category: %s%n  unanswered but tolerated (oversized input): %d%n"
             + "  failures: %d%n",
-        REQUESTS, bytesSent.get() / 1e6, seconds, REQUESTS / seconds, SEED, THREADS, byEndpoint.size(), byStatus,
+        REQUESTS, bytesSent.get() / 1e6, seconds, REQUESTS / seconds, SEED, THREADS, byEndpoint.size(),
+        Runtime.getRuntime().availableProcessors(),
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), byStatus,
         byCategory, tolerated.get(), failures.size());
     System.out.println("  by endpoint: " + byEndpoint);
     System.out.println(
