@@ -112,6 +112,13 @@ class RequestChecks extends OncePerRequestFilter implements RequestRejectedHandl
           "Request too large",
           "The form body is too large (" + ServletErrors.shorten(message, 200) + "): send JSON to the API instead.");
     }
+    if (message.contains("maximum number of request parameters")) {
+      return Problems.of(
+          status,
+          "Too many parameters",
+          "More than 1000 query parameters and form fields: send at most 1000 (large inputs go in a JSON or NDJSON"
+              + " body).");
+    }
     java.util.regex.Matcher named = TOMCAT_PARAMETER.matcher(message);
     String which =
         message.startsWith("Character decoding failed") && named.find()
