@@ -122,9 +122,13 @@ class JobController {
       return null;
     }
     try {
-      return Integer.valueOf(value.trim());
+      if (!value.matches("-?[0-9]{1,10}")) {
+        throw new NumberFormatException(value);
+      }
+      return Integer.valueOf(value);
     } catch (NumberFormatException e) {
-      throw ProblemException.badRequest("query parameter " + name + " must be a whole number (got '" + value + "')");
+      throw ProblemException.badRequest(
+          "query parameter " + name + " must be a whole number in decimal digits (got '" + value + "')");
     }
   }
 

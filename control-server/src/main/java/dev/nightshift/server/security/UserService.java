@@ -64,9 +64,14 @@ class UserService {
     if (exists > 0) {
       throw ProblemException.conflict("user " + username + " already exists: change it with PATCH /api/v1/users/" + username);
     }
-    jdbc.sql("INSERT INTO app_user (username, password_hash, role, enabled, created_at) VALUES (?, ?, ?, TRUE, ?)")
-        .params(username, encoder.encode(password), role.name(), Times.db(clock.instant()))
-        .update();
+    try {
+      jdbc.sql("INSERT INTO app_user (username, password_hash, role, enabled, created_at) VALUES (?, ?, ?, TRUE, ?)")
+          .params(username, encoder.encode(password), role.name(), Times.db(clock.instant()))
+          .update();
+    } catch (org.springframework.dao.DuplicateKeyException raced) { // created by another request meanwhile
+      throw ProblemException.conflict(
+          "user " + username + " already exists: change it with PATCH /api/v1/users/" + username);
+    }
     return get(username);
   }
 

@@ -141,8 +141,8 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
   protected ResponseEntity<Object> handleExceptionInternal(
       Exception e, Object body, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
     if (body instanceof ProblemDetail problem) {
-      request.setAttribute(Problems.UNSENT, problem, WebRequest.SCOPE_REQUEST); // sent by Tomcat's error report if
-      // Spring finds the response suspended
+      // Sent by the error dispatch or Tomcat's error report instead, should the response be suspended already.
+      request.setAttribute(Problems.UNSENT, problem, WebRequest.SCOPE_REQUEST);
     }
     return super.handleExceptionInternal(e, body, headers, status, request);
   }
