@@ -103,7 +103,9 @@ class HostileRequestsTest {
     System.out.printf(
         "hostile requests: %d sent (%.1f MB) in %.1f s (%.0f/s), seed %d, %d threads, %d endpoints, %d CPUs at load"
             + " %.1f%n"
-            + "  by status:   %s%n  by category: %s%n  unanswered but tolerated (oversized input): %d%n"
+            + "  by status:   %s (0: answered without a status line, HTTP/0.9-style, to a request line without a"
+            + " version or one Tomcat cannot parse)%n  by category: %s%n"
+            + "  unanswered but tolerated (oversized input): %d%n"
             + "  failures: %d%n",
         REQUESTS, bytesSent.get() / 1e6, seconds, REQUESTS / seconds, SEED, THREADS, byEndpoint.size(),
         Runtime.getRuntime().availableProcessors(),
