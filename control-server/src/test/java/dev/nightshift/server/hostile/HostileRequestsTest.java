@@ -30,6 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -52,6 +53,15 @@ class HostileRequestsTest {
   @LocalServerPort int port;
   @Autowired JdbcTemplate jdbc;
   @Autowired AuthFailureLimiter limiter;
+
+  /** Other test classes share this server: the users this one made (one may have been made ADMIN) go. */
+  @AfterEach
+  void removeUsers() {
+    limiter.reset();
+    for (String user : List.of("hostile-victim", "hv0", "hv1", "hv2")) {
+      Http.admin(port).delete("/api/v1/users/" + user);
+    }
+  }
 
   @Test
   void hostileRequestsGetProblemsNeverServerErrors() throws Exception {
