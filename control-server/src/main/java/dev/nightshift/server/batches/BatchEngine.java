@@ -509,6 +509,9 @@ public class BatchEngine implements SmartLifecycle {
     if (r.complete != null && r.complete.exitCode() != 0) {
       return "a completion must have exit code 0; report other exits as a failure";
     }
+    if (r.fail != null && r.fail.outcome() == null) {
+      return "outcome is required in a failure report: FAILED, TIMED_OUT or VACATED";
+    }
     if (r.fail != null) {
       AttemptOutcome o = failOutcome(r.fail);
       if (!(o == AttemptOutcome.FAILED || o == AttemptOutcome.TIMED_OUT || o == AttemptOutcome.VACATED)) {

@@ -11,15 +11,20 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.nightshift.server.system.JsonBodies;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Admin API for the processing code: the current release, its history, promotions and rollbacks. */
 @RestController
 @RequestMapping("/api/v1/code")
 class CodeController {
   private final ReleaseService releases;
+  private final JsonMapper json;
 
-  CodeController(ReleaseService releases) {
+  CodeController(ReleaseService releases, JsonMapper json) {
     this.releases = releases;
+    this.json = json;
   }
 
   /**
@@ -43,7 +48,8 @@ class CodeController {
 
   @PostMapping("/promotions")
   @ResponseStatus(HttpStatus.CREATED)
-  ReleaseService.Release promote(@RequestBody Promotion request, Principal user) {
+  ReleaseService.Release promote(@RequestBody JsonNode body, Principal user) {
+    Promotion request = JsonBodies.read(json, body, Promotion.class);
     return releases.promote(
         blankToNull(request.ref()),
         blankToNull(request.commit()),

@@ -2,6 +2,10 @@ package dev.nightshift.server.code;
 
 import dev.nightshift.server.system.NightshiftProperties;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.eclipse.jgit.http.server.GitSmartHttpTools;
+import org.eclipse.jgit.transport.ServiceMayNotContinueException;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.http.server.GitServlet;
 import org.eclipse.jgit.lib.Repository;
@@ -81,10 +85,51 @@ class GitHttpConfig {
                               c.getNewId().abbreviate(7).name())));
           return pack;
         });
+    servlet.setUploadPackErrorHandler((request, response, upload) -> refuseGarbage(request, response, upload::upload));
+    servlet.setReceivePackErrorHandler(
+        (request, response, receive) -> refuseGarbage(request, response, receive::receive));
     ServletRegistrationBean<GitServlet> registration = new ServletRegistrationBean<>(servlet, "/git/*");
     registration.setName("git");
     registration.setLoadOnStartup(1);
     return registration;
+  }
+
+  /** A fetch or push, run by JGit. */
+  private interface GitService {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs a fetch or push. A request body that is not the Git protocol (JGit fails reading it with an IOException)
+   * is the client's error: 400 with JGit's reason, in Git's own error format (what a git client shows its user);
+   * only other failures are 500. Replaces JGit's handler, which answers 500 to a garbage body.
+   */
+  private static void refuseGarbage(HttpServletRequest request, HttpServletResponse response, GitService service)
+      throws IOException {
+    try {
+      service.run();
+    } catch (ServiceMayNotContinueException e) {
+      if (!e.isOutput() && !response.isCommitted()) {
+        response.reset();
+        GitSmartHttpTools.sendError(request, response, e.getStatusCode(), e.getMessage());
+      }
+    } catch (IOException e) {
+      log.info("refused a Git request from {}: {}", request.getRemoteAddr(), e.getMessage());
+      if (!response.isCommitted()) {
+        response.reset();
+        GitSmartHttpTools.sendError(
+            request,
+            response,
+            HttpServletResponse.SC_BAD_REQUEST,
+            "not a valid Git request (" + e.getMessage() + "): use a git client");
+      }
+    } catch (RuntimeException e) {
+      log.error("Git request failed", e);
+      if (!response.isCommitted()) {
+        response.reset();
+        GitSmartHttpTools.sendError(request, response, HttpServletResponse.SC_INTERNAL_SERVER_ERROR, null);
+      }
+    }
   }
 
   private static boolean isAdmin() {

@@ -101,6 +101,14 @@ public class ReleaseService {
           "give either \"ref\" (a branch or tag, e.g. \"main\") or \"commit\" (a commit id), not both");
     }
     String name = ref != null ? ref : commit;
+    String field = ref != null ? "ref" : "commit";
+    if (name.length() > 255) {
+      throw ProblemException.badRequest(field + " must be at most 255 characters (a branch, tag or commit id)");
+    }
+    String bad = dev.nightshift.server.system.Text.nameProblem(field, name);
+    if (bad != null) {
+      throw ProblemException.badRequest(bad);
+    }
     UpstreamMirror upstream = mirror.getIfAvailable();
     if (upstream != null) {
       try {

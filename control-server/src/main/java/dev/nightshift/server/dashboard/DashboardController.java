@@ -4,6 +4,9 @@ import dev.nightshift.protocol.BatchState;
 import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.jobs.JobService;
 import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Problems;
+import org.springframework.web.servlet.ModelAndView;
+import tools.jackson.databind.json.JsonMapper;
 import dev.nightshift.server.workers.WorkerService;
 import dev.nightshift.server.security.AuditLog;
 import java.security.Principal;
@@ -35,14 +38,17 @@ class DashboardController {
   private final JobService jobService;
   private final WorkerService workerService;
   private final AuditLog audit;
+  private final JsonMapper json;
 
   DashboardController(
       DashboardViews views,
       DashboardFormat format,
       JobService jobService,
       WorkerService workerService,
-      AuditLog audit) {
+      AuditLog audit,
+      JsonMapper json) {
     this.audit = audit;
+    this.json = json;
     this.views = views;
     this.format = format;
     this.jobService = jobService;
@@ -234,14 +240,22 @@ class DashboardController {
     }
   }
 
+  /** A refusal: a page for a browser, problem+json for any other client. */
   @ExceptionHandler(ProblemException.class)
-  String problem(ProblemException e, Model model, jakarta.servlet.http.HttpServletResponse response) {
+  ModelAndView problem(
+      ProblemException e, jakarta.servlet.http.HttpServletRequest request, jakarta.servlet.http.HttpServletResponse response)
+      throws java.io.IOException {
+    if (!DashboardSecurity.wantsHtml(request)) {
+      Problems.write(json, response, Problems.of(e.status(), e.title(), e.getMessage()));
+      return null; // answered
+    }
     response.setStatus(e.status().value());
-    model.addAttribute("f", format);
-    model.addAttribute("status", e.status().value());
-    model.addAttribute("title", e.title());
-    model.addAttribute("detail", e.getMessage());
-    return "dashboard/error";
+    ModelAndView page = new ModelAndView("dashboard/error");
+    page.addObject("f", format);
+    page.addObject("status", e.status().value());
+    page.addObject("title", e.title());
+    page.addObject("detail", e.getMessage());
+    return page;
   }
 
   private static <E extends Enum<E>> E parse(Class<E> type, String value) {

@@ -1,6 +1,8 @@
 package dev.nightshift.server.dashboard;
 
 import jakarta.servlet.DispatcherType;
+import dev.nightshift.server.system.Problems;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import dev.nightshift.server.system.DatabaseOutage;
@@ -9,6 +11,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.AuthenticationFailureHandler;
@@ -16,6 +19,7 @@ import org.springframework.security.web.authentication.SimpleUrlAuthenticationFa
 import org.springframework.security.web.csrf.CsrfException;
 import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter;
 import org.springframework.security.web.savedrequest.HttpSessionRequestCache;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Who may use the dashboard: people log in with a form (the same users as the API), keep a session, and every
@@ -29,7 +33,7 @@ class DashboardSecurity {
 
   @Bean
   @Order(0)
-  SecurityFilterChain dashboardChain(HttpSecurity http) throws Exception {
+  SecurityFilterChain dashboardChain(HttpSecurity http, JsonMapper json) throws Exception {
     HttpSessionRequestCache cache = new HttpSessionRequestCache();
     cache.setRequestMatcher(
         request -> "GET".equals(request.getMethod()) && request.getHeader(LIVE_HEADER) == null
@@ -67,6 +71,8 @@ class DashboardSecurity {
                 e.accessDeniedHandler(
                     (req, res, ex) ->
                         refuse(
+                            json,
+                            req,
                             res,
                             ex instanceof CsrfException
                                 ? "The form's CSRF token is missing or stale: reload the page and try again."
@@ -90,7 +96,18 @@ class DashboardSecurity {
     };
   }
 
-  private static void refuse(HttpServletResponse res, String detail) throws IOException {
+  /** A browser (it asks for HTML) gets a page; any other client the same refusal as problem+json. */
+  static boolean wantsHtml(HttpServletRequest request) {
+    String accept = request.getHeader("Accept");
+    return accept != null && accept.contains("text/html");
+  }
+
+  private static void refuse(JsonMapper json, HttpServletRequest req, HttpServletResponse res, String detail)
+      throws IOException {
+    if (!wantsHtml(req)) {
+      Problems.write(json, res, HttpStatus.FORBIDDEN, detail);
+      return;
+    }
     res.setStatus(HttpServletResponse.SC_FORBIDDEN);
     res.setContentType("text/html;charset=UTF-8");
     res.getOutputStream()

@@ -1,7 +1,7 @@
 package dev.nightshift.server.jobs;
 
 import dev.nightshift.protocol.JobState;
-import dev.nightshift.server.system.JsonProblems;
+import dev.nightshift.server.system.JsonBodies;
 import dev.nightshift.server.system.ProblemException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
@@ -23,7 +23,6 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -56,21 +55,7 @@ class JobController {
 
   @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<JobQueries.JobView> submit(@RequestBody JsonNode body, Principal user) {
-    if (body == null || !body.isObject()) {
-      throw ProblemException.badRequest("the body must be a JSON object describing the job");
-    }
-    Set<String> unknown = new TreeSet<>(body.propertyNames());
-    unknown.removeAll(JobSubmission.FIELDS);
-    if (!unknown.isEmpty()) {
-      throw ProblemException.badRequest(
-          "unknown field(s) " + unknown + "; known fields are " + new TreeSet<>(JobSubmission.FIELDS));
-    }
-    JobSubmission submission;
-    try {
-      submission = json.treeToValue(body, JobSubmission.class);
-    } catch (JacksonException e) {
-      throw ProblemException.badRequest(JsonProblems.describe(e));
-    }
+    JobSubmission submission = JsonBodies.read(json, body, JobSubmission.class);
     JobSpec spec = submission.validate(false);
     long id = jobs.submit(spec, submission.items(), submission.range(), user.getName());
     return created(id);
@@ -137,9 +122,13 @@ class JobController {
       return null;
     }
     try {
-      return Integer.valueOf(value.trim());
+      if (!value.matches("-?[0-9]{1,10}")) {
+        throw new NumberFormatException(value);
+      }
+      return Integer.valueOf(value);
     } catch (NumberFormatException e) {
-      throw ProblemException.badRequest("query parameter " + name + " must be a whole number (got '" + value + "')");
+      throw ProblemException.badRequest(
+          "query parameter " + name + " must be a whole number in decimal digits (got '" + value + "')");
     }
   }
 

@@ -5,7 +5,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import dev.nightshift.server.system.Text;
+import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,24 +29,22 @@ record JobSubmission(
 
   record Range(Long start, Long end) {}
 
-  static final Set<String> FIELDS =
-      Set.of(
-          "name",
-          "command",
-          "batchSize",
-          "items",
-          "range",
-          "priority",
-          "maxAttempts",
-          "timeoutSeconds",
-          "maxParallel",
-          "env",
-          "labels",
-          "commit");
-
   static final int DEFAULT_MAX_ATTEMPTS = 3;
   static final int DEFAULT_TIMEOUT_SECONDS = 3600;
   static final int MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+  /** env and labels are each stored as one JSON text (a MySQL TEXT column): all names and values together. */
+  static final int MAX_MAP_BYTES = 65_535;
+  static final int MAX_LABEL_VALUE = 200;
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  /** Adds an error when the map, stored as JSON, passes {@link #MAX_MAP_BYTES}. */
+  private static void tooLarge(String field, Map<String, String> map, List<String> errors) {
+    int bytes = JSON.writeValueAsBytes(map).length;
+    if (bytes > MAX_MAP_BYTES) {
+      errors.add(field + " is " + bytes + " bytes as JSON; all its names and values together may be at most "
+          + MAX_MAP_BYTES + " bytes (UTF-8)");
+    }
+  }
 
   /** Checks every field, collecting all problems into one message, and applies defaults. */
   JobSpec validate(boolean streamed) {
@@ -54,11 +53,15 @@ record JobSubmission(
       errors.add("name is required");
     } else if (name.length() > 200) {
       errors.add("name must be at most 200 characters");
+    } else if (Text.nameProblem("name", name) != null) {
+      errors.add(Text.nameProblem("name", name));
     }
     if (command == null || command.isBlank()) {
       errors.add("command is required (the shell command run for each batch)");
     } else if (command.length() > 10_000) {
       errors.add("command must be at most 10000 characters");
+    } else if (Text.textProblem("command", command) != null) {
+      errors.add(Text.textProblem("command", command));
     }
     if (batchSize == null) {
       errors.add("batchSize is required (items per batch, at least 1)");
@@ -104,10 +107,13 @@ record JobSubmission(
               errors.add("env name '" + k + "' is reserved: NIGHTSHIFT_* variables are set by the agent");
             } else if (v == null) {
               errors.add("env '" + k + "' has no value");
+            } else if (Text.textProblem("env '" + k + "'", v) != null) {
+              errors.add(Text.textProblem("env '" + k + "'", v));
             } else {
               cleanEnv.put(k, v);
             }
           });
+      tooLarge("env", cleanEnv, errors);
     }
     Map<String, String> cleanLabels = new LinkedHashMap<>();
     if (labels != null) {
@@ -115,10 +121,16 @@ record JobSubmission(
           (k, v) -> {
             if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.isBlank()) {
               errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-' with a value");
+            } else if (v.length() > MAX_LABEL_VALUE) {
+              errors.add("label '" + k + "' has a value of " + v.length() + " characters; the limit is "
+                  + MAX_LABEL_VALUE);
+            } else if (Text.nameProblem("label '" + k + "'", v) != null) {
+              errors.add(Text.nameProblem("label '" + k + "'", v));
             } else {
               cleanLabels.put(k, v);
             }
           });
+      tooLarge("labels", cleanLabels, errors);
     }
     if (commit != null && !commit.matches("[0-9a-f]{7,64}")) {
       errors.add("commit must be a hexadecimal commit id");

@@ -38,6 +38,11 @@ class AdminBootstrap implements ApplicationRunner {
     String configured = properties.adminPassword();
     var existing = users.find(ADMIN);
     if (configured != null && !configured.isBlank()) {
+      if (configured.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > UserService.MAX_PASSWORD_BYTES) {
+        throw new IllegalStateException(
+            "NIGHTSHIFT_ADMIN_PASSWORD is longer than " + UserService.MAX_PASSWORD_BYTES + " bytes in UTF-8, more"
+                + " than bcrypt reads: choose a shorter one");
+      }
       if (existing.isEmpty()) {
         users.insert(ADMIN, encoder.encode(configured), Role.ADMIN, clock.instant());
         log.info("created user 'admin' with the password from NIGHTSHIFT_ADMIN_PASSWORD");

@@ -10,8 +10,6 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 import java.util.List;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.ProviderManager;
@@ -232,13 +230,10 @@ class SecurityConfig {
   /** A problem with a machine-readable {@code reason} property (null for none). */
   static void problem(JsonMapper json, HttpServletResponse res, HttpStatus status, String detail, String reason)
       throws IOException {
-    ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
-    body.setTitle(status.getReasonPhrase());
+    org.springframework.http.ProblemDetail body = dev.nightshift.server.system.Problems.of(status, detail);
     if (reason != null) {
       body.setProperty("reason", reason);
     }
-    res.setStatus(status.value());
-    res.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-    json.writeValue(res.getOutputStream(), body);
+    dev.nightshift.server.system.Problems.write(json, res, body);
   }
 }

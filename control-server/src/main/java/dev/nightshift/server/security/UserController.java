@@ -15,6 +15,9 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.nightshift.server.system.JsonBodies;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Users and API tokens (ADMIN only; the API chain lets OPERATOR read). */
 @RestController
@@ -22,10 +25,12 @@ import org.springframework.web.bind.annotation.RestController;
 class UserController {
   private final UserService users;
   private final ApiTokens tokens;
+  private final JsonMapper json;
 
-  UserController(UserService users, ApiTokens tokens) {
+  UserController(UserService users, ApiTokens tokens, JsonMapper json) {
     this.users = users;
     this.tokens = tokens;
+    this.json = json;
   }
 
   record NewUser(String username, String password, Role role) {}
@@ -46,7 +51,8 @@ class UserController {
   }
 
   @PostMapping("/users")
-  ResponseEntity<UserService.UserView> create(@RequestBody NewUser request) {
+  ResponseEntity<UserService.UserView> create(@RequestBody JsonNode body) {
+    NewUser request = JsonBodies.read(json, body, NewUser.class);
     UserService.UserView created = users.create(request.username(), request.password(), request.role());
     return ResponseEntity.created(URI.create("/api/v1/users/" + created.username())).body(created);
   }
@@ -57,7 +63,8 @@ class UserController {
   }
 
   @PatchMapping("/users/{username}")
-  UserService.UserView update(@PathVariable String username, @RequestBody UserChange change) {
+  UserService.UserView update(@PathVariable String username, @RequestBody JsonNode body) {
+    UserChange change = JsonBodies.read(json, body, UserChange.class);
     return users.update(username, change.password(), change.role(), change.enabled());
   }
 
@@ -69,7 +76,8 @@ class UserController {
 
   /** A new API token: the answer is the only time the token itself is shown. */
   @PostMapping("/api-tokens")
-  ResponseEntity<ApiTokens.Created> createToken(@RequestBody NewApiToken request, Principal user) {
+  ResponseEntity<ApiTokens.Created> createToken(@RequestBody JsonNode body, Principal user) {
+    NewApiToken request = JsonBodies.read(json, body, NewApiToken.class);
     String owner = request.username() == null || request.username().isBlank() ? user.getName() : request.username();
     ApiTokens.Created created =
         tokens.create(request.name(), owner, request.role(), request.expiresInDays(), user.getName());

@@ -17,6 +17,7 @@ import org.springframework.stereotype.Service;
 @Service
 class UserService {
   static final int MIN_PASSWORD = 12;
+  static final int MAX_PASSWORD_BYTES = 72;
   private final JdbcClient jdbc;
   private final PasswordEncoder encoder;
   private final Transactions tx;
@@ -63,9 +64,14 @@ class UserService {
     if (exists > 0) {
       throw ProblemException.conflict("user " + username + " already exists: change it with PATCH /api/v1/users/" + username);
     }
-    jdbc.sql("INSERT INTO app_user (username, password_hash, role, enabled, created_at) VALUES (?, ?, ?, TRUE, ?)")
-        .params(username, encoder.encode(password), role.name(), Times.db(clock.instant()))
-        .update();
+    try {
+      jdbc.sql("INSERT INTO app_user (username, password_hash, role, enabled, created_at) VALUES (?, ?, ?, TRUE, ?)")
+          .params(username, encoder.encode(password), role.name(), Times.db(clock.instant()))
+          .update();
+    } catch (org.springframework.dao.DuplicateKeyException raced) { // created by another request meanwhile
+      throw ProblemException.conflict(
+          "user " + username + " already exists: change it with PATCH /api/v1/users/" + username);
+    }
     return get(username);
   }
 
@@ -143,10 +149,26 @@ class UserService {
   }
 
   private static void checkPassword(String password) {
-    if (password == null || password.length() < MIN_PASSWORD || password.length() > 72) {
-      throw ProblemException.badRequest(
-          "password must be " + MIN_PASSWORD + " to 72 characters (bcrypt reads at most 72 bytes)");
+    String problem = passwordProblem(password);
+    if (problem != null) {
+      throw ProblemException.badRequest(problem);
     }
+  }
+
+  /**
+   * What is wrong with a password, or null: at least {@value #MIN_PASSWORD} characters and at most
+   * {@value #MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt reads no more; letters outside ASCII take 2 to 4 bytes).
+   */
+  static String passwordProblem(String password) {
+    if (password == null || password.length() < MIN_PASSWORD) {
+      return "password must be at least " + MIN_PASSWORD + " characters";
+    }
+    int bytes = password.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    if (bytes > MAX_PASSWORD_BYTES) {
+      return "password must be at most " + MAX_PASSWORD_BYTES + " bytes in UTF-8 (bcrypt reads no more; letters"
+          + " outside ASCII take 2 to 4 bytes each): this one is " + bytes + " bytes";
+    }
+    return dev.nightshift.server.system.Text.textProblem("password", password);
   }
 
   private static String quote(String s) {

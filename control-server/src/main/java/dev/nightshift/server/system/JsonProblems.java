@@ -55,7 +55,7 @@ public final class JsonProblems {
     return value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
   }
 
-  private static String typeName(Class<?> type) {
+  static String typeName(Class<?> type) {
     if (type == null) {
       return "another type";
     }

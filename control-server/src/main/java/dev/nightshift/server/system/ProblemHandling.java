@@ -38,6 +38,21 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
     return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatus.CONTENT_TOO_LARGE, request);
   }
 
+  /** Spring Security's firewall refuses a parameter or header only when the application first reads it. */
+  @ExceptionHandler(org.springframework.security.web.firewall.RequestRejectedException.class)
+  ResponseEntity<Object> rejected(
+      org.springframework.security.web.firewall.RequestRejectedException e, WebRequest request) {
+    ProblemDetail body = RequestChecks.rejected(e);
+    return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatus.BAD_REQUEST, request);
+  }
+
+  /** Tomcat decodes parameters when they are first read (normally {@link RequestChecks} has done so already). */
+  @ExceptionHandler(org.apache.tomcat.util.http.InvalidParameterException.class)
+  ResponseEntity<Object> undecodable(org.apache.tomcat.util.http.InvalidParameterException e, WebRequest request) {
+    ProblemDetail body = RequestChecks.undecodableParameters(e);
+    return handleExceptionInternal(e, body, new HttpHeaders(), HttpStatusCode.valueOf(body.getStatus()), request);
+  }
+
   @ExceptionHandler(Exception.class)
   ResponseEntity<Object> unexpected(Exception e, WebRequest request) throws Exception {
     if (e instanceof org.springframework.security.access.AccessDeniedException
@@ -86,7 +101,60 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
     return handleExceptionInternal(e, body, headers, HttpStatus.UNSUPPORTED_MEDIA_TYPE, request);
   }
 
+  @Override
+  protected ResponseEntity<Object> handleTypeMismatch(
+      org.springframework.beans.TypeMismatchException e,
+      HttpHeaders headers,
+      HttpStatusCode status,
+      WebRequest request) {
+    String name = e.getPropertyName();
+    String where = "parameter";
+    if (e instanceof org.springframework.web.method.annotation.MethodArgumentTypeMismatchException m) {
+      name = m.getName();
+      where =
+          m.getParameter().hasParameterAnnotation(org.springframework.web.bind.annotation.PathVariable.class)
+              ? "path segment"
+              : "query parameter";
+    }
+    String expected = JsonProblems.typeName(e.getRequiredType());
+    if (expected.equals("a whole number")) {
+      expected += " in decimal digits";
+    }
+    ProblemDetail body =
+        ProblemDetail.forStatusAndDetail(
+            HttpStatus.BAD_REQUEST,
+            where + " '" + name + "' must be " + expected
+                + " (got '" + ServletErrors.shorten(String.valueOf(e.getValue()), 100) + "')");
+    body.setTitle("Invalid request");
+    return handleExceptionInternal(e, body, headers, HttpStatus.BAD_REQUEST, request);
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleNoResourceFoundException(
+      org.springframework.web.servlet.resource.NoResourceFoundException e,
+      HttpHeaders headers,
+      HttpStatusCode status,
+      WebRequest request) {
+    ProblemDetail body =
+        ServletErrors.describe(404, null, null, e.getHttpMethod().name(), "/" + e.getResourcePath());
+    return handleExceptionInternal(e, body, headers, HttpStatus.NOT_FOUND, request);
+  }
+
+  @Override
+  protected ResponseEntity<Object> handleExceptionInternal(
+      Exception e, Object body, HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+    if (body instanceof ProblemDetail problem) {
+      // Sent by the error dispatch or Tomcat's error report instead, should the response be suspended already.
+      request.setAttribute(Problems.UNSENT, problem, WebRequest.SCOPE_REQUEST);
+    }
+    return super.handleExceptionInternal(e, body, headers, status, request);
+  }
+
   static String describe(HttpMessageNotReadableException e) {
+    if (causeOf(e, java.io.EOFException.class) != null) {
+      return "The request body ended early (the connection was cut, or Content-Length promised more than was"
+          + " sent): send the whole request again.";
+    }
     JacksonException json = causeOf(e, JacksonException.class);
     if (json == null) {
       String message = e.getMessage() == null ? "" : e.getMessage();

@@ -11,8 +11,6 @@ import java.io.IOException;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 import tools.jackson.databind.json.JsonMapper;
@@ -41,16 +39,15 @@ class RequestSizeLimitFilter extends OncePerRequestFilter {
     long limit = limitFor(request);
     long declared = request.getContentLengthLong();
     if (declared > limit) {
-      ProblemDetail body =
-          ProblemDetail.forStatusAndDetail(
-              HttpStatus.CONTENT_TOO_LARGE,
-              "The request body is " + declared + " bytes; the limit here is " + limit + " bytes. "
-                  + hint(request));
-      body.setTitle("Request too large");
-      response.setStatus(HttpStatus.CONTENT_TOO_LARGE.value());
-      response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
       response.setHeader("Connection", "close");
-      json.writeValue(response.getOutputStream(), body);
+      Problems.write(
+          json,
+          response,
+          Problems.of(
+              HttpStatus.CONTENT_TOO_LARGE,
+              "Request too large",
+              "The request body is " + declared + " bytes; the limit here is " + limit + " bytes. "
+                  + hint(request)));
       return;
     }
     chain.doFilter(new Limited(request, limit, hint(request)), response);

@@ -13,6 +13,10 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
+import dev.nightshift.server.system.JsonBodies;
+import dev.nightshift.server.system.ProblemException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Admin API for workers and enrollment tokens. */
 @RestController
@@ -21,11 +25,13 @@ class WorkerController {
   private final WorkerQueries queries;
   private final EnrollmentService enrollment;
   private final WorkerService workers;
+  private final JsonMapper json;
 
-  WorkerController(WorkerQueries queries, EnrollmentService enrollment, WorkerService workers) {
+  WorkerController(WorkerQueries queries, EnrollmentService enrollment, WorkerService workers, JsonMapper json) {
     this.queries = queries;
     this.enrollment = enrollment;
     this.workers = workers;
+    this.json = json;
   }
 
   @GetMapping("/workers")
@@ -77,12 +83,27 @@ class WorkerController {
    */
   record NewEnrollmentToken(String description, Long expiresInHours, Integer maxUses) {}
 
+  /** The longest an enrollment token may be valid: ten years. */
+  static final long MAX_EXPIRES_IN_HOURS = 10L * 366 * 24;
+
   @PostMapping("/enrollment-tokens")
   @ResponseStatus(HttpStatus.CREATED)
-  EnrollmentService.Created create(@RequestBody(required = false) NewEnrollmentToken request, Principal user) {
-    NewEnrollmentToken r = request == null ? new NewEnrollmentToken(null, null, null) : request;
+  EnrollmentService.Created create(@RequestBody(required = false) JsonNode body, Principal user) {
+    NewEnrollmentToken r =
+        body == null || body.isNull()
+            ? new NewEnrollmentToken(null, null, null)
+            : JsonBodies.read(json, body, NewEnrollmentToken.class);
     if (r.description() != null && r.description().length() > 200) {
-      throw dev.nightshift.server.system.ProblemException.badRequest("description must be at most 200 characters");
+      throw ProblemException.badRequest("description must be at most 200 characters");
+    }
+    String bad = dev.nightshift.server.system.Text.nameProblem("description", r.description());
+    if (bad != null) {
+      throw ProblemException.badRequest(bad);
+    }
+    if (r.expiresInHours() != null && (r.expiresInHours() < 1 || r.expiresInHours() > MAX_EXPIRES_IN_HOURS)) {
+      throw ProblemException.badRequest(
+          "expiresInHours must be between 1 and " + MAX_EXPIRES_IN_HOURS + " (ten years), or left out for no expiry"
+              + " (got " + r.expiresInHours() + ")");
     }
     return enrollment.create(
         r.description(),

@@ -13,6 +13,7 @@ import dev.nightshift.server.code.ReleaseService;
 import dev.nightshift.server.security.Tokens;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Text;
 import dev.nightshift.server.system.Times;
 import java.time.Clock;
 import java.time.Instant;
@@ -72,7 +73,10 @@ public class WorkerService {
     labels.forEach(
         (k, v) -> {
           if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
-            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'");
+            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
+                + " characters");
+          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
+            errors.add(Text.nameProblem("label '" + k + "'", v));
           }
         });
     HostFacts host = r.host() == null ? new HostFacts(null, null, null, 0, 0, null, null) : r.host();
@@ -81,6 +85,8 @@ public class WorkerService {
       errors.add("name is required (the agent sends its host name by default)");
     } else if (name.length() > 200) {
       errors.add("name must be at most 200 characters");
+    } else if (Text.nameProblem("name", name) != null) {
+      errors.add(Text.nameProblem("name", name));
     }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));

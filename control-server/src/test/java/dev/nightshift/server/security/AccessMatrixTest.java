@@ -88,8 +88,8 @@ class AccessMatrixTest {
     PUBLIC(all(Outcome.ALLOWED)),
     /** Open to all, but credentials that are presented must be right (the API chain checks them). */
     PUBLIC_CHECKED(merge(all(Outcome.ALLOWED), Who.WRONG_PASSWORD, Outcome.UNAUTHORIZED)),
-    /** Spring's error page, called directly: nothing to show (500), wrong credentials 401. */
-    ERROR_PAGE(merge(all(Outcome.SERVER_ERROR), Who.WRONG_PASSWORD, Outcome.UNAUTHORIZED)),
+    /** The error page, called directly: nothing to show (404 problem), wrong credentials 401. */
+    ERROR_PAGE(merge(all(Outcome.ALLOWED), Who.WRONG_PASSWORD, Outcome.UNAUTHORIZED)),
     /** Agent enrollment: open to all, but the enrollment token in the body must be valid (here it is not). */
     ENROLL(all(Outcome.UNAUTHORIZED)),
     API_READ(
