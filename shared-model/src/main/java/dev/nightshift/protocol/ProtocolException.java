@@ -7,15 +7,29 @@ package dev.nightshift.protocol;
 public class ProtocolException extends RuntimeException {
   private final int status;
   private final String reason;
+  private final java.time.Duration retryAfter;
 
   public ProtocolException(int status, String message) {
     this(status, null, message);
   }
 
   public ProtocolException(int status, String reason, String message) {
+    this(status, reason, message, null);
+  }
+
+  /**
+   * @param retryAfter the answer's {@code Retry-After} (503 while the database is down, 429), or null
+   */
+  public ProtocolException(int status, String reason, String message, java.time.Duration retryAfter) {
     super(message);
     this.status = status;
     this.reason = reason;
+    this.retryAfter = retryAfter;
+  }
+
+  /** When the server asked to be called again ({@code Retry-After}); null when it did not say. */
+  public java.time.Duration retryAfter() {
+    return retryAfter;
   }
 
   /** The HTTP status; 0 when the server could not be reached. */

@@ -156,7 +156,8 @@ public final class HttpAgentClient implements AgentProtocol {
     int status = res.statusCode();
     if (status < 200 || status > 299) {
       throw new ProtocolException(
-          status, field(res.body(), "reason"), "POST " + path + ": HTTP " + status + ": " + detail(res.body()));
+          status, field(res.body(), "reason"), "POST " + path + ": HTTP " + status + ": " + detail(res.body()),
+          retryAfter(res.headers().firstValue("Retry-After").orElse(null)));
     }
     try {
       return json.readValue(res.body(), type);
@@ -169,6 +170,14 @@ public final class HttpAgentClient implements AgentProtocol {
   private static String describe(IOException e) {
     String m = e.getMessage();
     return e.getClass().getSimpleName() + (m == null ? "" : " " + m);
+  }
+
+  /** {@code Retry-After} in seconds (the server never sends a date), at most 10 minutes; null when absent or odd. */
+  static Duration retryAfter(String header) {
+    if (header == null || !header.strip().matches("\\d{1,6}")) {
+      return null;
+    }
+    return Duration.ofSeconds(Math.min(600, Long.parseLong(header.strip())));
   }
 
   /** A text field of a JSON problem body; null when absent or the body is not JSON. */

@@ -267,7 +267,11 @@ public final class AgentLoop {
         return backedOff(TickOutcome.BACKED_OFF);
       }
       failed("server call failed: " + e.getMessage(), null);
-      return backedOff(e.isTransient() ? TickOutcome.BACKED_OFF : TickOutcome.ERROR);
+      TickOutcome outcome = backedOff(e.isTransient() ? TickOutcome.BACKED_OFF : TickOutcome.ERROR);
+      if (e.retryAfter() != null) {
+        pause = e.retryAfter(); // the server knows best when to come back (it spreads its agents out itself)
+      }
+      return outcome;
     } catch (Throwable t) {
       failed("unexpected error in the agent loop: " + t, t);
       return backedOff(TickOutcome.ERROR);

@@ -132,4 +132,14 @@ class HttpAgentClientTest {
     assertThat(back.completed()).singleElement().satisfies(c -> assertThat(c.output()).isEqualTo("out\n"));
     assertThat(back.failed()).isNull();
   }
+
+  @Test
+  void retryAfterIsReadInSecondsAndBounded() {
+    assertThat(HttpAgentClient.retryAfter("7")).isEqualTo(java.time.Duration.ofSeconds(7));
+    assertThat(HttpAgentClient.retryAfter(" 12 ")).isEqualTo(java.time.Duration.ofSeconds(12));
+    assertThat(HttpAgentClient.retryAfter("999999")).isEqualTo(java.time.Duration.ofMinutes(10));
+    assertThat(HttpAgentClient.retryAfter("Wed, 21 Oct 2026 07:28:00 GMT")).isNull();
+    assertThat(HttpAgentClient.retryAfter("-1")).isNull();
+    assertThat(HttpAgentClient.retryAfter(null)).isNull();
+  }
 }

@@ -436,6 +436,20 @@ class AgentLoopTest {
   }
 
   @Test
+  void aRetryAfterFromTheServerSetsThePause() {
+    AgentLoop loop = loop(1);
+    server.failClaims(new ProtocolException(503, "overloaded")); // back-off grows: 1 s, 2 s, 4 s
+    loop.tick();
+    loop.tick();
+    loop.tick();
+    assertThat(loop.pause()).isEqualTo(Duration.ofSeconds(4));
+
+    server.failClaims(new ProtocolException(503, null, "database down", Duration.ofSeconds(6)));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BACKED_OFF);
+    assertThat(loop.pause()).as("what the server asked, not the grown back-off (8 s)").isEqualTo(Duration.ofSeconds(6));
+  }
+
+  @Test
   void revokedAgentTokenEnrollsAgainWithTheEnrollmentToken() throws Exception {
     AgentLoop loop = loop(1);
     server.revoke("agent-token-0");
