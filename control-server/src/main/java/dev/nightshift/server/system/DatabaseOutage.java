@@ -54,6 +54,12 @@ public final class DatabaseOutage {
       if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("08")) {
         return true; // SQLSTATE class 08: connection exception
       }
+      if (t instanceof org.springframework.transaction.TransactionSystemException) {
+        // A commit or rollback that could not be carried out: the connection broke mid-transaction (the chaos
+        // suite's database kill), so the outcome is unknown; every agent write is fenced and idempotent, so "try
+        // again" (503) is the true answer. The failure that caused the rollback, if any, is not in the cause chain.
+        return true;
+      }
     }
     return false;
   }

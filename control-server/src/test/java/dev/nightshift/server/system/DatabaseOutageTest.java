@@ -36,6 +36,14 @@ class DatabaseOutageTest {
   }
 
   @Test
+  void aCommitOrRollbackThatCouldNotBeCarriedOutIsAnOutage() {
+    // Seen in the chaos suite: the database killed between a transaction's statements and its commit.
+    assertThat(DatabaseOutage.isCause(new org.springframework.transaction.TransactionSystemException(
+            "Could not commit JDBC transaction", new SQLException("(conn=42) Connection reset"))))
+        .isTrue();
+  }
+
+  @Test
   void otherFailuresAreNot() {
     assertThat(DatabaseOutage.isCause(new BadCredentialsException("wrong password"))).isFalse();
     assertThat(DatabaseOutage.isCause(new DuplicateKeyException("duplicate"))).isFalse();
