@@ -127,7 +127,7 @@ public class AgentTokens {
               "UPDATE worker SET instance_address = ?, instance_seen_at = ? WHERE id = ? AND instance_id = ?",
               address, Times.db(now), agent.workerId(), id)
           ? Optional.empty()
-          : inUse(agent); // taken over meanwhile
+          : inUse(agent, id); // taken over meanwhile
     }
     if (id.equals(caller.clonedInstance())
         || (caller.clonedInstance() != null && predecessors.contains(caller.clonedInstance()))) {
@@ -152,7 +152,7 @@ public class AgentTokens {
         log.info("worker {}: agent restarted (instance {} succeeds {})", agent, id, prev);
         return Optional.empty();
       }
-      return inUse(agent);
+      return inUse(agent, id);
     }
     if (id.equals(caller.instancePrevious()) && caller.instanceId() != null) {
       if (caller.instanceTakenAt() != null && caller.instanceTakenAt().isAfter(now.minus(CLONE_GRACE))) {
@@ -172,7 +172,7 @@ public class AgentTokens {
             agent, caller.instanceId(), id, id, caller.instanceId());
         return Optional.empty();
       }
-      return inUse(agent);
+      return inUse(agent, id);
     }
     boolean claimed =
         update(
@@ -181,12 +181,24 @@ public class AgentTokens {
                    instance_taken_at = ?
             WHERE id = ? AND (instance_id IS NULL OR instance_seen_at < ?)""",
             id, address, Times.db(now), Times.db(now), agent.workerId(), Times.db(now.minus(instanceTimeout)));
-    return claimed ? Optional.empty() : inUse(agent);
+    return claimed ? Optional.empty() : inUse(agent, id);
   }
 
   private boolean update(String sql, Object... params) {
     instanceWrites.incrementAndGet();
     return jdbc.sql(sql).params(params).update() == 1;
+  }
+
+  /**
+   * The refusal after a conditional UPDATE found the row changed, unless the change was this very process's own:
+   * a restarted agent's first heartbeat and first claim go out together, both read the row naming the predecessor,
+   * and the one whose takeover lost must still be let in.
+   */
+  private Optional<Refusal> inUse(AgentPrincipal agent, String id) {
+    String now =
+        jdbc.sql("SELECT instance_id FROM worker WHERE id = ?").param(agent.workerId()).query(String.class)
+            .optional().orElse(null);
+    return id.equals(now) ? Optional.empty() : inUse(agent);
   }
 
   private Optional<Refusal> inUse(AgentPrincipal agent) {

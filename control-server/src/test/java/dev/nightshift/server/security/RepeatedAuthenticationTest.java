@@ -211,6 +211,26 @@ class RepeatedAuthenticationTest {
   }
 
   @Test
+  void aRestartedAgentsFirstHeartbeatAndClaimMayRaceForTheTakeover() {
+    TestAgent agent = TestAgent.enroll(port, "racing", 1, Map.of());
+    String old = UUID.randomUUID().toString();
+    assertThat(agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, old)
+            .post(AgentPaths.HEARTBEAT, beat(WorkerState.IDLE)).status())
+        .isEqualTo(200);
+    // The restarted process's heartbeat and claim both read the row naming the old process...
+    AgentTokens.Caller heartbeatsView = agentTokens.find(agent.token).orElseThrow();
+    String restarted = UUID.randomUUID().toString();
+    // ...the claim's takeover lands first...
+    assertThat(agentTokens.claimInstance(agentTokens.find(agent.token).orElseThrow(), restarted, old, "127.0.0.1"))
+        .isEmpty();
+    // ...and the heartbeat's conditional UPDATE then finds the row changed: by this very process, so it is let in.
+    assertThat(agentTokens.claimInstance(heartbeatsView, restarted, old, "127.0.0.1")).isEmpty();
+    assertThat(agentTokens.claimInstance(heartbeatsView, UUID.randomUUID().toString(), old, "127.0.0.1"))
+        .as("another process naming the same predecessor (a copy) is not")
+        .isPresent();
+  }
+
+  @Test
   void aStoppingAgentFreesItsIdentityAndARevokedOneIsRefusedAtOnce() {
     TestAgent agent = TestAgent.enroll(port, "restarting", 1, Map.of());
     Http first = agent.http.withHeader(AgentPaths.AGENT_INSTANCE_HEADER, UUID.randomUUID().toString());
