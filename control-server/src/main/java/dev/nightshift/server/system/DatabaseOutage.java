@@ -22,7 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The database cannot be reached (down, restarting, cut off, or every pooled connection busy past the pool's
  * timeout): how to recognise it in any exception, and the answer every caller gets for it, 503 problem+json with
- * {@code Retry-After}. Used where such failures surface: MVC handlers ({@link DatabaseOutageHandling}), the
+ * {@code Retry-After}. Used where such failures surface: MVC handlers ({@link ProblemHandling}), the
  * security filters' token and password lookups ({@link DatabaseOutageFilter}, the authentication entry points, so
  * that right credentials are never answered 401 and never count toward the lockout) and the batch engine.
  */

@@ -59,6 +59,14 @@ class ProblemHandling extends ResponseEntityExceptionHandler {
         || e instanceof org.springframework.security.core.AuthenticationException) {
       throw e; // Spring Security's own handlers answer these (also as problem+json).
     }
+    if (DatabaseOutage.isCause(e)) { // one test for "the database is unreachable", wherever it is wrapped
+      DatabaseOutage.noted(e);
+      int retryAfter = DatabaseOutage.retryAfterSeconds();
+      HttpHeaders headers = new HttpHeaders();
+      headers.set(HttpHeaders.RETRY_AFTER, String.valueOf(retryAfter));
+      return handleExceptionInternal(
+          e, DatabaseOutage.problem(retryAfter), headers, HttpStatus.SERVICE_UNAVAILABLE, request);
+    }
     log.error("unexpected error serving {}", request.getDescription(false), e);
     ProblemDetail body =
         ProblemDetail.forStatusAndDetail(
