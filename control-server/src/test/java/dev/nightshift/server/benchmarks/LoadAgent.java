@@ -53,12 +53,13 @@ final class LoadAgent {
 
   /**
    * Settings of the JDK HTTP client; must run before the first {@link HttpClient} is built in this JVM (the
-   * client reads them once). Idle connections are closed by the client after 20 s, before the server's keep-alive
-   * timeout could close one under a request being sent (the client does not retry a POST). The pool does not cap
+   * client reads them once). Idle connections are closed by the client after 60 s, before the server's 65 s
+   * keep-alive timeout could close one under a request being sent (the client does not retry a POST), and after
+   * the 30 s between an agent's heartbeats (so a heartbeat reuses its connection). The pool does not cap
    * connections (HTTP/1.1: one per request in flight; 0 = no limit on idle ones kept).
    */
   static void configureHttpClient() {
-    System.setProperty("jdk.httpclient.keepalive.timeout", "20");
+    System.setProperty("jdk.httpclient.keepalive.timeout", "60");
     System.setProperty("jdk.httpclient.connectionPoolSize", "0");
   }
 
@@ -358,7 +359,33 @@ final class LoadAgent {
     }
     stats.sent(kind);
     long start = System.nanoTime();
-    HttpRequest request = b.build();
+    return sendHonouringRetryAfter(client, b.build())
+        .thenApply(r -> new Reply(r.statusCode(), r.body(), (System.nanoTime() - start) / 1000));
+  }
+
+  /**
+   * Sends, and sends again after the server's {@code Retry-After} when it answers 503 with one (a busy server
+   * spreading a crowd of agents, or a database outage), as the real agent does. The latency recorded is from the
+   * first send to the final answer, waits included.
+   */
+  private static CompletableFuture<HttpResponse<String>> sendHonouringRetryAfter(
+      HttpClient client, HttpRequest request) {
+    return sendOnce(client, request)
+        .thenCompose(
+            r -> {
+              java.util.Optional<String> retryAfter = r.headers().firstValue("Retry-After");
+              if (r.statusCode() != 503 || retryAfter.isEmpty()) {
+                return CompletableFuture.completedFuture(r);
+              }
+              RETRIED_AFTER_503.incrementAndGet();
+              long seconds = Math.max(0, Math.min(600, Long.parseLong(retryAfter.get().trim())));
+              return CompletableFuture.supplyAsync(
+                      () -> null, CompletableFuture.delayedExecutor(seconds, TimeUnit.SECONDS))
+                  .thenCompose(v -> sendHonouringRetryAfter(client, request));
+            });
+  }
+
+  private static CompletableFuture<HttpResponse<String>> sendOnce(HttpClient client, HttpRequest request) {
     return client
         .sendAsync(request, HttpResponse.BodyHandlers.ofString())
         .exceptionallyCompose(
@@ -370,9 +397,12 @@ final class LoadAgent {
               }
               STALE_CONNECTION_RETRIES.incrementAndGet();
               return client.sendAsync(request, HttpResponse.BodyHandlers.ofString());
-            })
-        .thenApply(r -> new Reply(r.statusCode(), r.body(), (System.nanoTime() - start) / 1000));
+            });
   }
+
+  /** Calls answered 503 with Retry-After and sent again after it. */
+  static final java.util.concurrent.atomic.AtomicInteger RETRIED_AFTER_503 =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** Requests sent again because the server had closed their kept-alive connection as they were sent. */
   static final java.util.concurrent.atomic.AtomicInteger STALE_CONNECTION_RETRIES =

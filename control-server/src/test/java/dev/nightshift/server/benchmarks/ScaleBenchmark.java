@@ -140,15 +140,17 @@ class ScaleBenchmark {
             TimeUnit.MILLISECONDS);
       }
       ProcessUsage steadyStart = ProcessUsage.of(server.pid());
+      ProcessUsage clientStart = ProcessUsage.of(ProcessHandle.current().pid());
       Thread.sleep(seconds * 1000L);
       ProcessUsage steadyEnd = ProcessUsage.of(server.pid());
       double steadyCpu = steadyEnd.cpuSince(steadyStart);
+      double clientCpu = ProcessUsage.of(ProcessHandle.current().pid()).cpuSince(clientStart);
       out.append(
           String.format(
               "%n  3. steady state, %d s: %,d requests (%s); errors %d%n"
-                  + "     server CPU %.1f s (%.1f%% of one core), %s%n",
+                  + "     server CPU %.1f s (%.1f%% of one core), %s; load generator CPU %.1f s (%.1f%% of one core)%n",
               seconds, steadyStats.requests(), steadyStats.requestCounts(), steadyStats.errors.get(), steadyCpu,
-              100 * steadyCpu / seconds, steadyEnd));
+              100 * steadyCpu / seconds, steadyEnd, clientCpu, 100 * clientCpu / seconds));
       out.append(steadyStats.latencyTable("    "));
 
       // 4. A promotion answers every parked claim at once; every agent claims again.
@@ -200,8 +202,10 @@ class ScaleBenchmark {
       out.append(
           String.format(
               "%n  server over the whole run: %s; client JVM max heap %d MB; requests re-sent once because the"
-                  + " server had closed their kept-alive connection: %d%n%n",
-              end, Runtime.getRuntime().maxMemory() >> 20, LoadAgent.STALE_CONNECTION_RETRIES.get()));
+                  + " server had closed their kept-alive connection: %d; calls answered 503 with Retry-After and"
+                  + " made again after it: %d%n%n",
+              end, Runtime.getRuntime().maxMemory() >> 20, LoadAgent.STALE_CONNECTION_RETRIES.get(),
+              LoadAgent.RETRIED_AFTER_503.get()));
       System.out.print(out);
 
       assertThat(enrollStats.errors.get()).as("enrollment errors:\n    " + enrollStats.errorSamples()).isZero();
