@@ -89,9 +89,6 @@ public record NightshiftProperties(
    * @param result largest result (stdout) of one batch
    * @param logTail longest log tail kept per attempt
    * @param batchesPerJob most batches one job may have
-   * @param agentCalls most agent calls carried out at once (a claim parked waiting for work does not count); a call
-   *     beyond it is answered 503 with a random {@code Retry-After} of 1-10 s at once instead of queueing for a
-   *     database connection (see {@code AgentCallAdmission})
    */
   public record Limits(
       @DefaultValue("16MB") DataSize jsonBody,
@@ -100,6 +97,5 @@ public record NightshiftProperties(
       @DefaultValue("16MB") DataSize batchInput,
       @DefaultValue("64MB") DataSize result,
       @DefaultValue("64KB") DataSize logTail,
-      @DefaultValue("5000000") int batchesPerJob,
-      @DefaultValue("40") int agentCalls) {}
+      @DefaultValue("5000000") int batchesPerJob) {}
 }
