@@ -12,6 +12,7 @@ import dev.nightshift.agent.spool.Reporter;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.sync.Prefetcher;
+import dev.nightshift.agent.system.DaemonThreads;
 import dev.nightshift.protocol.AgentProtocol;
 import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.ClaimRequest;
@@ -772,13 +773,7 @@ public final class AgentLoop {
     if (heartbeats != null) {
       return;
     }
-    heartbeats =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "nightshift-heartbeat");
-              t.setDaemon(true);
-              return t;
-            });
+    heartbeats = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("nightshift-heartbeat"));
     heartbeats.schedule(this::beatAndReschedule, 0, TimeUnit.MILLISECONDS);
     long recheck = Math.max(100, config.idleRecheck().toMillis());
     heartbeats.scheduleWithFixedDelay(

@@ -1,5 +1,6 @@
 package dev.nightshift.agent.loop;
 
+import dev.nightshift.agent.system.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -29,13 +30,7 @@ final class Slots {
 
   Slots(int size) {
     this.size = size;
-    this.threads =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "nightshift-slot");
-              t.setDaemon(true);
-              return t;
-            });
+    this.threads = Executors.newCachedThreadPool(DaemonThreads.named("nightshift-slot"));
   }
 
   /** How many slots the agent has. */
