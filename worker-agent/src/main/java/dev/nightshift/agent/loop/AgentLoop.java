@@ -426,9 +426,7 @@ public final class AgentLoop {
 
   /** How many running batches are suspended now. */
   public int suspendedCount() {
-    return (int) slots.held().stream()
-        .filter(h -> h.run != null && h.run.isSuspended())
-        .count();
+    return slots.suspended();
   }
 
   /** The verdict of the last idle check; null before the first. */
@@ -457,13 +455,7 @@ public final class AgentLoop {
   public AgentStatus status() {
     IdleVerdict v = idleCheck.last();
     HeartbeatRequest hb = heartbeatRequest();
-    List<AgentStatus.Batch> batches = new ArrayList<>();
-    for (HeldLease h : slots.held()) {
-      boolean suspended = h.run != null && h.run.isSuspended();
-      batches.add(new AgentStatus.Batch(h.ref.batchId(), h.attempt,
-          suspended ? AgentStatus.Phase.SUSPENDED : AgentStatus.Phase.RUNNING,
-          suspended ? h.run.suspendedFor().toSeconds() : null));
-    }
+    List<AgentStatus.Batch> batches = new ArrayList<>(slots.snapshot());
     for (ReportOutbox.Entry e : outbox.snapshot()) {
       if (!slots.isHeld(e.ref.leaseToken())) {
         batches.add(new AgentStatus.Batch(e.ref.batchId(), e.attempt, AgentStatus.Phase.REPORTING, null));
@@ -743,7 +735,7 @@ public final class AgentLoop {
 
   /** Every lease held: running, and finished but not yet answered. */
   public List<LeaseRef> heldLeases() {
-    return java.util.stream.Stream.concat(outbox.refs().stream(), slots.held().stream().map(h -> h.ref))
+    return java.util.stream.Stream.concat(outbox.refs().stream(), slots.refs().stream())
         .distinct()
         .sorted(java.util.Comparator.comparingLong(LeaseRef::batchId))
         .collect(Collectors.toList());
@@ -751,10 +743,7 @@ public final class AgentLoop {
 
   /** The process of the running batch, for tests and diagnostics. */
   public java.util.Optional<ProcessHandle> processOf(long batchId) {
-    return slots.held().stream()
-        .filter(h -> h.ref.batchId() == batchId && h.run != null)
-        .findFirst()
-        .flatMap(h -> h.run.process());
+    return slots.find(null, batchId).filter(h -> h.run != null).flatMap(h -> h.run.process());
   }
 
   public boolean isDraining() {

@@ -1,6 +1,7 @@
 package dev.nightshift.agent.loop;
 
 import dev.nightshift.agent.system.DaemonThreads;
+import dev.nightshift.protocol.LeaseRef;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,6 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * The agent's slots: how many batches may run at once, the leases running on them (by lease token) and the threads
@@ -99,6 +101,28 @@ final class Slots {
   /** The running leases, a live view for status, heartbeats and idle checks. */
   Collection<HeldLease> held() {
     return Collections.unmodifiableCollection(held.values());
+  }
+
+  /** The leases running now. */
+  List<LeaseRef> refs() {
+    return held.values().stream().map(h -> h.ref).collect(Collectors.toList());
+  }
+
+  /** How many running batches are suspended now. */
+  int suspended() {
+    return (int) held.values().stream().filter(h -> h.run != null && h.run.isSuspended()).count();
+  }
+
+  /** The running batches as {@code status} shows them: suspended (and for how long) or running. */
+  List<AgentStatus.Batch> snapshot() {
+    List<AgentStatus.Batch> batches = new ArrayList<>();
+    for (HeldLease h : held.values()) {
+      boolean suspended = h.run != null && h.run.isSuspended();
+      batches.add(new AgentStatus.Batch(h.ref.batchId(), h.attempt,
+          suspended ? AgentStatus.Phase.SUSPENDED : AgentStatus.Phase.RUNNING,
+          suspended ? h.run.suspendedFor().toSeconds() : null));
+    }
+    return batches;
   }
 
   /**

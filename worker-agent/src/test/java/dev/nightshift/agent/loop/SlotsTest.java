@@ -2,6 +2,8 @@ package dev.nightshift.agent.loop;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.awaitility.Awaitility.await;
 
 import dev.nightshift.agent.runner.RunnerConfig;
 import dev.nightshift.agent.runner.ScriptRunner;
@@ -22,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.DisabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The slots alone: counts, starting and ending batches, reservations for claims, stopping on shutdown. */
@@ -168,14 +172,41 @@ class SlotsTest {
     assertThatThrownBy(() -> slots.held().clear()).isInstanceOf(UnsupportedOperationException.class);
   }
 
-  @Test
-  void stopAllCancelsEveryRunForShutdownAndTheThreadsEnd() throws Exception {
-    Slots slots = slots(2);
+  private HeldLease sleeping(long batchId) {
     ScriptRunner runner = new ScriptRunner(
         new RunnerConfig(data.resolve("runs"), data.resolve("logs"), 1 << 20, 4096, List.of("sh", "-c"),
             Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"))),
         new WorkDirWorkspace(data.resolve("work")), new MutableClock(Instant.parse("2026-11-22T10:00:00Z")));
-    HeldLease withRun = new HeldLease(new LeaseRef(1, "token-1"), 1, runner.prepare(Leases.items(1, "sleep 30", 60)));
+    return new HeldLease(
+        new LeaseRef(batchId, "token-" + batchId), 1, runner.prepare(Leases.items(batchId, "sleep 30", 60)));
+  }
+
+  @Test
+  @DisabledOnOs(OS.WINDOWS)
+  void theSnapshotShowsEachRunningBatchAndWhetherItIsSuspended() {
+    Slots slots = slots(2);
+    HeldLease asleep = sleeping(1);
+    slots.start(asleep, () -> asleep.run.run());
+    slots.start(lease(2), blocked(new CountDownLatch(1)));
+    await().atMost(Duration.ofSeconds(10)).until(() -> asleep.run.process().isPresent());
+    try {
+      assertThat(slots.suspended()).isZero();
+      assertThat(asleep.run.suspend()).isTrue();
+
+      assertThat(slots.suspended()).isEqualTo(1);
+      assertThat(slots.snapshot())
+          .extracting(AgentStatus.Batch::batchId, AgentStatus.Batch::phase)
+          .containsExactlyInAnyOrder(tuple(1L, AgentStatus.Phase.SUSPENDED), tuple(2L, AgentStatus.Phase.RUNNING));
+      assertThat(slots.refs()).containsExactlyInAnyOrder(new LeaseRef(1, "token-1"), new LeaseRef(2, "token-2"));
+    } finally {
+      asleep.run.cancel("test over");
+    }
+  }
+
+  @Test
+  void stopAllCancelsEveryRunForShutdownAndTheThreadsEnd() throws Exception {
+    Slots slots = slots(2);
+    HeldLease withRun = sleeping(1);
     HeldLease notPrepared = lease(2);
     slots.start(notPrepared, blocked(new CountDownLatch(1)));
     slots.start(withRun, () -> {});
