@@ -12,6 +12,7 @@ import dev.nightshift.agent.spool.Reporter;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.sync.Prefetcher;
+import dev.nightshift.agent.system.DaemonThreads;
 import dev.nightshift.protocol.AgentProtocol;
 import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.ClaimRequest;
@@ -19,8 +20,6 @@ import dev.nightshift.protocol.ClaimResponse;
 import dev.nightshift.protocol.CompleteRequest;
 import dev.nightshift.protocol.FailRequest;
 import dev.nightshift.protocol.HeartbeatRequest;
-import dev.nightshift.protocol.HeartbeatResponse;
-import dev.nightshift.protocol.Instruction;
 import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.LeaseRef;
 import dev.nightshift.protocol.ProtocolException;
@@ -38,11 +37,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -84,28 +82,22 @@ public final class AgentLoop {
   private final ScriptRunner runner;
   private final Spool spool;
   private final Reporter reporter;
-  private final IdlePolicy idlePolicy;
   private final Prefetcher prefetcher; // null without code distribution
   private final LoopConfig config;
   private final Clock clock;
   private final Random random;
   private final Backoff errorBackoff;
-  private final Map<String, HeldLease> held = new ConcurrentHashMap<>(); // running leases, by lease token
+  private final Slots slots;
   private final ReportOutbox outbox;
+  private final Instructions instructions;
+  private final IdleCheck idleCheck;
+  private final Wakeup wakeup = new Wakeup();
   /** Guards {@link #parked}: whether the loop's claim in flight may be held open by the server. */
   private final Object claimState = new Object();
   private boolean parked;
   private volatile boolean lastClaimWaited;
-  private final ExecutorService slots;
-  private final Object signal = new Object();
-  private boolean signalled;
-  private volatile boolean stopping;
-  private volatile boolean draining;
-  private volatile String drainReason;
-  private volatile IdleVerdict lastVerdict;
-  private final Object idleLock = new Object();
+  private final AtomicBoolean stopping = new AtomicBoolean();
   private volatile Path statusFile;
-  private String lastIdleError;
   private volatile long heartbeatMillis;
   private volatile Duration pause = Duration.ZERO;
   private volatile Thread loopThread;
@@ -122,7 +114,7 @@ public final class AgentLoop {
     this.runner = parts.runner();
     this.spool = parts.spool();
     this.reporter = new Reporter(protocol);
-    this.idlePolicy = parts.idlePolicy();
+    this.idleCheck = new IdleCheck(parts.idlePolicy());
     this.prefetcher = parts.prefetcher();
     this.config = config;
     this.clock = clock;
@@ -130,13 +122,8 @@ public final class AgentLoop {
     this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
     this.outbox = new ReportOutbox(spool, clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
     this.heartbeatMillis = config.heartbeat().toMillis();
-    this.slots =
-        Executors.newCachedThreadPool(
-            r -> {
-              Thread t = new Thread(r, "nightshift-slot");
-              t.setDaemon(true);
-              return t;
-            });
+    this.slots = new Slots(config.slots());
+    this.instructions = new Instructions(new Following());
   }
 
   // ---------------------------------------------------------------- startup
@@ -196,7 +183,7 @@ public final class AgentLoop {
   public TickOutcome tick() {
     Identity id = null;
     try {
-      if (stopping) {
+      if (stopping.get()) {
         return TickOutcome.STOPPED;
       }
       id = enrollment.current().orElse(null);
@@ -217,49 +204,20 @@ public final class AgentLoop {
       IdleVerdict verdict = checkIdle(false);
       TickOutcome notClaiming = null;
       int free = 0;
-      if (draining) {
+      if (instructions.isDraining()) {
         notClaiming = TickOutcome.DRAINING;
       } else if (!verdict.run()) {
         notClaiming = TickOutcome.IDLE_VETO;
       } else {
-        free = freeSlots();
+        free = slots.reserve();
         if (free <= 0) {
           notClaiming = TickOutcome.BUSY;
         }
       }
-      ReportOutbox.Batch reports;
-      long wait;
-      synchronized (claimState) {
-        reports = stopping ? ReportOutbox.Batch.EMPTY : outbox.takeDue();
-        if (notClaiming != null && reports.isEmpty()) {
-          return rest(notClaiming, config.idleRecheck());
-        }
-        // A claim carrying reports is answered at once; only one without may be parked by the server.
-        wait = notClaiming != null || !reports.isEmpty() ? 0 : claimWait().toMillis();
-        parked = wait > 0;
-      }
-      Instant asked = clock.instant();
-      ClaimResponse response;
       try {
-        response = protocol.claim(
-            new ClaimRequest(free, wait, reports.completedOrNull(), reports.failedOrNull()));
-      } catch (RuntimeException e) {
-        outbox.failed(reports, e);
-        throw e;
+        return claim(free, notClaiming);
       } finally {
-        synchronized (claimState) {
-          parked = false;
-        }
-      }
-      lastClaimWaited = wait > 0;
-      recovered();
-      try {
-        return claimed(response, notClaiming, wait, asked);
-      } finally {
-        outbox.answered(reports, response == null ? null : response.reports()); // after the leases started
-        if (outbox.hasSeparateDue()) {
-          wake(); // the next tick sends them with separate calls
-        }
+        slots.unreserve(free);
       }
     } catch (ProtocolException e) {
       if (e.isUnauthorized()) {
@@ -278,11 +236,48 @@ public final class AgentLoop {
     }
   }
 
+  /** The claim of a tick, for the {@code free} slots it reserved: carries the due reports, starts the leases. */
+  private TickOutcome claim(int free, TickOutcome notClaiming) {
+    ReportOutbox.Batch reports;
+    long wait;
+    synchronized (claimState) {
+      reports = stopping.get() ? ReportOutbox.Batch.EMPTY : outbox.takeDue();
+      if (notClaiming != null && reports.isEmpty()) {
+        return rest(notClaiming, config.idleRecheck());
+      }
+      // A claim carrying reports is answered at once; only one without may be parked by the server.
+      wait = notClaiming != null || !reports.isEmpty() ? 0 : claimWait().toMillis();
+      parked = wait > 0;
+    }
+    Instant asked = clock.instant();
+    ClaimResponse response;
+    try {
+      response = protocol.claim(
+          new ClaimRequest(free, wait, reports.completedOrNull(), reports.failedOrNull()));
+    } catch (RuntimeException e) {
+      outbox.failed(reports, e);
+      throw e;
+    } finally {
+      synchronized (claimState) {
+        parked = false;
+      }
+    }
+    lastClaimWaited = wait > 0;
+    recovered();
+    try {
+      return claimed(response, notClaiming, wait, asked);
+    } finally {
+      outbox.answered(reports, response == null ? null : response.reports()); // after the leases started
+      if (outbox.hasSeparateDue()) {
+        wakeup.wake(); // the next tick sends them with separate calls
+      }
+    }
+  }
+
   /** Starts the leases a claim returned (or gives them back) and decides how long to rest. */
   private TickOutcome claimed(ClaimResponse response, TickOutcome notClaiming, long waited, Instant asked) {
-    if (response != null && response.release() != null && prefetcher != null && !stopping) {
-      // A promotion answers parked claims at once: fetch the new release now, not at the next heartbeat.
-      prefetcher.offer(response.release().commit(), response.release().version());
+    if (response != null) {
+      instructions.releaseNamed(response.release());
     }
     List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
     if (notClaiming != null) {
@@ -304,14 +299,14 @@ public final class AgentLoop {
     }
     List<LeaseRef> extra = new ArrayList<>();
     for (Lease lease : leases) {
-      if (stopping || freeSlots() <= 0) {
+      if (stopping.get() || slots.free() <= 0) {
         extra.add(lease.ref());
       } else {
         start(lease);
       }
     }
     if (!extra.isEmpty()) {
-      release(extra, stopping ? "agent shutting down" : "more leases than free slots");
+      release(extra, stopping.get() ? "agent shutting down" : "more leases than free slots");
     }
     return rest(TickOutcome.CLAIMED, Duration.ZERO);
   }
@@ -357,7 +352,7 @@ public final class AgentLoop {
    */
   private Duration claimWait() {
     Duration wait = config.claimWait();
-    if (runningCount() > 0 && config.idleRecheck().compareTo(wait) < 0) {
+    if (slots.running() > 0 && config.idleRecheck().compareTo(wait) < 0) {
       wait = config.idleRecheck();
     }
     return outbox.untilDue(wait);
@@ -381,23 +376,7 @@ public final class AgentLoop {
    *     most one re-check old)
    */
   private IdleVerdict checkIdle(boolean writeStatus) {
-    synchronized (idleLock) {
-      IdleVerdict v;
-      try {
-        v = idlePolicy.evaluate();
-      } catch (Throwable t) {
-        if (!"idle policy failed".equals(lastIdleError)) {
-          LOG.log(Level.WARNING, "the idle policy failed; treating it as 'run'", t);
-          lastIdleError = "idle policy failed";
-        }
-        v = IdleVerdict.run("idle policy failed (" + t + "); running as if idle");
-      }
-      IdleVerdict before = lastVerdict;
-      lastVerdict = v;
-      boolean changed = before == null || before.run() != v.run() || before.state() != v.state();
-      if (changed) {
-        LOG.info("idle verdict: " + v.word() + " - " + v.reason());
-      }
+    return idleCheck.check((v, changed) -> {
       try {
         applyToRunning(v);
       } catch (Throwable t) {
@@ -406,14 +385,13 @@ public final class AgentLoop {
       if (writeStatus || changed) {
         writeStatus();
       }
-      return v;
-    }
+    });
   }
 
   private void applyToRunning(IdleVerdict v) {
-    for (HeldLease h : held.values()) {
+    for (HeldLease h : slots.held()) {
       ScriptRun run = h.run;
-      if (run == null || h.cancelReason != null || stopping) {
+      if (run == null || h.cancelReason != null || stopping.get()) {
         continue;
       }
       boolean suspended = run.isSuspended();
@@ -448,14 +426,12 @@ public final class AgentLoop {
 
   /** How many running batches are suspended now. */
   public int suspendedCount() {
-    return (int) held.values().stream()
-        .filter(h -> h.run != null && h.run.isSuspended())
-        .count();
+    return slots.suspended();
   }
 
   /** The verdict of the last idle check; null before the first. */
   public IdleVerdict lastVerdict() {
-    return lastVerdict;
+    return idleCheck.last();
   }
 
   /** Makes every idle check rewrite {@code file} (atomically) with the verdict, readings and batches. */
@@ -465,7 +441,7 @@ public final class AgentLoop {
 
   private void writeStatus() {
     Path file = statusFile;
-    if (file == null || stopping) {
+    if (file == null || stopping.get()) {
       return;
     }
     try {
@@ -477,17 +453,11 @@ public final class AgentLoop {
 
   /** The status as {@code nightshift-agent status} shows it: verdict, readings, state sent, batches held. */
   public AgentStatus status() {
-    IdleVerdict v = lastVerdict;
+    IdleVerdict v = idleCheck.last();
     HeartbeatRequest hb = heartbeatRequest();
-    List<AgentStatus.Batch> batches = new ArrayList<>();
-    for (HeldLease h : held.values()) {
-      boolean suspended = h.run != null && h.run.isSuspended();
-      batches.add(new AgentStatus.Batch(h.ref.batchId(), h.attempt,
-          suspended ? AgentStatus.Phase.SUSPENDED : AgentStatus.Phase.RUNNING,
-          suspended ? h.run.suspendedFor().toSeconds() : null));
-    }
+    List<AgentStatus.Batch> batches = new ArrayList<>(slots.snapshot());
     for (ReportOutbox.Entry e : outbox.snapshot()) {
-      if (!held.containsKey(e.ref.leaseToken())) {
+      if (!slots.isHeld(e.ref.leaseToken())) {
         batches.add(new AgentStatus.Batch(e.ref.batchId(), e.attempt, AgentStatus.Phase.REPORTING, null));
       }
     }
@@ -503,10 +473,9 @@ public final class AgentLoop {
   private void start(Lease lease) {
     ScriptRun run = runner.prepare(lease);
     HeldLease h = new HeldLease(lease.ref(), lease.attempt(), run);
-    held.put(lease.leaseToken(), h);
     LOG.info(h.describe() + " (job " + lease.jobId() + ") started: " + itemsText(lease) + ", timeout "
         + lease.timeoutSeconds() + " s");
-    slots.execute(() -> runAndReport(h, lease));
+    slots.start(h, () -> runAndReport(h, lease));
   }
 
   private static String itemsText(Lease lease) {
@@ -536,9 +505,9 @@ public final class AgentLoop {
         deleteQuietly(r.outputFile());
         if (!h.stoppedForShutdown) {
           LOG.info(h.describe() + ": result dropped: " + Objects.requireNonNullElse(h.cancelReason, r.error()));
-          held.remove(h.ref.leaseToken());
+          slots.ended(h.ref.leaseToken());
         }
-        wake();
+        wakeup.wake();
         return;
       }
       SpooledReport report = toReport(lease, r);
@@ -549,11 +518,11 @@ public final class AgentLoop {
         LOG.severe(h.describe() + ": cannot spool the result (" + e.getMessage() + "); keeping it in memory only");
       }
       deleteQuietly(r.outputFile());
-      outbox.add(report, spoolFile); // before it leaves 'held': every heartbeat keeps naming the lease
-      held.remove(h.ref.leaseToken());
+      outbox.add(report, spoolFile); // before it leaves its slot: every heartbeat keeps naming the lease
+      slots.ended(h.ref.leaseToken());
       if (h.cancelReason != null) {
         outbox.drop(h.ref, h.cancelReason);
-        wake();
+        wakeup.wake();
         return;
       }
       reportFinished();
@@ -600,10 +569,10 @@ public final class AgentLoop {
     }
     if (outbox.separateOnly()) {
       sendSeparately(enrollment.current().orElse(null));
-    } else if (flushNow && !stopping) {
+    } else if (flushNow && !stopping.get()) {
       sendReportsOnly();
     }
-    wake();
+    wakeup.wake();
   }
 
   /** Sends every due report in a claim asking for no batch and waiting for none. Never throws. */
@@ -622,8 +591,8 @@ public final class AgentLoop {
       if (r != null && r.leases() != null && !r.leases().isEmpty()) {
         release(r.leases().stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
       }
-      if (r != null && r.release() != null && prefetcher != null && !stopping) {
-        prefetcher.offer(r.release().commit(), r.release().version());
+      if (r != null) {
+        instructions.releaseNamed(r.release());
       }
     } catch (ProtocolException e) {
       outbox.failed(reports, e);
@@ -641,7 +610,7 @@ public final class AgentLoop {
 
   /** Sends the due results the server did not answer on a claim, one complete/fail call each. */
   private void sendSeparately(Identity id) {
-    if (id == null || stopping) {
+    if (id == null || stopping.get()) {
       return;
     }
     outbox.sendSeparately(reporter, () -> enrollment.refused(id));
@@ -666,19 +635,7 @@ public final class AgentLoop {
       return;
     }
     try {
-      HeartbeatResponse r = protocol.heartbeat(heartbeatRequest());
-      if (r == null) {
-        return;
-      }
-      if (r.heartbeatMillis() > 0) {
-        heartbeatMillis = r.heartbeatMillis();
-      }
-      if (r.instructions() != null) {
-        r.instructions().forEach(this::follow);
-      }
-      if (r.release() != null && prefetcher != null && !stopping) {
-        prefetcher.offer(r.release().commit(), r.release().version()); // in the background
-      }
+      instructions.heartbeatAnswered(protocol.heartbeat(heartbeatRequest()));
     } catch (ProtocolException e) {
       if (e.isUnauthorized()) {
         enrollment.refused(id);
@@ -692,16 +649,17 @@ public final class AgentLoop {
 
   /** The heartbeat as it would be sent now. */
   public HeartbeatRequest heartbeatRequest() {
-    int running = runningCount();
+    int running = slots.running();
     WorkerState state;
     String reason;
-    IdleVerdict v = lastVerdict;
-    if (stopping) {
+    IdleVerdict v = idleCheck.last();
+    String drain = instructions.drainingBecause();
+    if (stopping.get()) {
       state = WorkerState.DRAINING;
       reason = "agent shutting down";
-    } else if (draining) {
+    } else if (drain != null) {
       state = WorkerState.DRAINING;
-      reason = "draining: " + Objects.requireNonNullElse(drainReason, "ordered by the server");
+      reason = drain;
     } else if (v != null && !v.run()) {
       state = v.state();
       reason = v.reason();
@@ -717,56 +675,46 @@ public final class AgentLoop {
       state = WorkerState.IDLE;
       reason = "waiting for work";
     }
-    return new HeartbeatRequest(state, reason, config.slots(), freeSlots(), heldLeases(), currentCommit());
+    return new HeartbeatRequest(state, reason, config.slots(), slots.free(), heldLeases(), currentCommit());
   }
 
-  private void follow(Instruction in) {
-    if (in == null || in.type() == null) {
-      return;
-    }
-    switch (in.type()) {
-      case CANCEL_LEASE -> cancel(in);
-      case DRAIN -> {
-        if (!draining) {
-          LOG.info("draining: no new claims until the server says RESUME (" + in.reason() + ")");
-        }
-        drainReason = in.reason();
-        draining = true;
+  /** What the server's instructions do to this agent. */
+  private final class Following implements Instructions.Effects {
+    @Override
+    public void cancelLease(Long batchId, String leaseToken, String reason) {
+      java.util.Optional<HeldLease> running = slots.find(leaseToken, batchId);
+      if (running.isPresent()) {
+        HeldLease h = running.get();
+        h.cancelReason = reason; // a result spooled meanwhile is dropped by its slot thread
+        LOG.info(h.describe() + ": " + reason + "; killing its process tree");
+        h.run.cancel(reason);
+        return;
       }
-      case RESUME -> {
-        if (draining) {
-          LOG.info("resuming claims (" + in.reason() + ")");
-        }
-        draining = false;
-        wake();
-      }
-      case PREFETCH_CODE -> {
-        if (prefetcher != null && !stopping) {
-          prefetcher.offer(in.commit(), null);
-        } else {
-          LOG.fine(() -> "ignoring PREFETCH_CODE " + in.commit() + ": no code distribution configured");
-        }
+      java.util.Optional<LeaseRef> waiting = outbox.find(leaseToken, batchId);
+      if (waiting.isPresent() && outbox.drop(waiting.get(), reason)) {
+        wakeup.wake();
+      } else {
+        LOG.fine(() -> "CANCEL_LEASE for batch " + batchId + ": not held");
       }
     }
-  }
 
-  private void cancel(Instruction in) {
-    String reason = "cancelled by the server" + (in.reason() == null ? "" : ": " + in.reason());
-    HeldLease h = in.leaseToken() != null ? held.get(in.leaseToken()) : null;
-    if (h == null && in.batchId() != null) {
-      h = held.values().stream().filter(x -> x.ref.batchId() == in.batchId()).findFirst().orElse(null);
+    @Override
+    public boolean prefetch(String commit, String version) {
+      if (prefetcher == null || stopping.get()) {
+        return false;
+      }
+      prefetcher.offer(commit, version); // in the background
+      return true;
     }
-    if (h != null) {
-      h.cancelReason = reason; // a result spooled meanwhile is dropped by its slot thread
-      LOG.info(h.describe() + ": " + reason + "; killing its process tree");
-      h.run.cancel(reason);
-      return;
+
+    @Override
+    public void heartbeatEvery(long millis) {
+      heartbeatMillis = millis;
     }
-    java.util.Optional<LeaseRef> waiting = outbox.find(in.leaseToken(), in.batchId());
-    if (waiting.isPresent() && outbox.drop(waiting.get(), reason)) {
-      wake();
-    } else {
-      LOG.fine(() -> "CANCEL_LEASE for batch " + in.batchId() + ": not held");
+
+    @Override
+    public void wake() {
+      wakeup.wake();
     }
   }
 
@@ -778,16 +726,16 @@ public final class AgentLoop {
   }
 
   public int freeSlots() {
-    return Math.max(0, config.slots() - runningCount());
+    return slots.free();
   }
 
   public int runningCount() {
-    return held.size();
+    return slots.running();
   }
 
   /** Every lease held: running, and finished but not yet answered. */
   public List<LeaseRef> heldLeases() {
-    return java.util.stream.Stream.concat(outbox.refs().stream(), held.values().stream().map(h -> h.ref))
+    return java.util.stream.Stream.concat(outbox.refs().stream(), slots.refs().stream())
         .distinct()
         .sorted(java.util.Comparator.comparingLong(LeaseRef::batchId))
         .collect(Collectors.toList());
@@ -795,19 +743,16 @@ public final class AgentLoop {
 
   /** The process of the running batch, for tests and diagnostics. */
   public java.util.Optional<ProcessHandle> processOf(long batchId) {
-    return held.values().stream()
-        .filter(h -> h.ref.batchId() == batchId && h.run != null)
-        .findFirst()
-        .flatMap(h -> h.run.process());
+    return slots.find(null, batchId).filter(h -> h.run != null).flatMap(h -> h.run.process());
   }
 
   public boolean isDraining() {
-    return draining;
+    return instructions.isDraining();
   }
 
   /** Nothing runs and no result waits for the server's answer. */
   public boolean isIdle() {
-    return held.isEmpty() && outbox.isEmpty();
+    return slots.running() == 0 && outbox.isEmpty();
   }
 
   // ---------------------------------------------------------------- running modes
@@ -817,18 +762,12 @@ public final class AgentLoop {
     if (heartbeats != null) {
       return;
     }
-    heartbeats =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "nightshift-heartbeat");
-              t.setDaemon(true);
-              return t;
-            });
+    heartbeats = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("nightshift-heartbeat"));
     heartbeats.schedule(this::beatAndReschedule, 0, TimeUnit.MILLISECONDS);
     long recheck = Math.max(100, config.idleRecheck().toMillis());
     heartbeats.scheduleWithFixedDelay(
         () -> {
-          if (!stopping) {
+          if (!stopping.get()) {
             checkIdle(); // the owner's return suspends batches even while the loop long-polls
           }
         },
@@ -836,7 +775,7 @@ public final class AgentLoop {
   }
 
   private void beatAndReschedule() {
-    if (stopping) {
+    if (stopping.get()) {
       return;
     }
     long next = heartbeatMillis;
@@ -858,7 +797,7 @@ public final class AgentLoop {
     loopThread = Thread.currentThread();
     try {
       startHeartbeat();
-      while (!stopping) {
+      while (!stopping.get()) {
         TickOutcome outcome = tick();
         LOG.finest(() -> "tick: " + outcome + ", resting " + pause.toMillis() + " ms");
         waitFor(pause);
@@ -889,7 +828,7 @@ public final class AgentLoop {
     }
     startHeartbeat();
     int errors = 0;
-    while (!stopping) {
+    while (!stopping.get()) {
       TickOutcome outcome = tick();
       boolean nothingHeld = isIdle();
       switch (outcome) {
@@ -921,28 +860,15 @@ public final class AgentLoop {
     if (millis <= 0) {
       return;
     }
-    synchronized (signal) {
-      try {
-        if (!signalled && !stopping) {
-          signal.wait(millis);
-        }
-      } catch (InterruptedException e) {
-        if (!stopping) {
-          Thread.currentThread().interrupt();
-        }
-      } finally {
-        signalled = false;
+    try {
+      wakeup.rest(millis, stopping::get);
+    } catch (InterruptedException e) {
+      if (!stopping.get()) {
+        Thread.currentThread().interrupt();
       }
     }
-    if (stopping) {
+    if (stopping.get()) {
       Thread.interrupted(); // the interrupt was ours
-    }
-  }
-
-  private void wake() {
-    synchronized (signal) {
-      signalled = true;
-      signal.notifyAll();
     }
   }
 
@@ -951,30 +877,20 @@ public final class AgentLoop {
    * Finished results stay spooled and are re-sent by the next start.
    */
   public void shutdown() {
-    synchronized (signal) {
-      if (stopping) {
-        awaitStopped();
-        return;
-      }
-      stopping = true;
+    if (!stopping.compareAndSet(false, true)) {
+      awaitStopped();
+      return;
     }
     LOG.info(runningCount() > 0 ? "shutting down: stopping " + runningCount() + " running batch(es)" : "shutting down");
-    wake();
+    wakeup.wake();
     Thread loop = loopThread;
     if (loop != null && loop != Thread.currentThread()) {
       loop.interrupt(); // ends a long-polling claim
     }
-    List<LeaseRef> running = new ArrayList<>();
-    for (HeldLease h : held.values()) {
-      if (h.run != null) {
-        h.stoppedForShutdown = true;
-        h.run.cancel("agent shutting down");
-        running.add(h.ref);
-      }
-    }
+    List<HeldLease> running = slots.stopAll("agent shutting down");
     if (!running.isEmpty()) {
-      release(running, "agent shutting down");
-      running.forEach(ref -> held.remove(ref.leaseToken()));
+      release(running.stream().map(h -> h.ref).collect(Collectors.toList()), "agent shutting down");
+      running.forEach(h -> slots.ended(h.ref.leaseToken()));
     }
     goodbye();
     synchronized (this) {
@@ -987,7 +903,7 @@ public final class AgentLoop {
       prefetcher.shutdown();
     }
     try {
-      if (!slots.awaitTermination(5, TimeUnit.SECONDS)) {
+      if (!slots.awaitTermination(Duration.ofSeconds(5))) {
         LOG.warning("some batch threads did not stop within 5 s");
       }
       if (loop != null && loop != Thread.currentThread()) {

@@ -1,5 +1,6 @@
 package dev.nightshift.agent.runner;
 
+import dev.nightshift.agent.system.DaemonThreads;
 import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.ScriptEnv;
@@ -402,9 +403,7 @@ public final class ScriptRun {
   }
 
   private static Thread daemon(String name, Runnable r) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true);
-    return t;
+    return DaemonThreads.named(name).newThread(r);
   }
 
   private RunResult result(

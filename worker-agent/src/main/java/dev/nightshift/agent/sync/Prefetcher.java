@@ -1,5 +1,6 @@
 package dev.nightshift.agent.sync;
 
+import dev.nightshift.agent.system.DaemonThreads;
 import java.io.IOException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,13 +26,7 @@ public final class Prefetcher {
 
   public Prefetcher(Checkouts checkouts) {
     this.checkouts = checkouts;
-    this.executor =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread t = new Thread(r, "nightshift-prefetch");
-              t.setDaemon(true);
-              return t;
-            });
+    this.executor = Executors.newSingleThreadExecutor(DaemonThreads.named("nightshift-prefetch"));
   }
 
   /**
