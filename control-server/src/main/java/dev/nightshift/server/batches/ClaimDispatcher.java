@@ -70,6 +70,15 @@ public class ClaimDispatcher implements SmartLifecycle {
    * (nothing, at once); otherwise parks the claim. Never holds a servlet thread.
    */
   public DeferredResult<ClaimResponse> claim(String workerId, ClaimRequest request) {
+    return claim(workerId, null, request);
+  }
+
+  /**
+   * As {@link #claim(String, ClaimRequest)}, with the worker's labels and drain as read when the call was
+   * authenticated ({@code null}: read them now).
+   */
+  public DeferredResult<ClaimResponse> claim(
+      String workerId, ClaimService.Claimant known, ClaimRequest request) {
     int max = Math.max(0, Math.min(request.freeSlots(), MAX_SLOTS));
     long wait = Math.max(0, Math.min(request.waitMillis(), maxWait.toMillis()));
     DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? jitter(wait) : null);
@@ -80,7 +89,7 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
     long seen = generation.get();
     long releaseSeen = releases.get();
-    ClaimService.Claimant claimant = claims.claimant(workerId);
+    ClaimService.Claimant claimant = known != null ? known : claims.claimant(workerId);
     int take = claimant.drained() ? 0 : max;
     if (take == 0 && !reports) {
       result.setResult(answer(List.of(), List.of()));

@@ -29,7 +29,12 @@ public class ClaimService {
   /** What a claim needs to know about the worker: its labels, and whether an admin drained it. */
   public record Claimant(Map<String, String> labels, boolean drained) {}
 
-  /** One read of the worker row per claim. */
+  /** The claimant from the worker row as read when the call was authenticated (no statement). */
+  public Claimant claimant(String labels, boolean drained) {
+    return new Claimant(labels == null || labels.equals("{}") ? Map.of() : json.readValue(labels, STRING_MAP), drained);
+  }
+
+  /** One read of the worker row. */
   public Claimant claimant(String workerId) {
     return jdbc.query(
             "SELECT labels, drained_at IS NOT NULL FROM worker WHERE id = ?",

@@ -13,6 +13,7 @@ import dev.nightshift.protocol.ReleaseRequest;
 import dev.nightshift.protocol.ReleaseResponse;
 import dev.nightshift.protocol.ReportResponse;
 import dev.nightshift.server.batches.ClaimDispatcher;
+import dev.nightshift.server.batches.ClaimService;
 import dev.nightshift.server.batches.LeaseService;
 import dev.nightshift.server.security.AgentPrincipal;
 import dev.nightshift.server.system.ProblemException;
@@ -29,8 +30,10 @@ class AgentController {
   private final WorkerService workers;
   private final ClaimDispatcher dispatcher;
   private final LeaseService leases;
+  private final ClaimService claims;
 
-  AgentController(WorkerService workers, ClaimDispatcher dispatcher, LeaseService leases) {
+  AgentController(WorkerService workers, ClaimDispatcher dispatcher, LeaseService leases, ClaimService claims) {
+    this.claims = claims;
     this.workers = workers;
     this.dispatcher = dispatcher;
     this.leases = leases;
@@ -54,7 +57,7 @@ class AgentController {
 
   @PostMapping(AgentPaths.CLAIM)
   DeferredResult<ClaimResponse> claim(@AuthenticationPrincipal AgentPrincipal agent, @RequestBody ClaimRequest request) {
-    return dispatcher.claim(agent.workerId(), request);
+    return dispatcher.claim(agent.workerId(), claims.claimant(agent.labels(), agent.drained()), request);
   }
 
   @PostMapping(AgentPaths.COMPLETE)
