@@ -13,6 +13,12 @@ public final class Main {
     if (System.getProperty("java.util.logging.manager") == null) {
       System.setProperty("java.util.logging.manager", AgentLogManager.class.getName());
     }
+    // Idle kept-alive connections are closed by the agent after 60 s (the JDK's default is 20 minutes), before the
+    // server's 65 s keep-alive timeout closes one under a request being sent; heartbeats (every 30 s) keep the
+    // connections in use well within that.
+    if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+      System.setProperty("jdk.httpclient.keepalive.timeout", "60");
+    }
     int code = AgentCli.commandLine(CliEnvironment.ofProcess()).execute(args);
     Logging.close();
     System.exit(code);
