@@ -82,6 +82,7 @@ public final class AgentLoop {
   private final Instructions instructions;
   private final IdleCheck idleCheck;
   private final BatchRunner batches;
+  private final Suspensions suspensions;
   private final Heartbeats heartbeats;
   private final Wakeup wakeup = new Wakeup();
   /** Guards {@link #parked}: whether the loop's claim in flight may be held open by the server. */
@@ -110,6 +111,7 @@ public final class AgentLoop {
     this.outbox = new ReportOutbox(spool, clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
     this.slots = new Slots(config.slots());
     this.instructions = new Instructions(new Following());
+    this.suspensions = new Suspensions(slots, config.vacateAfter());
     this.batches = new BatchRunner(parts.runner(), slots, spool, outbox, clock, new AfterBatch());
     this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
   }
@@ -121,20 +123,7 @@ public final class AgentLoop {
    * by the next tick; stdout files of runs that never finished are deleted (their leases expire on the server).
    */
   public void restore() {
-    try {
-      for (Path file : spool.list()) {
-        try {
-          SpooledReport r = spool.read(file);
-          outbox.restore(r, file);
-          LOG.info(r.describe() + ": spooled result found, will re-send it with the first claim");
-        } catch (IOException e) {
-          LOG.warning(e.getMessage() + "; moved aside as .bad");
-          spool.quarantine(file);
-        }
-      }
-    } catch (IOException e) {
-      LOG.warning("cannot read the spool " + spool.dir() + ": " + e.getMessage());
-    }
+    outbox.restoreSpooled();
     batches.cleanUpAfterPreviousRun(Defaults.ATTEMPT_LOGS_KEPT);
   }
 
@@ -327,7 +316,9 @@ public final class AgentLoop {
   private IdleVerdict checkIdle(boolean writeStatus) {
     return idleCheck.check((v, changed) -> {
       try {
-        applyToRunning(v);
+        if (!stopping.get()) {
+          suspensions.apply(v);
+        }
       } catch (Throwable t) {
         LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
       }
@@ -335,42 +326,6 @@ public final class AgentLoop {
         writeStatus();
       }
     });
-  }
-
-  private void applyToRunning(IdleVerdict v) {
-    for (HeldLease h : slots.held()) {
-      ScriptRun run = h.run;
-      if (run == null || h.cancelReason != null || stopping.get()) {
-        continue;
-      }
-      boolean suspended = run.isSuspended();
-      Duration suspendedFor = suspended ? run.suspendedFor() : Duration.ZERO;
-      switch (IdleGovernor.decide(v.run(), suspended, suspendedFor, config.vacateAfter())) {
-        case RESUME -> {
-          if (run.resume()) {
-            LOG.info(h.describe() + ": machine idle again (" + v.reason() + "); resumed");
-          }
-        }
-        case SUSPEND -> {
-          if (run.suspend()) {
-            LOG.info(h.describe() + ": " + v.reason() + "; suspended, vacated unless idle again within "
-                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
-          }
-        }
-        case VACATE -> {
-          if (!suspended) {
-            LOG.info(h.describe() + ": " + v.reason() + "; vacating (vacate-after is 0)");
-            run.vacate(v.reason());
-          } else {
-            LOG.info(h.describe() + ": suspended for " + dev.nightshift.agent.idle.ProbePolicy.human(suspendedFor)
-                + " (" + v.reason() + "); vacating: the server requeues it at once");
-            run.vacate(v.reason() + "; suspended longer than vacate-after "
-                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
-          }
-        }
-        case NONE -> {}
-      }
-    }
   }
 
   /** How many running batches are suspended now. */
