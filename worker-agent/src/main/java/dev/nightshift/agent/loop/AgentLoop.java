@@ -7,7 +7,6 @@ import dev.nightshift.agent.idle.IdlePolicy;
 import dev.nightshift.agent.idle.IdleVerdict;
 import dev.nightshift.agent.runner.ScriptRun;
 import dev.nightshift.agent.runner.ScriptRunner;
-import dev.nightshift.agent.spool.Reporter;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.sync.Prefetcher;
@@ -70,7 +69,7 @@ public final class AgentLoop {
   private final AgentProtocol protocol;
   private final Enrollment enrollment;
   private final Spool spool;
-  private final Reporter reporter;
+  private final ReportSender sender;
   private final Prefetcher prefetcher; // null without code distribution
   private final LoopConfig config;
   private final Clock clock;
@@ -101,7 +100,6 @@ public final class AgentLoop {
     this.protocol = parts.protocol();
     this.enrollment = parts.enrollment();
     this.spool = parts.spool();
-    this.reporter = new Reporter(protocol);
     this.idleCheck = new IdleCheck(parts.idlePolicy());
     this.prefetcher = parts.prefetcher();
     this.config = config;
@@ -113,6 +111,7 @@ public final class AgentLoop {
     this.instructions = new Instructions(new Following());
     this.suspensions = new Suspensions(slots, config.vacateAfter());
     this.batches = new BatchRunner(parts.runner(), slots, spool, outbox, clock, new AfterBatch());
+    this.sender = new ReportSender(protocol, enrollment, outbox, instructions, this::release, stopping::get);
     this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
   }
 
@@ -153,7 +152,7 @@ public final class AgentLoop {
           heartbeats.every(enrollment.heartbeatMillis());
         }
       }
-      sendSeparately(id);
+      sender.sendSeparately(id);
       IdleVerdict verdict = checkIdle(false);
       TickOutcome notClaiming = null;
       int free = 0;
@@ -402,52 +401,11 @@ public final class AgentLoop {
       flushNow = parked;
     }
     if (outbox.separateOnly()) {
-      sendSeparately(enrollment.current().orElse(null));
+      sender.sendSeparately(enrollment.current().orElse(null));
     } else if (flushNow && !stopping.get()) {
-      sendReportsOnly();
+      sender.sendReportsOnly();
     }
     wakeup.wake();
-  }
-
-  /** Sends every due report in a claim asking for no batch and waiting for none. Never throws. */
-  private void sendReportsOnly() {
-    Identity id = enrollment.current().orElse(null);
-    if (id == null) {
-      return;
-    }
-    ReportOutbox.Batch reports = outbox.takeDue();
-    if (reports.isEmpty()) {
-      return;
-    }
-    try {
-      ClaimResponse r = protocol.claim(new ClaimRequest(0, 0, reports.completedOrNull(), reports.failedOrNull()));
-      outbox.answered(reports, r == null ? null : r.reports());
-      if (r != null && r.leases() != null && !r.leases().isEmpty()) {
-        release(r.leases().stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
-      }
-      if (r != null) {
-        instructions.releaseNamed(r.release());
-      }
-    } catch (ProtocolException e) {
-      outbox.failed(reports, e);
-      if (e.isUnauthorized()) {
-        enrollment.refused(id);
-      } else {
-        LOG.warning("report-only claim failed (" + e.getMessage() + "); the results stay spooled and are retried");
-      }
-    } catch (Throwable t) {
-      outbox.failed(reports, t);
-      LOG.log(Level.WARNING, "report-only claim failed unexpectedly; the results stay spooled and are retried", t);
-    }
-    sendSeparately(id);
-  }
-
-  /** Sends the due results the server did not answer on a claim, one complete/fail call each. */
-  private void sendSeparately(Identity id) {
-    if (id == null || stopping.get()) {
-      return;
-    }
-    outbox.sendSeparately(reporter, () -> enrollment.refused(id));
   }
 
   /** When the earliest scheduled report retry falls due; empty when no report waits for a retry. */
