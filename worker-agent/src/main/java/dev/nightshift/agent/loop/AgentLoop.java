@@ -5,10 +5,8 @@ import dev.nightshift.agent.identity.Enrollment;
 import dev.nightshift.agent.identity.Identity;
 import dev.nightshift.agent.idle.IdlePolicy;
 import dev.nightshift.agent.idle.IdleVerdict;
-import dev.nightshift.agent.runner.ScriptRun;
 import dev.nightshift.agent.runner.ScriptRunner;
 import dev.nightshift.agent.spool.Spool;
-import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.sync.Prefetcher;
 import dev.nightshift.agent.system.AtomicFiles;
 import dev.nightshift.protocol.AgentProtocol;
@@ -68,7 +66,6 @@ public final class AgentLoop {
 
   private final AgentProtocol protocol;
   private final Enrollment enrollment;
-  private final Spool spool;
   private final ReportSender sender;
   private final Prefetcher prefetcher; // null without code distribution
   private final LoopConfig config;
@@ -99,18 +96,17 @@ public final class AgentLoop {
   public AgentLoop(Parts parts, LoopConfig config, Clock clock, Random random) {
     this.protocol = parts.protocol();
     this.enrollment = parts.enrollment();
-    this.spool = parts.spool();
     this.idleCheck = new IdleCheck(parts.idlePolicy());
     this.prefetcher = parts.prefetcher();
     this.config = config;
     this.clock = clock;
     this.random = random;
     this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
-    this.outbox = new ReportOutbox(spool, clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
+    this.outbox = new ReportOutbox(parts.spool(), clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
     this.slots = new Slots(config.slots());
     this.instructions = new Instructions(new Following());
     this.suspensions = new Suspensions(slots, config.vacateAfter());
-    this.batches = new BatchRunner(parts.runner(), slots, spool, outbox, clock, new AfterBatch());
+    this.batches = new BatchRunner(parts.runner(), slots, parts.spool(), outbox, clock, new AfterBatch());
     this.sender = new ReportSender(protocol, enrollment, outbox, instructions, this::release, stopping::get);
     this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
   }
