@@ -5,29 +5,19 @@ import dev.nightshift.agent.identity.Enrollment;
 import dev.nightshift.agent.identity.Identity;
 import dev.nightshift.agent.idle.IdlePolicy;
 import dev.nightshift.agent.idle.IdleVerdict;
-import dev.nightshift.agent.runner.RunResult;
-import dev.nightshift.agent.runner.ScriptRun;
 import dev.nightshift.agent.runner.ScriptRunner;
-import dev.nightshift.agent.spool.Reporter;
 import dev.nightshift.agent.spool.Spool;
-import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.sync.Prefetcher;
-import dev.nightshift.agent.system.DaemonThreads;
+import dev.nightshift.agent.system.AtomicFiles;
 import dev.nightshift.protocol.AgentProtocol;
-import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.ClaimRequest;
 import dev.nightshift.protocol.ClaimResponse;
-import dev.nightshift.protocol.CompleteRequest;
-import dev.nightshift.protocol.FailRequest;
 import dev.nightshift.protocol.HeartbeatRequest;
 import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.LeaseRef;
 import dev.nightshift.protocol.ProtocolException;
 import dev.nightshift.protocol.ReleaseRequest;
-import dev.nightshift.protocol.WorkerState;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -35,10 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Random;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
@@ -79,18 +66,20 @@ public final class AgentLoop {
 
   private final AgentProtocol protocol;
   private final Enrollment enrollment;
-  private final ScriptRunner runner;
-  private final Spool spool;
-  private final Reporter reporter;
+  private final ReportSender sender;
   private final Prefetcher prefetcher; // null without code distribution
   private final LoopConfig config;
   private final Clock clock;
   private final Random random;
   private final Backoff errorBackoff;
+  private final ErrorStreak errors = new ErrorStreak();
   private final Slots slots;
   private final ReportOutbox outbox;
   private final Instructions instructions;
   private final IdleCheck idleCheck;
+  private final BatchRunner batches;
+  private final Suspensions suspensions;
+  private final Heartbeats heartbeats;
   private final Wakeup wakeup = new Wakeup();
   /** Guards {@link #parked}: whether the loop's claim in flight may be held open by the server. */
   private final Object claimState = new Object();
@@ -98,32 +87,28 @@ public final class AgentLoop {
   private volatile boolean lastClaimWaited;
   private final AtomicBoolean stopping = new AtomicBoolean();
   private volatile Path statusFile;
-  private volatile long heartbeatMillis;
   private volatile Duration pause = Duration.ZERO;
   private volatile Thread loopThread;
   private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
   private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-  private ScheduledExecutorService heartbeats;
-  private String lastError;
-  private int errorStreak;
   private boolean neededTokenLogged;
 
   public AgentLoop(Parts parts, LoopConfig config, Clock clock, Random random) {
     this.protocol = parts.protocol();
     this.enrollment = parts.enrollment();
-    this.runner = parts.runner();
-    this.spool = parts.spool();
-    this.reporter = new Reporter(protocol);
     this.idleCheck = new IdleCheck(parts.idlePolicy());
     this.prefetcher = parts.prefetcher();
     this.config = config;
     this.clock = clock;
     this.random = random;
     this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
-    this.outbox = new ReportOutbox(spool, clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
-    this.heartbeatMillis = config.heartbeat().toMillis();
+    this.outbox = new ReportOutbox(parts.spool(), clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
     this.slots = new Slots(config.slots());
     this.instructions = new Instructions(new Following());
+    this.suspensions = new Suspensions(slots, config.vacateAfter());
+    this.batches = new BatchRunner(parts.runner(), slots, parts.spool(), outbox, clock, new AfterBatch());
+    this.sender = new ReportSender(protocol, enrollment, outbox, instructions, this::release, stopping::get);
+    this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
   }
 
   // ---------------------------------------------------------------- startup
@@ -133,45 +118,8 @@ public final class AgentLoop {
    * by the next tick; stdout files of runs that never finished are deleted (their leases expire on the server).
    */
   public void restore() {
-    try {
-      for (Path file : spool.list()) {
-        try {
-          SpooledReport r = spool.read(file);
-          outbox.restore(r, file);
-          LOG.info(r.describe() + ": spooled result found, will re-send it with the first claim");
-        } catch (IOException e) {
-          LOG.warning(e.getMessage() + "; moved aside as .bad");
-          spool.quarantine(file);
-        }
-      }
-    } catch (IOException e) {
-      LOG.warning("cannot read the spool " + spool.dir() + ": " + e.getMessage());
-    }
-    Path runs = runner.config().runsDir();
-    if (Files.isDirectory(runs)) {
-      try (var s = Files.list(runs)) {
-        s.forEach(p -> p.toFile().delete());
-      } catch (IOException e) {
-        LOG.fine("cannot clean " + runs + ": " + e.getMessage());
-      }
-    }
-    pruneAttemptLogs(runner.config().attemptLogsDir(), Defaults.ATTEMPT_LOGS_KEPT);
-  }
-
-  /** Keeps the newest {@code keep} per-attempt logs. */
-  static void pruneAttemptLogs(Path dir, int keep) {
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (var s = Files.list(dir)) {
-      List<Path> logs =
-          s.filter(p -> p.getFileName().toString().endsWith(".log"))
-              .sorted(java.util.Comparator.comparing((Path p) -> p.toFile().lastModified()).reversed())
-              .collect(Collectors.toList());
-      logs.stream().skip(keep).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      LOG.fine("cannot prune " + dir + ": " + e.getMessage());
-    }
+    outbox.restoreSpooled();
+    batches.cleanUpAfterPreviousRun(Defaults.ATTEMPT_LOGS_KEPT);
   }
 
   // ---------------------------------------------------------------- the tick
@@ -197,10 +145,10 @@ public final class AgentLoop {
         }
         id = enrollment.current().orElse(null);
         if (enrollment.heartbeatMillis() > 0) {
-          heartbeatMillis = enrollment.heartbeatMillis();
+          heartbeats.every(enrollment.heartbeatMillis());
         }
       }
-      sendSeparately(id);
+      sender.sendSeparately(id);
       IdleVerdict verdict = checkIdle(false);
       TickOutcome notClaiming = null;
       int free = 0;
@@ -224,14 +172,14 @@ public final class AgentLoop {
         enrollment.refused(id);
         return backedOff(TickOutcome.BACKED_OFF);
       }
-      failed("server call failed: " + e.getMessage(), null);
+      errors.failed("server call failed: " + e.getMessage(), null);
       TickOutcome outcome = backedOff(e.isTransient() ? TickOutcome.BACKED_OFF : TickOutcome.ERROR);
       if (e.retryAfter() != null) {
         pause = e.retryAfter(); // the server knows best when to come back (it spreads its agents out itself)
       }
       return outcome;
     } catch (Throwable t) {
-      failed("unexpected error in the agent loop: " + t, t);
+      errors.failed("unexpected error in the agent loop: " + t, t);
       return backedOff(TickOutcome.ERROR);
     }
   }
@@ -302,7 +250,7 @@ public final class AgentLoop {
       if (stopping.get() || slots.free() <= 0) {
         extra.add(lease.ref());
       } else {
-        start(lease);
+        batches.start(lease);
       }
     }
     if (!extra.isEmpty()) {
@@ -327,23 +275,8 @@ public final class AgentLoop {
   }
 
   private void recovered() {
-    if (errorStreak > 1) {
-      LOG.info("server reachable again after " + errorStreak + " failed attempts");
-    }
-    errorStreak = 0;
-    lastError = null;
+    errors.recovered();
     errorBackoff.reset();
-  }
-
-  /** Logs a failure once per streak of the same failure; repeats go to the debug level. */
-  private synchronized void failed(String message, Throwable t) {
-    errorStreak++;
-    if (!message.equals(lastError)) {
-      LOG.log(Level.WARNING, message + "; backing off", t);
-      lastError = message;
-    } else {
-      LOG.fine(() -> message + " (again, " + errorStreak + " in a row)");
-    }
   }
 
   /**
@@ -378,7 +311,9 @@ public final class AgentLoop {
   private IdleVerdict checkIdle(boolean writeStatus) {
     return idleCheck.check((v, changed) -> {
       try {
-        applyToRunning(v);
+        if (!stopping.get()) {
+          suspensions.apply(v);
+        }
       } catch (Throwable t) {
         LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
       }
@@ -386,42 +321,6 @@ public final class AgentLoop {
         writeStatus();
       }
     });
-  }
-
-  private void applyToRunning(IdleVerdict v) {
-    for (HeldLease h : slots.held()) {
-      ScriptRun run = h.run;
-      if (run == null || h.cancelReason != null || stopping.get()) {
-        continue;
-      }
-      boolean suspended = run.isSuspended();
-      Duration suspendedFor = suspended ? run.suspendedFor() : Duration.ZERO;
-      switch (IdleGovernor.decide(v.run(), suspended, suspendedFor, config.vacateAfter())) {
-        case RESUME -> {
-          if (run.resume()) {
-            LOG.info(h.describe() + ": machine idle again (" + v.reason() + "); resumed");
-          }
-        }
-        case SUSPEND -> {
-          if (run.suspend()) {
-            LOG.info(h.describe() + ": " + v.reason() + "; suspended, vacated unless idle again within "
-                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
-          }
-        }
-        case VACATE -> {
-          if (!suspended) {
-            LOG.info(h.describe() + ": " + v.reason() + "; vacating (vacate-after is 0)");
-            run.vacate(v.reason());
-          } else {
-            LOG.info(h.describe() + ": suspended for " + dev.nightshift.agent.idle.ProbePolicy.human(suspendedFor)
-                + " (" + v.reason() + "); vacating: the server requeues it at once");
-            run.vacate(v.reason() + "; suspended longer than vacate-after "
-                + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter()));
-          }
-        }
-        case NONE -> {}
-      }
-    }
   }
 
   /** How many running batches are suspended now. */
@@ -468,87 +367,17 @@ public final class AgentLoop {
         config.vacateAfter().toSeconds(), batches);
   }
 
-  // ---------------------------------------------------------------- running leases
-
-  private void start(Lease lease) {
-    ScriptRun run = runner.prepare(lease);
-    HeldLease h = new HeldLease(lease.ref(), lease.attempt(), run);
-    LOG.info(h.describe() + " (job " + lease.jobId() + ") started: " + itemsText(lease) + ", timeout "
-        + lease.timeoutSeconds() + " s");
-    slots.start(h, () -> runAndReport(h, lease));
-  }
-
-  private static String itemsText(Lease lease) {
-    if (lease.input() == null) {
-      return "no input";
-    }
-    if (lease.input().isRange()) {
-      return "range " + lease.input().rangeStart() + ".." + lease.input().rangeEnd();
-    }
-    return lease.input().itemCount() + " items";
-  }
-
-  private void runAndReport(HeldLease h, Lease lease) {
-    try {
-      RunResult r;
-      try {
-        r = h.run.run();
-      } catch (Throwable t) {
-        Instant now = clock.instant();
-        r = new RunResult(AttemptOutcome.FAILED, null, now, now, "agent error: " + t, "", null, 0);
-      }
-      LOG.info(h.describe() + " finished: " + r.outcome()
-          + (r.exitCode() != null ? ", exit code " + r.exitCode() : "")
-          + ", " + r.duration().toMillis() + " ms, " + r.outputBytes() + " bytes of output"
-          + (r.error() != null ? " (" + r.error() + ")" : ""));
-      if (r.outcome() == AttemptOutcome.CANCELLED || h.cancelReason != null || h.stoppedForShutdown) {
-        deleteQuietly(r.outputFile());
-        if (!h.stoppedForShutdown) {
-          LOG.info(h.describe() + ": result dropped: " + Objects.requireNonNullElse(h.cancelReason, r.error()));
-          slots.ended(h.ref.leaseToken());
-        }
-        wakeup.wake();
-        return;
-      }
-      SpooledReport report = toReport(lease, r);
-      Path spoolFile = null;
-      try {
-        spoolFile = spool.write(report);
-      } catch (IOException e) {
-        LOG.severe(h.describe() + ": cannot spool the result (" + e.getMessage() + "); keeping it in memory only");
-      }
-      deleteQuietly(r.outputFile());
-      outbox.add(report, spoolFile); // before it leaves its slot: every heartbeat keeps naming the lease
-      slots.ended(h.ref.leaseToken());
-      if (h.cancelReason != null) {
-        outbox.drop(h.ref, h.cancelReason);
-        wakeup.wake();
-        return;
-      }
+  /** What a batch's end asks of the loop. */
+  private final class AfterBatch implements BatchRunner.Then {
+    @Override
+    public void reportReady() {
       reportFinished();
-    } catch (Throwable t) {
-      LOG.log(Level.SEVERE, h.describe() + ": unexpected error after the run", t);
     }
-  }
 
-  private SpooledReport toReport(Lease lease, RunResult r) {
-    if (r.outcome() == AttemptOutcome.SUCCEEDED) {
-      String output;
-      try {
-        output = new String(Files.readAllBytes(r.outputFile()), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        Instant now = clock.instant();
-        return SpooledReport.of(lease.attempt(), new FailRequest(
-            lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), AttemptOutcome.FAILED, 0,
-            r.startedAt(), now, "cannot read the output file: " + e.getMessage(), r.logTail()));
-      }
-      return SpooledReport.of(lease.attempt(), new CompleteRequest(
-          lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), 0, r.startedAt(), r.finishedAt(),
-          output, r.logTail()));
+    @Override
+    public void wake() {
+      wakeup.wake();
     }
-    return SpooledReport.of(lease.attempt(), new FailRequest(
-        lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), r.outcome(), r.exitCode(),
-        r.startedAt(), r.finishedAt(), r.error(), r.logTail()));
   }
 
   // ---------------------------------------------------------------- reports
@@ -568,52 +397,11 @@ public final class AgentLoop {
       flushNow = parked;
     }
     if (outbox.separateOnly()) {
-      sendSeparately(enrollment.current().orElse(null));
+      sender.sendSeparately(enrollment.current().orElse(null));
     } else if (flushNow && !stopping.get()) {
-      sendReportsOnly();
+      sender.sendReportsOnly();
     }
     wakeup.wake();
-  }
-
-  /** Sends every due report in a claim asking for no batch and waiting for none. Never throws. */
-  private void sendReportsOnly() {
-    Identity id = enrollment.current().orElse(null);
-    if (id == null) {
-      return;
-    }
-    ReportOutbox.Batch reports = outbox.takeDue();
-    if (reports.isEmpty()) {
-      return;
-    }
-    try {
-      ClaimResponse r = protocol.claim(new ClaimRequest(0, 0, reports.completedOrNull(), reports.failedOrNull()));
-      outbox.answered(reports, r == null ? null : r.reports());
-      if (r != null && r.leases() != null && !r.leases().isEmpty()) {
-        release(r.leases().stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
-      }
-      if (r != null) {
-        instructions.releaseNamed(r.release());
-      }
-    } catch (ProtocolException e) {
-      outbox.failed(reports, e);
-      if (e.isUnauthorized()) {
-        enrollment.refused(id);
-      } else {
-        LOG.warning("report-only claim failed (" + e.getMessage() + "); the results stay spooled and are retried");
-      }
-    } catch (Throwable t) {
-      outbox.failed(reports, t);
-      LOG.log(Level.WARNING, "report-only claim failed unexpectedly; the results stay spooled and are retried", t);
-    }
-    sendSeparately(id);
-  }
-
-  /** Sends the due results the server did not answer on a claim, one complete/fail call each. */
-  private void sendSeparately(Identity id) {
-    if (id == null || stopping.get()) {
-      return;
-    }
-    outbox.sendSeparately(reporter, () -> enrollment.refused(id));
   }
 
   /** When the earliest scheduled report retry falls due; empty when no report waits for a retry. */
@@ -630,52 +418,55 @@ public final class AgentLoop {
 
   /** Sends one heartbeat naming every held lease and acts on the reply's instructions. Never throws. */
   public void heartbeatOnce() {
-    Identity id = enrollment.current().orElse(null);
-    if (id == null) {
-      return;
-    }
-    try {
-      instructions.heartbeatAnswered(protocol.heartbeat(heartbeatRequest()));
-    } catch (ProtocolException e) {
-      if (e.isUnauthorized()) {
-        enrollment.refused(id);
-      } else {
-        LOG.warning("heartbeat failed: " + e.getMessage());
-      }
-    } catch (Throwable t) {
-      LOG.log(Level.WARNING, "heartbeat failed unexpectedly", t);
-    }
+    heartbeats.beatOnce();
   }
 
   /** The heartbeat as it would be sent now. */
   public HeartbeatRequest heartbeatRequest() {
-    int running = slots.running();
-    WorkerState state;
-    String reason;
-    IdleVerdict v = idleCheck.last();
-    String drain = instructions.drainingBecause();
-    if (stopping.get()) {
-      state = WorkerState.DRAINING;
-      reason = "agent shutting down";
-    } else if (drain != null) {
-      state = WorkerState.DRAINING;
-      reason = drain;
-    } else if (v != null && !v.run()) {
-      state = v.state();
-      reason = v.reason();
-      int suspended = suspendedCount();
-      if (suspended > 0) {
-        reason += "; " + suspended + " batch(es) suspended, vacated after "
-            + dev.nightshift.agent.idle.ProbePolicy.human(config.vacateAfter());
-      }
-    } else if (running > 0) {
-      state = WorkerState.BUSY;
-      reason = "running " + running + " of " + config.slots() + " slots";
-    } else {
-      state = WorkerState.IDLE;
-      reason = "waiting for work";
+    return heartbeats.request();
+  }
+
+  /** What heartbeats say about this agent. */
+  private final class Described implements Heartbeats.Agent {
+    @Override
+    public boolean stopping() {
+      return stopping.get();
     }
-    return new HeartbeatRequest(state, reason, config.slots(), slots.free(), heldLeases(), currentCommit());
+
+    @Override
+    public IdleVerdict lastVerdict() {
+      return idleCheck.last();
+    }
+
+    @Override
+    public int running() {
+      return slots.running();
+    }
+
+    @Override
+    public int suspended() {
+      return slots.suspended();
+    }
+
+    @Override
+    public int free() {
+      return slots.free();
+    }
+
+    @Override
+    public List<LeaseRef> heldLeases() {
+      return AgentLoop.this.heldLeases();
+    }
+
+    @Override
+    public String currentCommit() {
+      return prefetcher == null ? null : prefetcher.currentCommit();
+    }
+
+    @Override
+    public void recheckIdle() {
+      checkIdle();
+    }
   }
 
   /** What the server's instructions do to this agent. */
@@ -709,7 +500,7 @@ public final class AgentLoop {
 
     @Override
     public void heartbeatEvery(long millis) {
-      heartbeatMillis = millis;
+      heartbeats.every(millis);
     }
 
     @Override
@@ -719,11 +510,6 @@ public final class AgentLoop {
   }
 
   // ---------------------------------------------------------------- state
-
-  /** The release commit most recently checked out, for the heartbeat; null without code distribution. */
-  private String currentCommit() {
-    return prefetcher == null ? null : prefetcher.currentCommit();
-  }
 
   public int freeSlots() {
     return slots.free();
@@ -758,38 +544,8 @@ public final class AgentLoop {
   // ---------------------------------------------------------------- running modes
 
   /** Starts the heartbeat thread; the first beat goes out at once. */
-  public synchronized void startHeartbeat() {
-    if (heartbeats != null) {
-      return;
-    }
-    heartbeats = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("nightshift-heartbeat"));
-    heartbeats.schedule(this::beatAndReschedule, 0, TimeUnit.MILLISECONDS);
-    long recheck = Math.max(100, config.idleRecheck().toMillis());
-    heartbeats.scheduleWithFixedDelay(
-        () -> {
-          if (!stopping.get()) {
-            checkIdle(); // the owner's return suspends batches even while the loop long-polls
-          }
-        },
-        recheck, recheck, TimeUnit.MILLISECONDS);
-  }
-
-  private void beatAndReschedule() {
-    if (stopping.get()) {
-      return;
-    }
-    long next = heartbeatMillis;
-    if (enrollment.current().isEmpty()) {
-      next = Math.min(next, 1_000);
-    } else {
-      heartbeatOnce();
-      next = heartbeatMillis;
-    }
-    try {
-      heartbeats.schedule(this::beatAndReschedule, Math.max(100, next), TimeUnit.MILLISECONDS);
-    } catch (RuntimeException e) {
-      // shut down
-    }
+  public void startHeartbeat() {
+    heartbeats.start();
   }
 
   /** The daemon: ticks until {@link #shutdown}. */
@@ -892,12 +648,7 @@ public final class AgentLoop {
       release(running.stream().map(h -> h.ref).collect(Collectors.toList()), "agent shutting down");
       running.forEach(h -> slots.ended(h.ref.leaseToken()));
     }
-    goodbye();
-    synchronized (this) {
-      if (heartbeats != null) {
-        heartbeats.shutdownNow();
-      }
-    }
+    heartbeats.stop(); // after the final heartbeat, OFFLINE
     slots.shutdown();
     if (prefetcher != null) {
       prefetcher.shutdown();
@@ -912,7 +663,7 @@ public final class AgentLoop {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    deleteQuietly(statusFile); // 'status' then reports that no agent runs
+    AtomicFiles.deleteQuietly(statusFile); // 'status' then reports that no agent runs
     LOG.info("stopped");
     stopped.countDown();
   }
@@ -925,24 +676,6 @@ public final class AgentLoop {
     }
   }
 
-  /**
-   * The final heartbeat, state OFFLINE: the server answers this agent's parked long-poll claim with nothing (so no
-   * batch is handed to a process that is gone) and requeues at once any lease this heartbeat does not list. Leases
-   * whose results wait in the spool are listed, so they stay ours until the next start re-sends them.
-   */
-  private void goodbye() {
-    if (enrollment.current().isEmpty()) {
-      return;
-    }
-    try {
-      protocol.heartbeat(
-          new HeartbeatRequest(
-              WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, heldLeases(), currentCommit()));
-    } catch (RuntimeException e) {
-      LOG.fine("final heartbeat not delivered: " + e.getMessage());
-    }
-  }
-
   private void release(List<LeaseRef> refs, String reason) {
     try {
       var r = protocol.release(new ReleaseRequest(refs, reason));
@@ -950,16 +683,6 @@ public final class AgentLoop {
     } catch (RuntimeException e) {
       LOG.warning("could not release " + refs.size() + " lease(s) (" + e.getMessage()
           + "); the server requeues them when they expire");
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    if (p != null) {
-      try {
-        Files.deleteIfExists(p);
-      } catch (IOException e) {
-        // left for the next startup's cleanup
-      }
     }
   }
 }

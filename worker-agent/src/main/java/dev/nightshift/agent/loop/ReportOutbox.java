@@ -100,6 +100,27 @@ final class ReportOutbox {
     entries.put(report.ref().leaseToken(), e);
   }
 
+  /**
+   * Takes up every result a previous run left in the spool (due at once, named in heartbeats); a file that cannot be
+   * read is moved aside as {@code .bad}.
+   */
+  void restoreSpooled() {
+    try {
+      for (Path file : spool.list()) {
+        try {
+          SpooledReport r = spool.read(file);
+          restore(r, file);
+          LOG.info(r.describe() + ": spooled result found, will re-send it with the first claim");
+        } catch (IOException e) {
+          LOG.warning(e.getMessage() + "; moved aside as .bad");
+          spool.quarantine(file);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warning("cannot read the spool " + spool.dir() + ": " + e.getMessage());
+    }
+  }
+
   /** A result a previous run left in the spool: due at once, read again from disk when sent. */
   synchronized void restore(SpooledReport report, Path spoolFile) {
     Entry e = new Entry(report.ref(), report.attempt(), spoolFile, null, backoffs.get());

@@ -80,6 +80,17 @@ public final class AtomicFiles {
     }
   }
 
+  /** Deletes {@code file} when there is one; a file that cannot be deleted is left for the next startup's cleanup. */
+  public static void deleteQuietly(Path file) {
+    if (file != null) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        // left for the next startup's cleanup
+      }
+    }
+  }
+
   /** Makes a rename durable on Linux; other systems refuse to open directories, which is harmless. */
   private static void syncDirectory(Path dir) {
     try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

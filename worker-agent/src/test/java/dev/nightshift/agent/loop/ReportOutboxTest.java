@@ -241,6 +241,20 @@ class ReportOutboxTest {
   }
 
   @Test
+  void restoringTheSpoolHoldsEveryReadableResultAndMovesTheOthersAside() throws Exception {
+    spool().write(complete(7, "done"));
+    spool().write(complete(9, "also done"));
+    Files.writeString(dir.resolve("spool/8-1.json"), "{broken");
+    ReportOutbox box = outbox(1 << 20);
+
+    box.restoreSpooled();
+
+    assertThat(box.refs()).containsExactlyInAnyOrder(new LeaseRef(7, "token-7"), new LeaseRef(9, "token-9"));
+    assertThat(dir.resolve("spool/8-1.json.bad")).exists();
+    assertThat(box.takeDue().completed()).extracting(c -> c.output()).containsExactlyInAnyOrder("done", "also done");
+  }
+
+  @Test
   void aDroppedResultIsForgottenEvenWhenItsAnswerArrivesLater() throws Exception {
     ReportOutbox box = withSpooled(outbox(1 << 20), complete(1, "a"));
     ReportOutbox.Batch batch = box.takeDue();
