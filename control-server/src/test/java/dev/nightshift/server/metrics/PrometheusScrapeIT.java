@@ -177,7 +177,7 @@ class PrometheusScrapeIT {
     awaitValue("nightshift_reports_total{" + job + ",status=\"ACCEPTED\"}", batches);
     awaitValue("nightshift_leases_granted_total{" + job + "}", batches);
     awaitValue("nightshift_batches{" + job + ",state=\"SUCCEEDED\"}", batches);
-    awaitValue("nightshift_batches{" + job + ",state=\"PENDING\"} + nightshift_batches{" + job + ",state=\"LEASED\"}", 0);
+    awaitValue("sum(nightshift_batches{" + job + ",state=~\"PENDING|LEASED\"})", 0);
     awaitValue("nightshift_jobs{" + job + ",state=\"SUCCEEDED\"}", 1);
     awaitValue("sum(nightshift_workers{" + job + ",state!~\"OFFLINE|DISABLED\"})", 1);
     awaitValue("nightshift_leases_expired_total{" + job + "}", 0);
