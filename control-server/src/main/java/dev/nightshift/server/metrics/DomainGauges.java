@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -68,24 +69,19 @@ class DomainGauges implements MeterBinder {
 
   @Override
   public void bindTo(MeterRegistry registry) {
-    for (BatchState s : BatchState.values()) {
-      Gauge.builder("nightshift.batches", this, g -> g.current().batches.get(s))
-          .description("Batches by state, over all jobs (from the jobs' counters; refreshed every " + refresh + ")")
-          .tag("state", s.name())
-          .register(registry);
-    }
-    for (JobState s : JobState.values()) {
-      Gauge.builder("nightshift.jobs", this, g -> g.current().jobs.get(s))
-          .description("Jobs by state")
-          .tag("state", s.name())
-          .register(registry);
-    }
-    for (WorkerState s : WorkerState.values()) {
-      Gauge.builder("nightshift.workers", this, g -> g.current().workers.get(s))
-          .description("Workers by state as the dashboard shows them (OFFLINE: no heartbeat for " + offlineAfter + ")")
-          .tag("state", s.name())
-          .register(registry);
-    }
+    byState(
+        registry,
+        "nightshift.batches",
+        "Batches by state, over all jobs (from the jobs' counters; refreshed every " + refresh + ")",
+        BatchState.values(),
+        Snapshot::batches);
+    byState(registry, "nightshift.jobs", "Jobs by state", JobState.values(), Snapshot::jobs);
+    byState(
+        registry,
+        "nightshift.workers",
+        "Workers by state as the dashboard shows them (OFFLINE: no heartbeat for " + offlineAfter + ")",
+        WorkerState.values(),
+        Snapshot::workers);
     Gauge.builder("nightshift.claims.parked", dispatcher, ClaimDispatcher::waiting)
         .description("Claims parked on this server waiting for work (long-polls)")
         .register(registry);
@@ -99,6 +95,17 @@ class DomainGauges implements MeterBinder {
         .description("Pack bytes sent to Git fetches and clones")
         .baseUnit("bytes")
         .register(registry);
+  }
+
+  /** One gauge per state, each reading the snapshot's figure for its state. */
+  private <E extends Enum<E>> void byState(
+      MeterRegistry registry, String name, String description, E[] states, Function<Snapshot, Map<E, Long>> figures) {
+    for (E state : states) {
+      Gauge.builder(name, this, g -> figures.apply(g.current()).get(state))
+          .description(description)
+          .tag("state", state.name())
+          .register(registry);
+    }
   }
 
   /** Makes the next scrape read the database (tests). */
