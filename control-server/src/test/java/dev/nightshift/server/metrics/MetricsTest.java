@@ -57,8 +57,13 @@ class MetricsTest {
     CodeFixture.ensureRelease(port);
   }
 
+  /** A scrape with fresh database figures. */
   Scrape scrape() {
     gauges.forget();
+    return scrapeAsIs();
+  }
+
+  Scrape scrapeAsIs() {
     Http.Response r = Http.admin(port).get("/actuator/prometheus");
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     assertThat(r.contentType()).startsWith("text/plain");
@@ -118,6 +123,27 @@ class MetricsTest {
             "nightshift_lock_retries_total",
             "nightshift_git_fetches_total",
             "nightshift_git_fetch_bytes_total");
+  }
+
+  /** Scrapers cost the database one read per refresh interval (10 s), not one per scrape or per meter. */
+  @Test
+  void theDatabaseFiguresAreReadOncePerRefreshInterval() {
+    long started = System.nanoTime();
+    assertThat(scrape().sum("nightshift_jobs")).isZero();
+    Jobs.submit(Http.admin(port), Jobs.range("cached", "true", 2, 1));
+    double cached = scrapeAsIs().sum("nightshift_jobs");
+    if (Duration.ofNanos(System.nanoTime() - started).compareTo(Duration.ofSeconds(9)) < 0) {
+      assertThat(cached).as("read again within the refresh interval").isZero();
+    }
+    assertThat(scrape().sum("nightshift_jobs")).as("after the interval (forgotten here)").isEqualTo(1);
+  }
+
+  @Test
+  void theEndpointRefusesCallersWithoutCredentialsLikeTheApi() {
+    Http.Response r = Http.anonymous(port).get("/actuator/prometheus");
+    assertThat(r.status()).isEqualTo(401);
+    assertThat(r.isProblem()).as(r.toString()).isTrue();
+    assertThat(r.detail()).contains("Bearer");
   }
 
   @Test
