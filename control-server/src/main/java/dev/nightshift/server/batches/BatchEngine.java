@@ -9,6 +9,7 @@ import dev.nightshift.protocol.JobState;
 import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportStatus;
+import dev.nightshift.server.metrics.NightshiftMeters;
 import dev.nightshift.server.security.Tokens;
 import dev.nightshift.server.system.DatabaseOutage;
 import dev.nightshift.server.system.NightshiftProperties;
@@ -81,6 +82,7 @@ public class BatchEngine implements SmartLifecycle {
   private final JsonMapper json;
   private final ApplicationEventPublisher events;
   private final NightshiftProperties properties;
+  private final NightshiftMeters meters;
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private volatile boolean running;
   private final List<Thread> threads = new ArrayList<>();
@@ -101,6 +103,7 @@ public class BatchEngine implements SmartLifecycle {
       JsonMapper json,
       ApplicationEventPublisher events,
       NightshiftProperties properties,
+      NightshiftMeters meters,
       @org.springframework.beans.factory.annotation.Value("${nightshift.engine.threads:2}") int threadCount) {
     this.threadCount = Math.max(1, threadCount);
     this.jdbc = jdbc;
@@ -115,6 +118,7 @@ public class BatchEngine implements SmartLifecycle {
     this.json = json;
     this.events = events;
     this.properties = properties;
+    this.meters = meters;
   }
 
   /**
@@ -142,7 +146,12 @@ public class BatchEngine implements SmartLifecycle {
   /** What became of a request: one answer per report (completions first, in order), and the leases granted. */
   public record Outcome(List<ReportAnswer> reports, List<Lease> leases) {}
 
-  private record Pending(Request request, CompletableFuture<Outcome> result) {}
+  /** A queued request; {@code queuedAt} ({@link System#nanoTime()}) measures the dispatch latency. */
+  private record Pending(Request request, CompletableFuture<Outcome> result, long queuedAt) {
+    Pending(Request request, CompletableFuture<Outcome> result) {
+      this(request, result, System.nanoTime());
+    }
+  }
 
   /** Queues a request for the next group. */
   public CompletableFuture<Outcome> submit(Request request) {
@@ -227,6 +236,7 @@ public class BatchEngine implements SmartLifecycle {
       for (int i = 0; i < group.size(); i++) {
         group.get(i).result.complete(result.outcomes.get(i));
       }
+      measure(group, result.outcomes);
       if (result.wake) {
         events.publishEvent(new WorkAvailable("leases given back"));
       }
@@ -240,6 +250,22 @@ public class BatchEngine implements SmartLifecycle {
       log.warn("a group of {} requests failed ({}); handling them one by one", group.size(), e.toString());
       for (Pending p : group) {
         handle(List.of(p));
+      }
+    }
+  }
+
+  /** Dispatch latency and reports by answer; a request's answers list its completions first, then its fails. */
+  private void measure(List<Pending> group, List<Outcome> outcomes) {
+    long now = System.nanoTime();
+    for (int i = 0; i < group.size(); i++) {
+      Pending p = group.get(i);
+      meters.dispatched(now - p.queuedAt);
+      List<ReportAnswer> answers = outcomes.get(i).reports();
+      int completed = p.request.completed.size();
+      for (int j = 0; j < answers.size(); j++) {
+        meters.reported(
+            answers.get(j).status(),
+            j < completed ? AttemptOutcome.SUCCEEDED : failOutcome(p.request.failed.get(j - completed)));
       }
     }
   }

@@ -32,6 +32,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   private final ClaimService claims;
   private final BatchEngine engine;
   private final LeaseService leases;
+  private final dev.nightshift.server.metrics.NightshiftMeters meters;
   private final java.util.function.Supplier<dev.nightshift.protocol.CodeRelease> release;
   private final Duration maxWait;
   private final Duration pollInterval;
@@ -52,7 +53,9 @@ public class ClaimDispatcher implements SmartLifecycle {
       BatchEngine engine,
       LeaseService leases,
       NightshiftProperties properties,
-      CurrentRelease release) {
+      CurrentRelease release,
+      dev.nightshift.server.metrics.NightshiftMeters meters) {
+    this.meters = meters;
     this.claims = claims;
     this.engine = engine;
     this.leases = leases;
@@ -142,6 +145,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   }
 
   private ClaimResponse answer(List<Lease> granted, List<dev.nightshift.protocol.ReportAnswer> reports) {
+    meters.claimAnswered(granted.size());
     return new ClaimResponse(granted, release.get(), reports);
   }
 

@@ -10,6 +10,7 @@ import dev.nightshift.protocol.ReportAnswer;
 import dev.nightshift.protocol.ReportResponse;
 import dev.nightshift.protocol.ProblemReasons;
 import dev.nightshift.protocol.ReportStatus;
+import dev.nightshift.server.metrics.NightshiftMeters;
 import dev.nightshift.server.system.NightshiftProperties;
 import dev.nightshift.server.system.ProblemException;
 import dev.nightshift.server.system.Transactions;
@@ -51,6 +52,7 @@ public class LeaseService {
   private final Clock clock;
   private final ApplicationEventPublisher events;
   private final NightshiftProperties properties;
+  private final NightshiftMeters meters;
 
   LeaseService(
       Transactions tx,
@@ -62,7 +64,9 @@ public class LeaseService {
       RetryPolicy retry,
       Clock clock,
       ApplicationEventPublisher events,
-      NightshiftProperties properties) {
+      NightshiftProperties properties,
+      NightshiftMeters meters) {
+    this.meters = meters;
     this.tx = tx;
     this.engine = engine;
     this.batches = batches;
@@ -317,6 +321,7 @@ public class LeaseService {
     }
     if (total > 0) {
       log.info("reaped {} expired lease(s)", total);
+      meters.leasesExpired(total);
     }
     return total;
   }

@@ -182,6 +182,8 @@ class SecurityConfig {
                     .requestMatchers(
                         "/", "/actuator/health", "/actuator/health/**", "/actuator/info", "/error")
                     .permitAll()
+                    .requestMatchers("/actuator/prometheus")
+                    .hasAnyRole("ADMIN", "OPERATOR") // metrics: scrape with an operator's API token
                     .requestMatchers(
                         "/api/v1/users", "/api/v1/users/**", "/api/v1/api-tokens", "/api/v1/api-tokens/**",
                         "/api/v1/audit", "/api/v1/audit/**")

@@ -44,9 +44,9 @@ import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandl
 
 /**
  * Who may call what, for every endpoint the application registers: the MVC handler methods are enumerated from
- * {@link RequestMappingHandlerMapping} (so a new endpoint without an expectation fails this test), plus Git and
- * health, each called as every kind of caller and checked against its policy's expected outcome. Also the fencing
- * of agent reports: another agent's lease is 403, a stale token 409.
+ * {@link RequestMappingHandlerMapping} (so a new endpoint without an expectation fails this test), plus Git, health
+ * and metrics, each called as every kind of caller and checked against its policy's expected outcome. Also the
+ * fencing of agent reports: another agent's lease is 403, a stale token 409.
  */
 @NightshiftTest
 class AccessMatrixTest {
@@ -233,7 +233,8 @@ class AccessMatrixTest {
           Map.of(
               "GET /git/code.git/info/refs?service=git-upload-pack", Policy.GIT_FETCH,
               "GET /git/code.git/info/refs?service=git-receive-pack", Policy.GIT_PUSH,
-              "GET /actuator/health", Policy.PUBLIC_CHECKED));
+              "GET /actuator/health", Policy.PUBLIC_CHECKED,
+              "GET /actuator/prometheus", Policy.API_READ));
 
   private final HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
   private Map<Who, String> bearer;
