@@ -325,21 +325,35 @@ class AgentLoopTest {
   void neverHoldsMoreLeasesThanSlotsWhileResultsRideOnClaims() throws Exception {
     AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Duration.ofMillis(200));
-    server.parkClaims(true);
-    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
-    daemon.start();
     int n = 30;
-    for (long b = 1; b <= n; b++) {
-      server.add(Leases.items(b, b % 3 == 0 ? "sleep 0.05; cat" : "cat", 10, Long.toString(b)));
-      if (b % 5 == 0) {
-        await().atMost(WAIT).until(() -> server.parkedClaims() == 1); // let it drain, so results end while parked
-      }
-    }
-    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    Thread daemon = runDaemonThrough(loop, n, 5, 3, "sleep 0.05; cat");
     loop.shutdown();
     daemon.join(10_000);
 
-    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+    assertEachCompletedOnceHoldingAtMost(2, n);
+  }
+
+  /**
+   * Runs the loop as the daemon against parking claims while {@code n} {@code cat} batches (every
+   * {@code slowEvery}th running {@code slow}) arrive in rounds of {@code round}, each drained (the loop parked again)
+   * before the next, so results end while the loop is parked; returns once all are completed and nothing is held.
+   */
+  private Thread runDaemonThrough(AgentLoop loop, int n, int round, int slowEvery, String slow) {
+    server.parkClaims(true);
+    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
+    daemon.start();
+    for (long b = 1; b <= n; b++) {
+      server.add(Leases.items(b, b % slowEvery == 0 ? slow : "cat", 10, Long.toString(b)));
+      if (b % round == 0) {
+        await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+      }
+    }
+    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    return daemon;
+  }
+
+  private void assertEachCompletedOnceHoldingAtMost(int slots, int n) throws IOException {
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(slots);
     assertThat(server.completes()).extracting(CompleteRequest::batchId).doesNotHaveDuplicates().hasSize(n);
     assertThat(server.separateCalls()).isZero();
     assertThat(server.releases()).isEmpty();
@@ -376,17 +390,8 @@ class AgentLoopTest {
     slotClaims = true;
     AgentLoop loop = loop(4, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Duration.ofMillis(200));
-    server.parkClaims(true);
-    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
-    daemon.start();
     int n = 80;
-    for (long b = 1; b <= n; b++) {
-      server.add(Leases.items(b, b % 4 == 0 ? "sleep 0.02; cat" : "cat", 10, Long.toString(b)));
-      if (b % 20 == 0) {
-        await().atMost(WAIT).until(() -> server.parkedClaims() == 1); // drained: the loop parks again
-      }
-    }
-    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    Thread daemon = runDaemonThrough(loop, n, 20, 4, "sleep 0.02; cat");
     await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
     int claimsWhenDone = server.claims().size();
     Thread.sleep(300);
@@ -394,23 +399,25 @@ class AgentLoopTest {
     loop.shutdown();
     daemon.join(10_000);
 
-    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(4);
-    assertThat(server.completes()).extracting(CompleteRequest::batchId).doesNotHaveDuplicates().hasSize(n);
-    assertThat(server.releases()).isEmpty();
-    assertThat(server.separateCalls()).isZero();
+    assertEachCompletedOnceHoldingAtMost(4, n);
     assertThat(server.claims()).as("claims from slot threads")
         .anySatisfy(c -> assertThat(c.freeSlots() > 0 && c.waitMillis() == 0 && c.reportCount() > 0).isTrue());
     assertThat(claimsLater).as("no busy loop once the work is done: the loop stays parked").isEqualTo(claimsWhenDone);
-    assertThat(spooled()).isEmpty();
+  }
+
+  /** A one-slot loop whose slot threads claim, running batch 1 ({@code script}) with batch 2 waiting on the server. */
+  private AgentLoop slotClaimingLoopRunning(String script) {
+    slotClaims = true;
+    AgentLoop loop = loop(1);
+    server.add(Leases.items(1, script, 10));
+    server.add(Leases.items(2, "true", 10));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    return loop;
   }
 
   @Test
   void noClaimFromASlotThreadWhileDraining() {
-    slotClaims = true;
-    AgentLoop loop = loop(1);
-    server.add(Leases.items(1, "sleep 0.3", 10));
-    server.add(Leases.items(2, "true", 10));
-    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    AgentLoop loop = slotClaimingLoopRunning("sleep 0.3");
 
     server.instruct(Instruction.of(InstructionType.DRAIN, "maintenance"));
     loop.heartbeatOnce();
@@ -425,11 +432,7 @@ class AgentLoopTest {
 
   @Test
   void noClaimFromASlotThreadWhenTheIdleVerdictSaysStop() {
-    slotClaims = true;
-    AgentLoop loop = loop(1);
-    server.add(Leases.items(1, "sleep 1.5", 10));
-    server.add(Leases.items(2, "true", 10));
-    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    AgentLoop loop = slotClaimingLoopRunning("sleep 1.5");
     // the tick's RUN verdict is over a second old when batch 1 ends: its thread asks the policy again
     idle = () -> IdleVerdict.wait(WorkerState.OWNER_ACTIVE, "the owner is typing");
 
