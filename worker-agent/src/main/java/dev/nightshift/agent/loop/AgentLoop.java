@@ -36,8 +36,10 @@ import java.util.stream.Collectors;
  * The agent's work loop: enroll, then claim as many batches as there are free slots when the idle policy allows
  * and the server has not ordered a drain; run each on its own thread and spool its result into the
  * {@link ReportOutbox}, whose due results ride on the next claim (one round trip reports what ended and claims the
- * next batches). A result that ends while the loop is parked in a long-poll claim goes out at once in a report-only
- * claim from the finishing thread. A separate heartbeat renews every held lease and carries the server's
+ * next batches). A batch's slot thread, once the result is in the outbox, claims at once itself (no wait) for the
+ * free slots no other claim reserved, carrying the due reports; the loop thread keeps the long-poll claim for when
+ * nothing is there. When the slot thread may not claim, a result that ends while the loop is parked in a long-poll
+ * claim goes out at once in a report-only claim from the finishing thread. A separate heartbeat renews every held lease and carries the server's
  * instructions. Each {@link #tick()} returns what it did; the loop never dies.
  */
 public final class AgentLoop {
@@ -213,7 +215,7 @@ public final class AgentLoop {
     lastClaimWaited = wait > 0;
     recovered();
     try {
-      return claimed(response, notClaiming, wait, asked);
+      return claimed(response, notClaiming, wait, asked, free);
     } finally {
       outbox.answered(reports, response == null ? null : response.reports()); // after the leases started
       if (outbox.hasSeparateDue()) {
@@ -223,11 +225,12 @@ public final class AgentLoop {
   }
 
   /** Starts the leases a claim returned (or gives them back) and decides how long to rest. */
-  private TickOutcome claimed(ClaimResponse response, TickOutcome notClaiming, long waited, Instant asked) {
+  private TickOutcome claimed(
+      ClaimResponse response, TickOutcome notClaiming, long waited, Instant asked, int reserved) {
     if (response != null) {
       instructions.releaseNamed(response.release());
     }
-    List<Lease> leases = response == null || response.leases() == null ? List.of() : response.leases();
+    List<Lease> leases = leasesOf(response);
     if (notClaiming != null) {
       if (!leases.isEmpty()) {
         release(leases.stream().map(Lease::ref).collect(Collectors.toList()), "more leases than free slots");
@@ -245,18 +248,38 @@ public final class AgentLoop {
         return rest(TickOutcome.IDLE_VETO, config.idleRecheck());
       }
     }
+    startLeases(leases, reserved);
+    return rest(TickOutcome.CLAIMED, Duration.ZERO);
+  }
+
+  private static List<Lease> leasesOf(ClaimResponse response) {
+    return response == null || response.leases() == null ? List.of() : response.leases();
+  }
+
+  /**
+   * Starts at most {@code reserved} of a claim's leases (the slots its claim reserved, so concurrent claims never
+   * start more batches than there are slots) and gives the rest back; returns how many started.
+   */
+  private int startLeases(List<Lease> leases, int reserved) {
     List<LeaseRef> extra = new ArrayList<>();
+    int started = 0;
     for (Lease lease : leases) {
-      if (stopping.get() || slots.free() <= 0) {
+      if (stopping.get() || started >= reserved || slots.free() <= 0) {
         extra.add(lease.ref());
-      } else {
+        continue;
+      }
+      try {
         batches.start(lease);
+        started++;
+      } catch (RuntimeException e) { // shutting down (the slot threads are gone) or no slot after all
+        LOG.fine(() -> "cannot start batch " + lease.batchId() + ": " + e);
+        extra.add(lease.ref());
       }
     }
     if (!extra.isEmpty()) {
       release(extra, stopping.get() ? "agent shutting down" : "more leases than free slots");
     }
-    return rest(TickOutcome.CLAIMED, Duration.ZERO);
+    return started;
   }
 
   /** How long the loop means to rest after the last tick. */
@@ -309,18 +332,21 @@ public final class AgentLoop {
    *     most one re-check old)
    */
   private IdleVerdict checkIdle(boolean writeStatus) {
-    return idleCheck.check((v, changed) -> {
-      try {
-        if (!stopping.get()) {
-          suspensions.apply(v);
-        }
-      } catch (Throwable t) {
-        LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
+    return idleCheck.check((v, changed) -> applyVerdict(v, changed || writeStatus));
+  }
+
+  /** Applies a verdict to the running batches; rewrites the status file when {@code writeStatus}. */
+  private void applyVerdict(IdleVerdict v, boolean writeStatus) {
+    try {
+      if (!stopping.get()) {
+        suspensions.apply(v);
       }
-      if (writeStatus || changed) {
-        writeStatus();
-      }
-    });
+    } catch (Throwable t) {
+      LOG.log(Level.WARNING, "cannot suspend, resume or vacate a batch", t);
+    }
+    if (writeStatus) {
+      writeStatus();
+    }
   }
 
   /** How many running batches are suspended now. */
@@ -392,6 +418,9 @@ public final class AgentLoop {
    * lease more batches than there are slots); otherwise the loop's next claim, a moment away, carries it.
    */
   private void reportFinished() {
+    if (claimFromSlot()) {
+      return;
+    }
     boolean flushNow;
     synchronized (claimState) {
       flushNow = parked;
@@ -403,6 +432,61 @@ public final class AgentLoop {
     }
     wakeup.wake();
   }
+
+  /**
+   * A batch has just ended on this slot thread and its result is in the outbox: unless the agent stops, the server
+   * drains or the idle verdict (one at most {@link #SLOT_CLAIM_VERDICT_AGE} old) says not now, this thread claims at
+   * once for the free slots no other claim has reserved (its own among them), carrying the due reports, without
+   * waiting, and starts what it gets; the loop thread keeps the long poll for when nothing is there. A claim that gets
+   * fewer leases than it asked for, or fails, wakes the loop (which re-parks, or backs off). Returns false when it did
+   * not claim; the caller then reports the old way.
+   */
+  private boolean claimFromSlot() {
+    if (!config.slotClaims() || stopping.get() || instructions.isDraining() || outbox.separateOnly()) {
+      return false;
+    }
+    Identity id = enrollment.current().orElse(null);
+    if (id == null || !idleCheck.recent(SLOT_CLAIM_VERDICT_AGE, this::applyVerdict).run()) {
+      return false;
+    }
+    int free = slots.reserve();
+    try {
+      if (free <= 0) {
+        return false;
+      }
+      ReportOutbox.Batch reports = outbox.takeDue();
+      ClaimResponse response;
+      try {
+        response = protocol.claim(new ClaimRequest(free, 0, reports.completedOrNull(), reports.failedOrNull()));
+      } catch (RuntimeException e) {
+        outbox.failed(reports, e);
+        if (e instanceof ProtocolException pe && pe.isUnauthorized()) {
+          enrollment.refused(id);
+        }
+        LOG.fine(() -> "claim from a slot thread failed (" + e.getMessage() + "); the loop takes over");
+        wakeup.wake();
+        return true;
+      }
+      int started;
+      try {
+        if (response != null) {
+          instructions.releaseNamed(response.release());
+        }
+        started = startLeases(leasesOf(response), free);
+      } finally {
+        outbox.answered(reports, response == null ? null : response.reports()); // after the leases started
+      }
+      if (started < free || outbox.hasSeparateDue()) {
+        wakeup.wake(); // the loop parks a claim for the slots still free, or sends the separate reports
+      }
+      return true;
+    } finally {
+      slots.unreserve(free);
+    }
+  }
+
+  /** How old an idle verdict a slot thread's claim may act on instead of asking the policy again. */
+  static final Duration SLOT_CLAIM_VERDICT_AGE = Duration.ofSeconds(1);
 
   /** When the earliest scheduled report retry falls due; empty when no report waits for a retry. */
   public java.util.Optional<Instant> nextReportRetry() {
@@ -586,7 +670,8 @@ public final class AgentLoop {
     int errors = 0;
     while (!stopping.get()) {
       TickOutcome outcome = tick();
-      boolean nothingHeld = isIdle();
+      // the tick gave its reservation back: one held now is a slot thread's claim in flight
+      boolean nothingHeld = isIdle() && slots.reserved() == 0;
       switch (outcome) {
         case NO_WORK, IDLE_VETO, DRAINING -> {
           errors = 0;

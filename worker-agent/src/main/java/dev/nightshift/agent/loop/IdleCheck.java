@@ -2,6 +2,7 @@ package dev.nightshift.agent.loop;
 
 import dev.nightshift.agent.idle.IdlePolicy;
 import dev.nightshift.agent.idle.IdleVerdict;
+import java.time.Duration;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -24,6 +25,7 @@ final class IdleCheck {
 
   private final IdlePolicy policy;
   private volatile IdleVerdict last;
+  private volatile long lastAt; // System.nanoTime() of the last check
   private boolean failureLogged; // guarded by this
 
   IdleCheck(IdlePolicy policy) {
@@ -44,12 +46,25 @@ final class IdleCheck {
     }
     IdleVerdict before = last;
     last = v;
+    lastAt = System.nanoTime();
     boolean changed = before == null || before.run() != v.run() || before.state() != v.state();
     if (changed) {
       LOG.info("idle verdict: " + v.word() + " - " + v.reason());
     }
     then.apply(v, changed);
     return v;
+  }
+
+  /**
+   * The last verdict when it is at most {@code maxAge} old, else a new {@link #check}: for callers that act often
+   * (a claim from a slot thread per batch) and may act on a verdict a moment old.
+   */
+  IdleVerdict recent(Duration maxAge, Then then) {
+    IdleVerdict v = last;
+    if (v != null && System.nanoTime() - lastAt <= maxAge.toNanos()) {
+      return v;
+    }
+    return check(then);
   }
 
   /** The verdict of the last check; null before the first. */

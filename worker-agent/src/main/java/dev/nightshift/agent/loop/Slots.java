@@ -20,9 +20,9 @@ import java.util.stream.Collectors;
  * they run on. A slot is taken when a lease starts and freed when its batch ends.
  *
  * <p>A claim asks for the slots it {@link #reserve reserved}; reserved slots are not handed to a second claim until
- * given back. Today only the loop claims for slots, so a reservation never meets another one; the counter is there so
- * a slot thread could one day claim for the slot it has just freed without both claims asking for it. Reservations
- * do not change what {@link #free()} reports (heartbeats send it).
+ * given back. The loop thread and the slot threads whose batches just ended claim at the same time, so each claims
+ * only the slots it reserved and starts at most that many leases: together they never hold more leases than slots.
+ * Reservations do not change what {@link #free()} reports (heartbeats send it).
  */
 final class Slots {
   private final int size;
@@ -72,12 +72,17 @@ final class Slots {
    *
    * @throws IllegalStateException when no slot is free (nothing runs)
    */
-  void start(HeldLease lease, Runnable work) {
+  synchronized void start(HeldLease lease, Runnable work) {
     if (held.size() >= size) {
       throw new IllegalStateException("no free slot for " + lease.describe() + ": all " + size + " run");
     }
     held.put(lease.ref.leaseToken(), lease);
-    threads.execute(work);
+    try {
+      threads.execute(work);
+    } catch (RuntimeException e) { // shut down meanwhile
+      held.remove(lease.ref.leaseToken());
+      throw e;
+    }
   }
 
   /** The batch of this lease ended: its slot is free. */

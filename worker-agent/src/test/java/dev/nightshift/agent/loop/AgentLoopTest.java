@@ -55,6 +55,7 @@ class AgentLoopTest {
   private final List<AgentLoop> loops = new ArrayList<>();
   private IdlePolicy idle = () -> IdleVerdict.run("test");
   private Enrollment enrollment;
+  private boolean slotClaims; // off: the test drives every claim by tick()
 
   @AfterEach
   void stopLoops() {
@@ -80,7 +81,7 @@ class AgentLoopTest {
         List.of("sh", "-c"), Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
     ScriptRunner runner = new ScriptRunner(rc, new WorkDirWorkspace(data.resolve("work")), clock);
     LoopConfig config = new LoopConfig(slots, claimWait, Duration.ofSeconds(30), backoffBase, backoffCap,
-        Duration.ofMillis(10), idleRecheck, 3);
+        Duration.ofMillis(10), idleRecheck, 3).withSlotClaims(slotClaims);
     AgentLoop loop = new AgentLoop(new AgentLoop.Parts(server, enrollment, runner, spool(), () -> idle.evaluate()),
         config, clock, BackoffTest.highest());
     loop.restore();
@@ -324,25 +325,124 @@ class AgentLoopTest {
   void neverHoldsMoreLeasesThanSlotsWhileResultsRideOnClaims() throws Exception {
     AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Duration.ofMillis(200));
-    server.parkClaims(true);
-    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
-    daemon.start();
     int n = 30;
-    for (long b = 1; b <= n; b++) {
-      server.add(Leases.items(b, b % 3 == 0 ? "sleep 0.05; cat" : "cat", 10, Long.toString(b)));
-      if (b % 5 == 0) {
-        await().atMost(WAIT).until(() -> server.parkedClaims() == 1); // let it drain, so results end while parked
-      }
-    }
-    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    Thread daemon = runDaemonThrough(loop, n, 5, 3, "sleep 0.05; cat");
     loop.shutdown();
     daemon.join(10_000);
 
-    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+    assertEachCompletedOnceHoldingAtMost(2, n);
+  }
+
+  /**
+   * Runs the loop as the daemon against parking claims while {@code n} {@code cat} batches (every
+   * {@code slowEvery}th running {@code slow}) arrive in rounds of {@code round}, each drained (the loop parked again)
+   * before the next, so results end while the loop is parked; returns once all are completed and nothing is held.
+   */
+  private Thread runDaemonThrough(AgentLoop loop, int n, int round, int slowEvery, String slow) {
+    server.parkClaims(true);
+    Thread daemon = new Thread(loop::runUntilStopped, "test-loop");
+    daemon.start();
+    for (long b = 1; b <= n; b++) {
+      server.add(Leases.items(b, b % slowEvery == 0 ? slow : "cat", 10, Long.toString(b)));
+      if (b % round == 0) {
+        await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+      }
+    }
+    await().atMost(WAIT).until(() -> server.completes().size() == n && loop.isIdle());
+    return daemon;
+  }
+
+  private void assertEachCompletedOnceHoldingAtMost(int slots, int n) throws IOException {
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(slots);
     assertThat(server.completes()).extracting(CompleteRequest::batchId).doesNotHaveDuplicates().hasSize(n);
     assertThat(server.separateCalls()).isZero();
     assertThat(server.releases()).isEmpty();
     assertThat(spooled()).isEmpty();
+  }
+
+  @Test
+  void aFreedSlotClaimsAtOnceWithoutWaitingForTheLoop() {
+    slotClaims = true;
+    AgentLoop loop = loop(2);
+    server.add(Leases.items(1, "cat", 10, "1"));
+    server.add(Leases.items(2, "sleep 300", 600));
+    server.add(Leases.items(3, "cat", 10, "3"));
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED); // batches 1 and 2
+    // no further tick: batch 1's slot thread reports it and claims batch 3 itself, whose thread reports it in turn
+    await().atMost(WAIT).until(() -> server.completes().size() == 2);
+
+    List<ClaimRequest> claims = server.claims();
+    assertThat(claims).hasSize(3);
+    assertThat(claims.subList(1, 3)).allSatisfy(c -> {
+      assertThat(c.freeSlots()).as("the slot just freed; the other runs batch 2").isEqualTo(1);
+      assertThat(c.waitMillis()).as("a slot thread never long-polls").isZero();
+    });
+    assertThat(claims.get(1).completed()).extracting(CompleteRequest::batchId).containsExactly(1L);
+    assertThat(claims.get(2).completed()).extracting(CompleteRequest::batchId).containsExactly(3L);
+    assertThat(loop.runningCount()).isEqualTo(1);
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+    assertThat(loop.tick()).as("the loop's next claim parks for the free slot").isEqualTo(TickOutcome.NO_WORK);
+  }
+
+  @Test
+  void slotThreadsAndTheLoopClaimTogetherWithoutHoldingMoreLeasesThanSlots() throws Exception {
+    slotClaims = true;
+    AgentLoop loop = loop(4, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Duration.ofMillis(200));
+    int n = 80;
+    Thread daemon = runDaemonThrough(loop, n, 20, 4, "sleep 0.02; cat");
+    await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+    int claimsWhenDone = server.claims().size();
+    Thread.sleep(300);
+    int claimsLater = server.claims().size();
+    loop.shutdown();
+    daemon.join(10_000);
+
+    assertEachCompletedOnceHoldingAtMost(4, n);
+    assertThat(server.claims()).as("claims from slot threads")
+        .anySatisfy(c -> assertThat(c.freeSlots() > 0 && c.waitMillis() == 0 && c.reportCount() > 0).isTrue());
+    assertThat(claimsLater).as("no busy loop once the work is done: the loop stays parked").isEqualTo(claimsWhenDone);
+  }
+
+  /** A one-slot loop whose slot threads claim, running batch 1 ({@code script}) with batch 2 waiting on the server. */
+  private AgentLoop slotClaimingLoopRunning(String script) {
+    slotClaims = true;
+    AgentLoop loop = loop(1);
+    server.add(Leases.items(1, script, 10));
+    server.add(Leases.items(2, "true", 10));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    return loop;
+  }
+
+  @Test
+  void noClaimFromASlotThreadWhileDraining() {
+    AgentLoop loop = slotClaimingLoopRunning("sleep 0.3");
+
+    server.instruct(Instruction.of(InstructionType.DRAIN, "maintenance"));
+    loop.heartbeatOnce();
+    awaitSpooled(loop, 1);
+
+    assertThat(server.claims()).hasSize(1);
+    assertThat(loop.tick()).isEqualTo(TickOutcome.DRAINING); // reports the result, claims nothing
+    assertThat(server.claims()).hasSize(2);
+    assertThat(server.claims().get(1).freeSlots()).isZero();
+    assertThat(server.completes()).extracting(CompleteRequest::batchId).containsExactly(1L);
+  }
+
+  @Test
+  void noClaimFromASlotThreadWhenTheIdleVerdictSaysStop() {
+    AgentLoop loop = slotClaimingLoopRunning("sleep 1.5");
+    // the tick's RUN verdict is over a second old when batch 1 ends: its thread asks the policy again
+    idle = () -> IdleVerdict.wait(WorkerState.OWNER_ACTIVE, "the owner is typing");
+
+    awaitSpooled(loop, 1);
+
+    assertThat(server.claims()).hasSize(1);
+    assertThat(loop.lastVerdict().run()).isFalse();
+    assertThat(loop.tick()).isEqualTo(TickOutcome.IDLE_VETO);
+    assertThat(server.claims()).allSatisfy(c -> assertThat(c.freeSlots()).isLessThanOrEqualTo(1));
+    assertThat(server.claims().get(1).freeSlots()).isZero();
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nightshift.agent.idle.IdleVerdict;
 import dev.nightshift.protocol.WorkerState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -89,5 +90,16 @@ class IdleCheckTest {
     }
     assertThat(applications).hasValue(threads * 200);
     assertThat(most).hasValue(1);
+  }
+
+  @Test
+  void recentReusesAVerdictUpToItsAgeThenAsksAgain() throws Exception {
+    IdleVerdict first = check.recent(Duration.ofSeconds(10), (v, changed) -> applied.add(v.word()));
+    next.set(IdleVerdict.wait(WorkerState.OWNER_ACTIVE, "owner back"));
+
+    assertThat(check.recent(Duration.ofSeconds(10), (v, changed) -> applied.add(v.word()))).isSameAs(first);
+    Thread.sleep(20);
+    assertThat(check.recent(Duration.ofMillis(10), (v, changed) -> applied.add(v.word())).run()).isFalse();
+    assertThat(applied).containsExactly("RUN", "OWNER_ACTIVE");
   }
 }
