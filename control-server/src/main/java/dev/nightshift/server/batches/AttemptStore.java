@@ -15,8 +15,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 
 /**
- * The only owner of the attempt and batch_result tables' SQL. An attempt is created RUNNING with its lease and
- * ends exactly once: its outcome changes only from RUNNING (bound as a parameter, never a literal).
+ * The only owner of the attempt and batch_result tables' SQL. An attempt row is written once, when its lease ends
+ * (reported, released, expired, cancelled); while it runs, the attempt is its batch row (state LEASED, with the lease
+ * columns). The lease token is unique, so an attempt is recorded at most once.
  */
 @Component
 public class AttemptStore {
@@ -26,33 +27,10 @@ public class AttemptStore {
     this.jdbc = jdbc;
   }
 
-  /** An attempt as fencing needs it. */
+  /** An ended attempt as fencing needs it (a report repeated after its lease ended). */
   public record Row(long id, long batchId, String workerId, AttemptOutcome outcome, String commit) {}
 
-  /** A new RUNNING attempt, written with its lease. */
-  public record NewAttempt(long batchId, long jobId, int number, String workerId, String token, String commit,
-      String version) {}
-
-  public void insertRunning(List<NewAttempt> attempts, Instant now) {
-    if (attempts.isEmpty()) {
-      return;
-    }
-    List<Object[]> rows = new ArrayList<>(attempts.size());
-    for (NewAttempt a : attempts) {
-      rows.add(
-          new Object[] {
-            a.batchId, a.jobId, a.number, a.workerId, a.token, AttemptOutcome.RUNNING.name(), Times.db(now), a.commit,
-            a.version
-          });
-    }
-    jdbc.batchUpdate(
-        """
-        INSERT INTO attempt (batch_id, job_id, number, worker_id, lease_token, outcome, claimed_at, commit_sha, version)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        rows);
-  }
-
-  /** The attempts of the given lease tokens, by token; unknown tokens are absent. */
+  /** The ended attempts of the given lease tokens, by token; unknown tokens and running leases are absent. */
   public Map<String, Row> byTokens(Collection<String> tokens) {
     Map<String, Row> rows = new HashMap<>();
     if (tokens.isEmpty()) {
@@ -73,14 +51,12 @@ public class AttemptStore {
     return rows;
   }
 
-  public Row byToken(String token) {
-    return byTokens(List.of(token)).get(token);
-  }
-
-  /** How one RUNNING attempt ended. Null fields leave what is recorded. */
-  public record Ending(
-      Long id,
-      String token,
+  /**
+   * How one lease ended: the lease as its batch row held it (checked current under the row's lock by the caller),
+   * and what the report (if any) said. Null commit and version fall back to the lease's.
+   */
+  public record Ended(
+      BatchStore.Row lease,
       AttemptOutcome outcome,
       Integer exitCode,
       Instant startedAt,
@@ -89,56 +65,40 @@ public class AttemptStore {
       String logTail,
       Long resultBytes,
       String commit,
-      String version) {}
-
-  /**
-   * Ends RUNNING attempts (by primary key when the caller knows it, else by lease token); an attempt that already
-   * ended is left alone.
-   */
-  public void end(List<Ending> endings) {
-    List<Object[]> byId = new ArrayList<>();
-    List<Object[]> byToken = new ArrayList<>();
-    for (Ending e : endings) {
-      Object[] row = {
-        e.outcome.name(), e.exitCode, Times.db(e.startedAt), Times.db(e.finishedAt), e.error, e.logTail,
-        e.resultBytes, e.commit, e.version, e.id != null ? e.id : e.token, AttemptOutcome.RUNNING.name()
-      };
-      (e.id != null ? byId : byToken).add(row);
-    }
-    String update =
-        """
-        UPDATE attempt SET outcome = ?, exit_code = ?, started_at = COALESCE(?, started_at), finished_at = ?,
-          error = ?, log_tail = COALESCE(?, log_tail), result_bytes = ?, commit_sha = COALESCE(?, commit_sha),
-          version = COALESCE(?, version)
-        WHERE %s = ? AND outcome = ?""";
-    if (!byId.isEmpty()) {
-      jdbc.batchUpdate(update.formatted("id"), byId);
-    }
-    if (!byToken.isEmpty()) {
-      jdbc.batchUpdate(update.formatted("lease_token"), byToken);
+      String version) {
+    public Ended {
+      if (outcome == AttemptOutcome.RUNNING) {
+        throw new IllegalArgumentException("an attempt is written when it ends, never RUNNING");
+      }
     }
   }
 
-  /** Ends the RUNNING attempts of these tokens as CANCELLED (their job was cancelled). */
-  public void cancelRunning(List<String> tokens, Instant now) {
-    if (tokens.isEmpty()) {
+  /** Writes the attempts of ended leases, all in one batch. */
+  public void insert(List<Ended> ended) {
+    if (ended.isEmpty()) {
       return;
     }
-    List<Object> args = new ArrayList<>();
-    args.add(AttemptOutcome.CANCELLED.name());
-    args.add(Times.db(now));
-    args.add(AttemptOutcome.RUNNING.name());
-    args.addAll(tokens);
-    jdbc.update(
-        "UPDATE attempt SET outcome = ?, finished_at = ?, error = 'the job was cancelled' WHERE outcome = ?"
-            + " AND lease_token IN ("
-            + marks(tokens.size())
-            + ")",
-        args.toArray());
+    List<Object[]> rows = new ArrayList<>(ended.size());
+    for (Ended e : ended) {
+      BatchStore.Row b = e.lease;
+      rows.add(
+          new Object[] {
+            b.id(), b.jobId(), b.attempts(), b.workerId(), b.token(), e.outcome.name(),
+            e.commit != null ? e.commit : b.leaseCommit(), e.version != null ? e.version : b.leaseVersion(),
+            Times.db(b.leasedAt()), Times.db(e.startedAt), Times.db(e.finishedAt), e.exitCode, e.error, e.logTail,
+            e.resultBytes
+          });
+    }
+    jdbc.batchUpdate(
+        """
+        INSERT INTO attempt (batch_id, job_id, number, worker_id, lease_token, outcome, commit_sha, version,
+          claimed_at, started_at, finished_at, exit_code, error, log_tail, result_bytes)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        rows);
   }
 
   /** An accepted result: exactly what the script wrote to stdout. */
-  public record Result(long batchId, long jobId, int seq, long attemptId, String output) {}
+  public record Result(long batchId, long jobId, int seq, String output) {}
 
   public void insertResults(List<Result> results) {
     if (results.isEmpty()) {
@@ -146,10 +106,10 @@ public class AttemptStore {
     }
     List<Object[]> rows = new ArrayList<>(results.size());
     for (Result r : results) {
-      rows.add(new Object[] {r.batchId, r.jobId, r.seq, r.attemptId, r.output});
+      rows.add(new Object[] {r.batchId, r.jobId, r.seq, r.output});
     }
     jdbc.batchUpdate(
-        "INSERT INTO batch_result (batch_id, job_id, seq, attempt_id, output) VALUES (?, ?, ?, ?, ?)", rows);
+        "INSERT INTO batch_result (batch_id, job_id, seq, output) VALUES (?, ?, ?, ?)", rows);
   }
 
   /** The accepted outputs of these batches, by batch id (to tell a repeated report from a different one). */

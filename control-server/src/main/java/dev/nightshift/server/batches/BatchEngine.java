@@ -369,7 +369,12 @@ public class BatchEngine implements SmartLifecycle {
       return new Recorded(false, List.of(), Map.of());
     }
     Map<Long, BatchStore.Row> rows = batches.lock(valid.stream().map(Report::batchId).toList());
-    Map<String, AttemptStore.Row> known = attempts.byTokens(valid.stream().map(Report::token).toList());
+    // A report of a batch's current lease needs nothing more. Others (repeats after the lease ended, stale or
+    // forged tokens: rare) are checked against the attempt their lease ended as, and a repeated completion against
+    // the accepted output.
+    List<String> ended =
+        valid.stream().filter(r -> !current(r, rows.get(r.batchId()))).map(Report::token).toList();
+    Map<String, AttemptStore.Row> known = attempts.byTokens(ended);
     Map<Long, String> acceptedOutputs =
         attempts.outputs(
             valid.stream()
@@ -385,15 +390,15 @@ public class BatchEngine implements SmartLifecycle {
     Map<Long, BatchState> stateNow = new HashMap<>();
     Map<String, AttemptOutcome> outcomeNow = new HashMap<>();
     List<Long> succeeded = new ArrayList<>();
-    List<BatchStore.Ended> ended = new ArrayList<>();
-    List<AttemptStore.Ending> endings = new ArrayList<>();
+    List<BatchStore.Ended> requeuedOrBuried = new ArrayList<>();
+    List<AttemptStore.Ended> endings = new ArrayList<>();
     List<AttemptStore.Result> results = new ArrayList<>();
     Map<Long, long[]> throughput = new TreeMap<>();
     Map<List<Object>, JobCounters.VersionCount> versions = new LinkedHashMap<>();
     boolean wake = false;
     for (Report r : valid) {
       BatchStore.Row b = rows.get(r.batchId());
-      AttemptStore.Row a = known.get(r.token());
+      AttemptStore.Row a = current(r, b) ? running(b) : known.get(r.token());
       if (!fenced(r, b, a, stateNow, outcomeNow, acceptedOutputs)) {
         continue;
       }
@@ -407,10 +412,10 @@ public class BatchEngine implements SmartLifecycle {
         acceptedOutputs.put(b.id(), output);
         succeeded.add(b.id());
         endings.add(
-            new AttemptStore.Ending(
-                a.id(), r.token(), outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
+            new AttemptStore.Ended(
+                b, outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
                 tail(c.logTail()), (long) output.length(), c.commit(), c.version()));
-        results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), a.id(), output));
+        results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), output));
         deltas.merge(b.jobId(), BatchTransition.SUCCEED.delta(1, b.itemCount()), JobCounters.Delta::plus);
         throughput.merge(b.jobId(), new long[] {1, b.itemCount()}, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
         if (commit != null) {
@@ -429,11 +434,11 @@ public class BatchEngine implements SmartLifecycle {
                 ? BatchTransition.BURY
                 : BatchTransition.REQUEUE;
         Instant notBefore = outcome.countsAsFailure() ? now.plus(retry.backoff(failures)) : now;
-        ended.add(new BatchStore.Ended(b.id(), t, failures, notBefore));
+        requeuedOrBuried.add(new BatchStore.Ended(b.id(), t, failures, notBefore));
         stateNow.put(b.id(), t.to);
         endings.add(
-            new AttemptStore.Ending(
-                a.id(), r.token(), outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
+            new AttemptStore.Ended(
+                b, outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
                 truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version()));
         deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
         wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
@@ -445,11 +450,21 @@ public class BatchEngine implements SmartLifecycle {
       r.answer(ReportStatus.ACCEPTED, null);
     }
     batches.succeed(succeeded, now);
-    batches.end(ended, now);
-    attempts.end(endings);
+    batches.end(requeuedOrBuried, now);
+    attempts.insert(endings);
     attempts.insertResults(results);
     // version and throughput rows are written after the job rows (see the class comment)
     return new Recorded(wake, new ArrayList<>(versions.values()), throughput);
+  }
+
+  /** Whether the report names its batch's current lease (the batch row as locked, before this group's changes). */
+  private static boolean current(Report r, BatchStore.Row b) {
+    return b != null && b.state() == BatchState.LEASED && r.token().equals(b.token());
+  }
+
+  /** The running attempt a current lease is: its batch row. */
+  private static AttemptStore.Row running(BatchStore.Row b) {
+    return new AttemptStore.Row(0, b.id(), b.workerId(), AttemptOutcome.RUNNING, b.leaseCommit());
   }
 
   /**
@@ -600,8 +615,8 @@ public class BatchEngine implements SmartLifecycle {
    * Plans which job serves which request (priority order, labels, the pending counts and {@code maxParallel} seen
    * without locks), picks pending batches with {@code SKIP LOCKED} (never waiting) and writes their leases; only
    * then locks every job row the group changes, in id order, and checks under those locks that each job is still
-   * claimable and within {@code maxParallel}. Jobs that are not (paused or cancelled meanwhile, rare) are undone by
-   * rolling back to a savepoint taken before the lease writes. A request may get fewer batches than planned; it
+   * claimable and within {@code maxParallel}. Leases of jobs that are not (paused or cancelled meanwhile, rare) are
+   * withdrawn: their rows, still locked by this transaction, are written back as they were. A request may get fewer batches than planned; it
    * never gets more than it asked for. The job rows are the only rows all groups contend on: they are taken last
    * and held only for the counter updates and the commit.
    */
@@ -643,23 +658,22 @@ public class BatchEngine implements SmartLifecycle {
           list.add(
               new Granted(
                   share.request,
-                  new BatchStore.NewLease(p.id(), r.workerId, token, p.attempt(), deadline),
-                  new AttemptStore.NewAttempt(p.id(), jobId, p.attempt(), r.workerId, token, run.commit(),
-                      run.version()),
+                  p,
+                  new BatchStore.NewLease(
+                      p.id(), r.workerId, token, p.attempt(), deadline, run.commit(), run.version()),
                   new Lease(p.id(), jobId, p.attempt(), token, expires, run.commit(), run.version(), spec.command(),
                       spec.timeoutSeconds(), input, spec.env())));
         }
       }
       picks.put(jobId, list);
     }
-    java.sql.Savepoint savepoint = picks.isEmpty() ? null : savepoint();
     writeLeases(picks, now, expires);
 
     // Last: every job row this group changes, in id order, in one statement; then check the claims under it.
     java.util.SortedSet<Long> jobIds = new java.util.TreeSet<>(deltas.keySet());
     jobIds.addAll(picks.keySet());
     Map<Long, LockedJob> locked = lockJobs(jobIds);
-    boolean trimmed = false;
+    List<Granted> withdrawn = new ArrayList<>();
     for (var entry : picks.entrySet()) {
       long jobId = entry.getKey();
       LockedJob job = locked.get(jobId);
@@ -673,14 +687,13 @@ public class BatchEngine implements SmartLifecycle {
         allowed = entry.getValue().size();
       }
       if (allowed < entry.getValue().size()) {
+        withdrawn.addAll(entry.getValue().subList(allowed, entry.getValue().size()));
         entry.setValue(new ArrayList<>(entry.getValue().subList(0, allowed)));
-        trimmed = true;
       }
     }
-    if (trimmed) {
-      rollbackTo(savepoint);
-      writeLeases(picks, now, expires);
-    }
+    // Rare (the job was paused or cancelled since the plan, or maxParallel was reached meanwhile): the rows are
+    // still ours (picked FOR UPDATE), so the lease writes are undone in place; no counter moved for them.
+    batches.withdraw(withdrawn.stream().map(Granted::picked).toList());
     for (var entry : picks.entrySet()) {
       if (!entry.getValue().isEmpty()) {
         deltas.merge(
@@ -692,29 +705,10 @@ public class BatchEngine implements SmartLifecycle {
   }
 
   /** One lease being granted: to which request, the rows to write, and the answer. */
-  private record Granted(
-      int request, BatchStore.NewLease batchRow, AttemptStore.NewAttempt attemptRow, Lease lease) {}
+  private record Granted(int request, BatchStore.Picked picked, BatchStore.NewLease batchRow, Lease lease) {}
 
   private void writeLeases(Map<Long, List<Granted>> picks, Instant now, Instant expires) {
-    List<Granted> all = picks.values().stream().flatMap(List::stream).toList();
-    batches.lease(all.stream().map(Granted::batchRow).toList(), now, expires);
-    attempts.insertRunning(all.stream().map(Granted::attemptRow).toList(), now);
-  }
-
-  private java.sql.Savepoint savepoint() {
-    try {
-      return org.springframework.jdbc.datasource.DataSourceUtils.getConnection(jdbc.getDataSource()).setSavepoint();
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException("cannot set a savepoint: " + e.getMessage(), e);
-    }
-  }
-
-  private void rollbackTo(java.sql.Savepoint savepoint) {
-    try {
-      org.springframework.jdbc.datasource.DataSourceUtils.getConnection(jdbc.getDataSource()).rollback(savepoint);
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException("cannot roll back to a savepoint: " + e.getMessage(), e);
-    }
+    batches.lease(picks.values().stream().flatMap(List::stream).map(Granted::batchRow).toList(), now, expires);
   }
 
   /** Which job serves which request, from the unlocked candidates. */

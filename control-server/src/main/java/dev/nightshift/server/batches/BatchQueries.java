@@ -42,9 +42,12 @@ public class BatchQueries {
       Instant finishedAt,
       List<AttemptView> attemptHistory) {}
 
-  /** One run of a batch. */
+  /**
+   * One run of a batch. A running attempt (the batch's current lease) has no id yet: its row is written when the
+   * lease ends.
+   */
   public record AttemptView(
-      long id,
+      Long id,
       int number,
       String workerId,
       AttemptOutcome outcome,
@@ -86,34 +89,57 @@ public class BatchQueries {
 
   public BatchView get(long batchId) {
     List<AttemptView> attempts =
-        jdbc.sql(
-                """
-                SELECT id, number, worker_id, outcome, commit_sha, version, claimed_at, started_at, finished_at,
-                  exit_code, error, result_bytes, log_tail
-                FROM attempt WHERE batch_id = ? ORDER BY number""")
+        new ArrayList<>(
+            jdbc.sql(
+                    """
+                    SELECT id, number, worker_id, outcome, commit_sha, version, claimed_at, started_at, finished_at,
+                      exit_code, error, result_bytes, log_tail
+                    FROM attempt WHERE batch_id = ? ORDER BY number""")
+                .param(batchId)
+                .query(
+                    (rs, n) ->
+                        new AttemptView(
+                            rs.getLong(1),
+                            rs.getInt(2),
+                            rs.getString(3),
+                            AttemptOutcome.valueOf(rs.getString(4)),
+                            rs.getString(5),
+                            rs.getString(6),
+                            Times.instant(rs, "claimed_at"),
+                            Times.instant(rs, "started_at"),
+                            Times.instant(rs, "finished_at"),
+                            rs.getObject(10, Integer.class),
+                            rs.getString(11),
+                            rs.getObject(12, Long.class),
+                            rs.getString(13)))
+                .list());
+    BatchView batch =
+        jdbc.sql("SELECT " + COLUMNS + ", lease_commit, lease_version FROM batch WHERE id = ?")
             .param(batchId)
             .query(
-                (rs, n) ->
-                    new AttemptView(
-                        rs.getLong(1),
-                        rs.getInt(2),
-                        rs.getString(3),
-                        AttemptOutcome.valueOf(rs.getString(4)),
-                        rs.getString(5),
-                        rs.getString(6),
-                        Times.instant(rs, "claimed_at"),
-                        Times.instant(rs, "started_at"),
-                        Times.instant(rs, "finished_at"),
-                        rs.getObject(10, Integer.class),
-                        rs.getString(11),
-                        rs.getObject(12, Long.class),
-                        rs.getString(13)))
-            .list();
-    return jdbc.sql("SELECT " + COLUMNS + " FROM batch WHERE id = ?")
-        .param(batchId)
-        .query((rs, n) -> view(rs, attempts))
-        .optional()
-        .orElseThrow(() -> ProblemException.notFound("batch", batchId));
+                (rs, n) -> {
+                  if (BatchState.valueOf(rs.getString("state")) == BatchState.LEASED) {
+                    attempts.add(
+                        new AttemptView(
+                            null,
+                            rs.getInt("attempts"),
+                            rs.getString("worker_id"),
+                            AttemptOutcome.RUNNING,
+                            rs.getString("lease_commit"),
+                            rs.getString("lease_version"),
+                            Times.instant(rs, "leased_at"),
+                            null,
+                            null,
+                            null,
+                            null,
+                            null,
+                            null));
+                  }
+                  return view(rs, attempts);
+                })
+            .optional()
+            .orElseThrow(() -> ProblemException.notFound("batch", batchId));
+    return batch;
   }
 
   private static BatchView view(ResultSet rs, List<AttemptView> attempts) throws SQLException {

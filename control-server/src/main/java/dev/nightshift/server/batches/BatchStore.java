@@ -31,14 +31,34 @@ public class BatchStore {
     this.jdbc = jdbc;
   }
 
-  /** A batch row as reports, expiries and releases need it. */
+  /**
+   * A batch row as reports, expiries and releases need it; while LEASED it is also the running attempt (number
+   * {@code attempts}, leased at, commit and version of the lease).
+   */
   public record Row(
-      long id, long jobId, int seq, BatchState state, String token, String workerId, int itemCount, int failures) {}
+      long id,
+      long jobId,
+      int seq,
+      BatchState state,
+      String token,
+      String workerId,
+      int itemCount,
+      int failures,
+      int attempts,
+      Instant leasedAt,
+      String leaseCommit,
+      String leaseVersion) {}
 
-  /** A pending batch picked for a lease; {@code attempt} is the number the new lease will have. */
-  public record Picked(long id, int seq, int itemCount, Long rangeStart, Long rangeEnd, int attempt) {}
+  /**
+   * A pending batch picked for a lease; {@code attempt} is the number the new lease will have, {@code leasedAt} when
+   * its previous lease began (kept to withdraw the new one).
+   */
+  public record Picked(
+      long id, int seq, int itemCount, Long rangeStart, Long rangeEnd, int attempt, Instant leasedAt) {}
 
-  private static final String ROW_COLUMNS = "id, job_id, seq, state, lease_token, worker_id, item_count, failures";
+  private static final String ROW_COLUMNS =
+      "id, job_id, seq, state, lease_token, worker_id, item_count, failures, attempts, leased_at, lease_commit,"
+          + " lease_version";
 
   private static Row row(ResultSet rs) throws SQLException {
     return new Row(
@@ -49,14 +69,18 @@ public class BatchStore {
         rs.getString(5),
         rs.getString(6),
         rs.getInt(7),
-        rs.getInt(8));
+        rs.getInt(8),
+        rs.getInt(9),
+        Times.instant(rs, "leased_at"),
+        rs.getString(11),
+        rs.getString(12));
   }
 
   /** Pending batches of a job whose back-off has passed, oldest first, skipping rows others hold. */
   public List<Picked> pickPending(long jobId, Instant now, int limit) {
     return jdbc.query(
         """
-        SELECT id, seq, item_count, range_start, range_end, attempts FROM batch FORCE INDEX (ix_batch_claim)
+        SELECT id, seq, item_count, range_start, range_end, attempts, leased_at FROM batch FORCE INDEX (ix_batch_claim)
         WHERE job_id = ? AND state = ? AND not_before <= ?
         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""",
         (rs, n) ->
@@ -66,15 +90,17 @@ public class BatchStore {
                 rs.getInt(3),
                 rs.getObject(4, Long.class),
                 rs.getObject(5, Long.class),
-                rs.getInt(6) + 1),
+                rs.getInt(6) + 1,
+                Times.instant(rs, "leased_at")),
         jobId,
         PENDING.name(),
         Times.db(now),
         limit);
   }
 
-  /** A lease to write: {@link BatchTransition#LEASE}. */
-  public record NewLease(long id, String workerId, String token, int attempt, Instant deadline) {}
+  /** A lease to write: {@link BatchTransition#LEASE}, with the commit and version it runs. */
+  public record NewLease(
+      long id, String workerId, String token, int attempt, Instant deadline, String commit, String version) {}
 
   public void lease(List<NewLease> leases, Instant now, Instant expires) {
     if (leases.isEmpty()) {
@@ -84,13 +110,33 @@ public class BatchStore {
     for (NewLease l : leases) {
       rows.add(
           new Object[] {
-            LEASED.name(), l.workerId, l.token, Times.db(now), Times.db(expires), Times.db(l.deadline), l.attempt, l.id
+            LEASED.name(), l.workerId, l.token, Times.db(now), Times.db(expires), Times.db(l.deadline), l.attempt,
+            l.commit, l.version, l.id
           });
     }
     jdbc.batchUpdate(
         """
         UPDATE batch SET state = ?, worker_id = ?, lease_token = ?, leased_at = ?, lease_expires_at = ?,
-          lease_deadline = ?, attempts = ? WHERE id = ?""",
+          lease_deadline = ?, attempts = ?, lease_commit = ?, lease_version = ? WHERE id = ?""",
+        rows);
+  }
+
+  /**
+   * Undoes {@link #lease} for picked rows this transaction still holds (their job could not take them after all):
+   * pending again exactly as they were picked. Not a transition: no lease happened, no counter moves.
+   */
+  public void withdraw(List<Picked> picked) {
+    if (picked.isEmpty()) {
+      return;
+    }
+    List<Object[]> rows = new ArrayList<>(picked.size());
+    for (Picked p : picked) {
+      rows.add(new Object[] {PENDING.name(), Times.db(p.leasedAt), p.attempt - 1, p.id, LEASED.name()});
+    }
+    jdbc.batchUpdate(
+        """
+        UPDATE batch SET state = ?, worker_id = NULL, lease_token = NULL, leased_at = ?, lease_expires_at = NULL,
+          lease_deadline = NULL, attempts = ?, lease_commit = NULL, lease_version = NULL WHERE id = ? AND state = ?""",
         rows);
   }
 

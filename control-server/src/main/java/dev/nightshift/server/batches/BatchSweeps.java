@@ -1,5 +1,6 @@
 package dev.nightshift.server.batches;
 
+import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.BatchState;
 import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.system.Transactions;
@@ -62,10 +63,14 @@ public class BatchSweeps {
       return 0;
     }
     batches.cancel(rows.stream().map(BatchStore.Row::id).toList(), now);
-    List<String> tokens =
-        rows.stream().filter(r -> r.state() == BatchState.LEASED).map(BatchStore.Row::token).toList();
-    attempts.cancelRunning(tokens, now);
-    int leased = tokens.size();
+    List<AttemptStore.Ended> cancelled =
+        rows.stream()
+            .filter(r -> r.state() == BatchState.LEASED)
+            .map(r -> new AttemptStore.Ended(
+                r, AttemptOutcome.CANCELLED, null, null, now, "the job was cancelled", null, null, null, null))
+            .toList();
+    attempts.insert(cancelled);
+    int leased = cancelled.size();
     int pending = rows.size() - leased;
     counters.apply(
         jobId,

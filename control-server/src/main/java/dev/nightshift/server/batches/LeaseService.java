@@ -126,14 +126,10 @@ public class LeaseService {
           tx.inTransaction(
               () -> {
                 BatchStore.Row b = batches.lock(List.of(ref.batchId())).get(ref.batchId());
-                AttemptStore.Row a = attempts.byToken(ref.leaseToken());
                 if (b == null
-                    || a == null
-                    || a.batchId() != b.id()
-                    || !a.workerId().equals(workerId)
-                    || a.outcome() != AttemptOutcome.RUNNING
                     || b.state() != BatchState.LEASED
-                    || !ref.leaseToken().equals(b.token())) {
+                    || !ref.leaseToken().equals(b.token())
+                    || !workerId.equals(b.workerId())) {
                   return false;
                 }
                 end(List.of(new Ending(b, AttemptOutcome.RELEASED, why)), clock.instant());
@@ -184,7 +180,7 @@ public class LeaseService {
     Map<Long, JobSpecs.Spec> jobSpecs = specs.of(endings.stream().map(e -> e.batch.jobId()).distinct().toList());
     Map<Long, JobCounters.Delta> deltas = new TreeMap<>(); // job id order: the lock order
     List<BatchStore.Ended> ended = new ArrayList<>();
-    List<AttemptStore.Ending> attemptEndings = new ArrayList<>();
+    List<AttemptStore.Ended> attemptEndings = new ArrayList<>();
     boolean wake = false;
     for (Ending e : endings) {
       BatchStore.Row b = e.batch;
@@ -197,15 +193,14 @@ public class LeaseService {
       Instant notBefore = e.outcome.countsAsFailure() ? now.plus(retry.backoff(failures)) : now;
       ended.add(new BatchStore.Ended(b.id(), t, failures, notBefore));
       attemptEndings.add(
-          new AttemptStore.Ending(null, b.token(), e.outcome, null, null, now, truncate(e.error, 1000), null, null, null,
-              null));
+          new AttemptStore.Ended(b, e.outcome, null, null, now, truncate(e.error, 1000), null, null, null, null));
       deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
       if (t == BatchTransition.BURY) {
         log.info("batch {} of job {} is DEAD after {} failed attempt(s): {}", b.id(), b.jobId(), failures, e.error);
       }
       wake |= t == BatchTransition.REQUEUE && !e.outcome.countsAsFailure();
     }
-    attempts.end(attemptEndings);
+    attempts.insert(attemptEndings);
     batches.end(ended, now);
     counters.applyAll(deltas, false, now);
     if (wake) {

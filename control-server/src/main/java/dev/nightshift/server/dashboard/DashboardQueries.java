@@ -225,15 +225,34 @@ class DashboardQueries {
         withLog ? rs.getString(15) : null);
   }
 
-  /** The newest attempts of a job. */
+  /**
+   * The newest attempts of a job: the running ones first (a running attempt is its leased batch row: no attempt
+   * row exists until the lease ends), then the ended ones, newest first.
+   */
   List<AttemptRow> recentAttempts(long jobId, int limit) {
-    return jdbc.sql(
-            "SELECT " + ATTEMPT_COLUMNS + """
-             FROM attempt a JOIN batch b ON b.id = a.batch_id LEFT JOIN worker w ON w.id = a.worker_id
-            WHERE a.job_id = ? ORDER BY a.id DESC LIMIT ?""")
-        .params(jobId, limit)
-        .query((rs, n) -> attempt(rs, false))
-        .list();
+    List<AttemptRow> rows =
+        new ArrayList<>(
+            jdbc.sql(
+                    """
+                    SELECT 0, b.id, b.seq, b.state, b.attempts, b.worker_id, w.name, 'RUNNING', b.lease_commit,
+                      b.lease_version, b.leased_at AS claimed_at, NULL AS finished_at, NULL, NULL
+                    FROM batch b FORCE INDEX (ix_batch_claim) LEFT JOIN worker w ON w.id = b.worker_id
+                    WHERE b.job_id = ? AND b.state = 'LEASED' ORDER BY b.id DESC LIMIT ?""")
+                .params(jobId, limit)
+                .query((rs, n) -> attempt(rs, false))
+                .list());
+    rows.sort((x, y) -> y.claimedAt().compareTo(x.claimedAt()));
+    if (rows.size() < limit) {
+      rows.addAll(
+          jdbc.sql(
+                  "SELECT " + ATTEMPT_COLUMNS + """
+                   FROM attempt a JOIN batch b ON b.id = a.batch_id LEFT JOIN worker w ON w.id = a.worker_id
+                  WHERE a.job_id = ? ORDER BY a.id DESC LIMIT ?""")
+              .params(jobId, limit - rows.size())
+              .query((rs, n) -> attempt(rs, false))
+              .list());
+    }
+    return rows;
   }
 
   /**

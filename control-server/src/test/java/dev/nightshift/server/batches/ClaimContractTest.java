@@ -337,6 +337,91 @@ class ClaimContractTest {
     assertThat(Jobs.get(Http.admin(port), jobId).get("state").asString()).isEqualTo("SUCCEEDED");
   }
 
+  @Test
+  void anAttemptRowIsWrittenOnceWhenItsLeaseEndsAndTheRunningOneIsItsBatchRow() {
+    long jobId = Jobs.submit(Http.admin(port), Jobs.range("once", "true", 2, 1));
+    List<Lease> got = claims.claim("w1", 2);
+    assertThat(got).hasSize(2);
+    Lease a = got.get(0);
+    Lease b = got.get(1);
+    assertThat(a.commit()).as("the fixture's release").isNotNull();
+    assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM attempt WHERE job_id = ?", Integer.class, jobId))
+        .as("no attempt row while the leases run")
+        .isZero();
+    var running = Http.admin(port).get("/api/v1/batches/" + a.batchId()).json().get("attemptHistory");
+    assertThat(running).hasSize(1);
+    assertThat(running.get(0).get("outcome").asString()).isEqualTo("RUNNING");
+    assertThat(running.get(0).get("id").isNull()).as("a running attempt has no id yet").isTrue();
+    assertThat(running.get(0).get("commit").asString()).isEqualTo(a.commit());
+    assertThat(running.get(0).get("workerId").asString()).isEqualTo("w1");
+
+    assertThat(leases.complete("w1", complete(a)).status()).isEqualTo(ReportStatus.ACCEPTED);
+    assertThat(leases.complete("w1", complete(a)).status()).as("an exact repeat").isEqualTo(ReportStatus.DUPLICATE);
+    CompleteRequest other = complete(a);
+    CompleteRequest changed =
+        new CompleteRequest(other.batchId(), other.leaseToken(), other.commit(), other.version(), 0,
+            other.startedAt(), other.finishedAt(), "other output\n", "");
+    assertThatThrownBy(() -> leases.complete("w1", changed))
+        .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.status()).isEqualTo(HttpStatus.CONFLICT));
+    assertThatThrownBy(() -> leases.fail("w1", fail(a)))
+        .as("a failure report of a lease that already succeeded")
+        .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.status()).isEqualTo(HttpStatus.CONFLICT));
+    leases.fail("w1", fail(b));
+    assertThat(
+            jdbc.queryForList(
+                "SELECT CONCAT(batch_id, ':', number, ':', outcome, ':', worker_id, ':', commit_sha, ':',"
+                    + " claimed_at IS NOT NULL, ':', finished_at IS NOT NULL) FROM attempt WHERE job_id = ?"
+                    + " ORDER BY batch_id",
+                String.class,
+                jobId))
+        .containsExactly(
+            a.batchId() + ":1:SUCCEEDED:w1:" + a.commit() + ":1:1",
+            b.batchId() + ":1:FAILED:w1:" + b.commit() + ":1:1");
+    assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM batch_result WHERE job_id = ?", Integer.class, jobId))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void leasesOfAJobPausedWhileTheyWereWrittenAreWithdrawnAsIfNeverGranted() throws Exception {
+    long jobId = Jobs.submit(Http.admin(port), Jobs.range("paused-meanwhile", "true", 3, 1));
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try (java.sql.Connection admin = jdbc.getDataSource().getConnection()) {
+      admin.setAutoCommit(false);
+      // The admin's pause holds the job row: the claim plans (it saw the job QUEUED), picks and writes its leases,
+      // then waits for the job row, and finds it PAUSED.
+      try (var s = admin.prepareStatement("UPDATE job SET state = 'PAUSED' WHERE id = ?")) {
+        s.setLong(1, jobId);
+        s.executeUpdate();
+      }
+      Future<List<Lease>> claim = pool.submit(() -> claims.claim("w", 3));
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  jdbc.queryForObject(
+                          "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'",
+                          Integer.class)
+                      > 0);
+      admin.commit();
+      assertThat(claim.get()).isEmpty();
+    } finally {
+      pool.shutdown();
+    }
+    assertThat(
+            jdbc.queryForList(
+                "SELECT CONCAT(state, ':', attempts, ':', worker_id IS NULL, ':', lease_token IS NULL, ':',"
+                    + " leased_at IS NULL, ':', lease_commit IS NULL) FROM batch WHERE job_id = ?",
+                String.class,
+                jobId))
+        .containsExactly("PENDING:0:1:1:1:1", "PENDING:0:1:1:1:1", "PENDING:0:1:1:1:1");
+    assertThat(jdbc.queryForMap("SELECT pending_count, leased_count FROM job WHERE id = ?", jobId))
+        .containsEntry("pending_count", 3)
+        .containsEntry("leased_count", 0);
+    jdbc.update("UPDATE job SET state = 'QUEUED' WHERE id = ?", jobId);
+    List<Lease> later = claims.claim("w", 3);
+    assertThat(later).hasSize(3).allSatisfy(l -> assertThat(l.attempt()).isEqualTo(1));
+  }
+
   static CompleteRequest complete(Lease lease) {
     Instant now = Instant.now();
     return new CompleteRequest(
