@@ -16,3 +16,7 @@ DELETE FROM attempt WHERE outcome = 'RUNNING';
 -- The accepted result's attempt is the batch's one SUCCEEDED attempt; the column was written, never read, and
 -- would need the attempt's id inside the same group transaction.
 ALTER TABLE batch_result DROP COLUMN attempt_id;
+
+-- No query reads attempts by worker (a worker's current work is its leased batches, ix_batch_worker); the index
+-- cost an entry on every attempt written.
+ALTER TABLE attempt DROP INDEX ix_attempt_worker;

@@ -171,20 +171,21 @@ class DashboardBenchmark {
               + " IF(j.state = 'RUNNING' AND n.n >= 20000 AND n.n < 20010, " + now + " + INTERVAL 1 DAY, NULL),"
               + " IF(j.state <> 'RUNNING' OR n.n < 20000 OR (n.n >= 20010 AND n.n < 20020), j.created_at, NULL)"
               + " FROM job j JOIN num n ON n.n < j.batch_count ORDER BY j.id, n.n");
-      // One attempt per batch that ran; the DEAD ones failed with a log tail.
+      // One attempt per batch that finished running; the DEAD ones failed with a log tail. A LEASED batch's running
+      // attempt is its batch row (the attempt row is written when the lease ends).
       s.execute(
           "INSERT INTO attempt (batch_id, job_id, number, worker_id, lease_token, outcome, commit_sha, version,"
               + " claimed_at, started_at, finished_at, exit_code, error, log_tail, result_bytes)"
               + " SELECT b.id, b.job_id, 1, CONCAT('00000000-0000-0000-0000-', LPAD(b.id % 50, 12, '0')),"
               + " COALESCE(b.lease_token, CONCAT('a-', b.id)),"
-              + " CASE b.state WHEN 'SUCCEEDED' THEN 'SUCCEEDED' WHEN 'DEAD' THEN 'FAILED' ELSE 'RUNNING' END,"
+              + " CASE b.state WHEN 'SUCCEEDED' THEN 'SUCCEEDED' WHEN 'DEAD' THEN 'FAILED' ELSE 'CANCELLED' END,"
               + " IF(b.job_id % 2 = 0, 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', '0f1e2d3c4b5a69788796a5b4c3d2e1f0aabbccdd'),"
               + " IF(b.job_id % 2 = 0, 'v2.4.1', 'v2.4.0'), b.not_before, b.not_before, b.finished_at,"
               + " CASE b.state WHEN 'SUCCEEDED' THEN 0 WHEN 'DEAD' THEN 2 ELSE NULL END,"
               + " IF(b.state = 'DEAD', 'exit code 2', NULL),"
               + " IF(b.state = 'DEAD', REPEAT('PHP Warning: upstream returned HTTP 503\\n', 100), NULL),"
               + " IF(b.state = 'SUCCEEDED', 4200, NULL)"
-              + " FROM batch b WHERE b.state <> 'PENDING' ORDER BY b.id");
+              + " FROM batch b WHERE b.state NOT IN ('PENDING', 'LEASED') ORDER BY b.id");
       // Throughput: each history job's minute, and the last 60 minutes of each running job.
       s.execute(
           "INSERT INTO throughput (job_id, minute, batches, items) SELECT id,"
