@@ -89,6 +89,9 @@ public class BatchEngine implements SmartLifecycle {
   private final int threadCount;
   private final java.util.concurrent.atomic.AtomicLong groups = new java.util.concurrent.atomic.AtomicLong();
   private final java.util.concurrent.atomic.AtomicLong requests = new java.util.concurrent.atomic.AtomicLong();
+  /** Fair share's tie-break: when this instance last planned a slot for each job (a sequence number). */
+  private final Map<Long, Long> served = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong servedSeq = new java.util.concurrent.atomic.AtomicLong();
 
   BatchEngine(
       JdbcTemplate jdbc,
@@ -577,7 +580,8 @@ public class BatchEngine implements SmartLifecycle {
   // ------------------------------------------------------------------------------------------- claims
 
   /** A job that may have claimable batches, as seen without locks. */
-  record Candidate(long id, Map<String, String> labels, Integer maxParallel, int leased, int pending) {
+  record Candidate(
+      long id, int priority, Map<String, String> labels, Integer maxParallel, int leased, int pending) {
     boolean fits(Map<String, String> workerLabels) {
       return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
     }
@@ -592,16 +596,17 @@ public class BatchEngine implements SmartLifecycle {
   List<Candidate> candidates() {
     return jdbc.query(
         """
-        SELECT id, labels, max_parallel, leased_count, pending_count FROM job
+        SELECT id, priority, labels, max_parallel, leased_count, pending_count FROM job
         WHERE state IN (?, ?) AND pending_count > 0
         ORDER BY priority DESC, id LIMIT ?""",
         (rs, n) ->
             new Candidate(
                 rs.getLong(1),
-                json.readValue(rs.getString(2), STRING_MAP),
-                rs.getObject(3, Integer.class),
-                rs.getInt(4),
-                rs.getInt(5)),
+                rs.getInt(2),
+                json.readValue(rs.getString(3), STRING_MAP),
+                rs.getObject(4, Integer.class),
+                rs.getInt(5),
+                rs.getInt(6)),
         JobState.QUEUED.name(),
         JobState.RUNNING.name(),
         CANDIDATE_JOBS);
@@ -711,30 +716,58 @@ public class BatchEngine implements SmartLifecycle {
     batches.lease(picks.values().stream().flatMap(List::stream).map(Granted::batchRow).toList(), now, expires);
   }
 
-  /** Which job serves which request, from the unlocked candidates. */
+  /**
+   * Which job serves which request, from the unlocked candidates: the fair-share policy. Each free slot goes to a
+   * job the worker fits, of the highest priority that has room; among jobs of that priority, to the one with the
+   * fewest batches leased now (counting this group's plan), and on a tie to the one served least recently (by this
+   * server instance). So jobs of equal priority share the slots, a small job is not queued behind a large one, and
+   * a higher priority still takes every slot it can use.
+   */
   private Map<Long, List<Share>> plan(List<Pending> group) {
     Map<Long, List<Share>> plan = new TreeMap<>();
     if (group.stream().noneMatch(p -> p.request.freeSlots > 0)) {
       return plan;
     }
     List<Candidate> candidates = candidates();
-    Map<Long, Integer> left = new HashMap<>();
-    candidates.forEach(c -> left.put(c.id(), c.room()));
+    Map<Long, int[]> room = new HashMap<>(); // job id -> {room left, leased incl. planned}
+    candidates.forEach(c -> room.put(c.id(), new int[] {c.room(), c.leased()}));
+    if (served.size() > 4 * CANDIDATE_JOBS) {
+      served.keySet().retainAll(room.keySet());
+    }
+    java.util.Comparator<Candidate> fairest =
+        java.util.Comparator.<Candidate>comparingInt(c -> room.get(c.id())[1])
+            .thenComparingLong(c -> served.getOrDefault(c.id(), 0L))
+            .thenComparingLong(Candidate::id);
     for (int i = 0; i < group.size(); i++) {
       Request r = group.get(i).request;
       int want = r.freeSlots;
-      for (Candidate c : candidates) {
-        if (want == 0) {
-          break;
+      Map<Long, Integer> taken = new LinkedHashMap<>();
+      int next = 0;
+      while (want > 0 && next < candidates.size()) {
+        // The jobs of the next priority level that this worker fits and that have room.
+        int priority = candidates.get(next).priority();
+        java.util.PriorityQueue<Candidate> level = new java.util.PriorityQueue<>(fairest);
+        for (; next < candidates.size() && candidates.get(next).priority() == priority; next++) {
+          Candidate c = candidates.get(next);
+          if (room.get(c.id())[0] > 0 && c.fits(r.labels)) {
+            level.add(c);
+          }
         }
-        int room = left.get(c.id());
-        if (room == 0 || !c.fits(r.labels)) {
-          continue;
+        while (want > 0 && !level.isEmpty()) {
+          Candidate c = level.poll();
+          int[] left = room.get(c.id());
+          left[0]--;
+          left[1]++;
+          served.put(c.id(), servedSeq.incrementAndGet());
+          taken.merge(c.id(), 1, Integer::sum);
+          want--;
+          if (left[0] > 0) {
+            level.add(c);
+          }
         }
-        int take = Math.min(want, room);
-        left.put(c.id(), room - take);
-        plan.computeIfAbsent(c.id(), k -> new ArrayList<>()).add(new Share(i, take));
-        want -= take;
+      }
+      for (var t : taken.entrySet()) {
+        plan.computeIfAbsent(t.getKey(), k -> new ArrayList<>()).add(new Share(i, t.getValue()));
       }
     }
     return plan;

@@ -60,9 +60,12 @@ final class WaitReasons {
           && (maxParallel == null || leased < maxParallel);
     }
 
-    /** Whether the claim order (priority, then oldest first) puts this job before {@code other}. */
+    /**
+     * Whether claims serve this job before {@code other}: only a higher priority does; jobs of equal priority share
+     * the free slots (the engine's fair share).
+     */
     boolean ahead(Job other) {
-      return priority > other.priority || (priority == other.priority && id < other.id);
+      return priority > other.priority;
     }
   }
 

@@ -112,18 +112,21 @@ class WaitReasonsTest {
     Job mine = job(JobState.QUEUED, Map.of(), null, 10, 0);
     Job urgent = new Job(3, "urgent", JobState.RUNNING, 5, Map.of(), null, 40, 4);
     Job later = new Job(9, "later", JobState.RUNNING, 0, Map.of(), null, 40, 0);
+    Job older = new Job(4, "older-same-priority", JobState.RUNNING, 0, Map.of(), null, 400, 2);
     Job unfit = new Job(2, "gpu", JobState.RUNNING, 9, Map.of("gpu", "yes"), null, 40, 0);
     List<Reason> r =
         WaitReasons.forJob(
             mine, List.of(worker("pc1", WorkerState.BUSY, "running 2 of 2", 0),
                 worker("pc2", WorkerState.PAUSED_BY_OWNER, "owner paused it", 2)),
-            List.of(urgent, later, unfit, mine), DUE, NOW);
+            List.of(urgent, older, later, unfit, mine), DUE, NOW);
     assertThat(kinds(r)).containsExactly(Kind.SLOTS_BUSY, Kind.HIGHER_PRIORITY);
     assertThat(text(r))
         .contains("All slots are in use on the 1 worker(s)")
         .contains("not taking work: pc2: PAUSED_BY_OWNER (owner paused it)")
         .contains("#3 urgent (priority 5)")
         .doesNotContain("later")
+        .as("fair share: an older job of the same priority shares the slots, it is not ahead")
+        .doesNotContain("older-same-priority")
         .doesNotContain("gpu");
   }
 
