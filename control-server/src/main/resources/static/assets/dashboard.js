@@ -47,11 +47,18 @@
         });
         section.replaceWith(fresh);
         stale("");
-        stamp("live · " + new Date().toLocaleTimeString());
+        stamp("live · " + clock());
       })
       .catch(function () {
         stale("Live updates paused: the server cannot be reached.");
       });
+  }
+
+  /** 24-hour time, like every table on the pages (toLocaleTimeString is 12-hour in some locales). */
+  function clock() {
+    var d = new Date();
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
   }
 
   function tick() {
@@ -68,7 +75,7 @@
   });
 
   if (document.querySelector("[data-live]")) {
-    stamp("live · " + new Date().toLocaleTimeString());
+    stamp("live · " + clock());
     setInterval(tick, EVERY);
   }
 })();

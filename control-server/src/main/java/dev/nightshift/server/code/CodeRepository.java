@@ -94,6 +94,16 @@ public class CodeRepository implements AutoCloseable {
    * The version tag of a commit: the first line of its {@code VERSION} file, else {@code git describe --tags
    * --always}.
    */
+  /** The first line of a commit's message, or empty when the commit is unknown here. */
+  public Optional<String> subject(String sha) {
+    try (RevWalk walk = new RevWalk(repository)) {
+      ObjectId id = ObjectId.fromString(sha);
+      return Optional.of(walk.parseCommit(id).getShortMessage());
+    } catch (IOException | IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
   public String versionOf(ObjectId commit) {
     try (RevWalk walk = new RevWalk(repository);
         ObjectReader reader = repository.newObjectReader()) {

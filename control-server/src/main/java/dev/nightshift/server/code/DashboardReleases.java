@@ -9,19 +9,21 @@ import org.springframework.stereotype.Component;
 @Component
 class DashboardReleases implements ReleaseView {
   private final ReleaseService releases;
+  private final CodeRepository code;
 
-  DashboardReleases(ReleaseService releases) {
+  DashboardReleases(ReleaseService releases, CodeRepository code) {
     this.releases = releases;
+    this.code = code;
   }
 
   @Override
   public Optional<Release> current() {
-    return releases.current().map(DashboardReleases::view);
+    return releases.current().map(this::view);
   }
 
   @Override
   public List<Release> history(int limit) {
-    return releases.history(limit).stream().map(DashboardReleases::view).toList();
+    return releases.history(limit).stream().map(this::view).toList();
   }
 
   @Override
@@ -30,11 +32,13 @@ class DashboardReleases implements ReleaseView {
     releases.promote(isCommit ? null : commitOrRef, isCommit ? commitOrRef : null, rollback, user);
   }
 
-  private static Release view(ReleaseService.Release r) {
+  /** The commit's own message (its first line); a rollback says so. */
+  private Release view(ReleaseService.Release r) {
+    String subject = code.subject(r.commit()).orElse("");
     String message =
-        r.rollback() ? "rollback from " + abbreviate(r.previousCommit()) : "after " + abbreviate(r.previousCommit());
-    return new Release(r.commit(), r.version(), r.promotedBy(), r.promotedAt(),
-        r.previousCommit() == null ? "first release" : message);
+        r.rollback() ? "rollback from " + abbreviate(r.previousCommit()) + (subject.isEmpty() ? "" : ": " + subject)
+            : subject;
+    return new Release(r.commit(), r.version(), r.promotedBy(), r.promotedAt(), message);
   }
 
   private static String abbreviate(String sha) {

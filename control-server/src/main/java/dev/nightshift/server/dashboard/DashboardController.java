@@ -112,7 +112,9 @@ class DashboardController {
       model.addAttribute("batchState", filter);
       model.addAttribute("batchStates", BatchState.values());
       model.addAttribute("after", after);
-      model.addAttribute("b", views.batches(id, filter, after));
+      var page = views.batches(id, filter, after);
+      model.addAttribute("b", page);
+      model.addAttribute("workerNames", views.workerNames(page.items().stream().map(x -> x.workerId()).toList()));
     }
     return view("job", fragment);
   }

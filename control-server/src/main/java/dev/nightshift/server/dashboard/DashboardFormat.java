@@ -27,6 +27,11 @@ public class DashboardFormat {
     return n == null ? "–" : String.format(Locale.ROOT, "%,d", n.longValue());
   }
 
+  /** A count with its noun: {@code 1 batch}, {@code 2 batches}. */
+  public String count(Number n, String one, String many) {
+    return num(n) + " " + (n != null && n.longValue() == 1 ? one : many);
+  }
+
   public String rate(double perMinute) {
     if (perMinute <= 0) {
       return "–";

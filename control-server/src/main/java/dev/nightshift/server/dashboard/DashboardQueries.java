@@ -303,6 +303,20 @@ class DashboardQueries {
         .list();
   }
 
+  /** Names of these workers by id; unknown ids are absent. */
+  Map<String, String> workerNames(List<String> ids) {
+    Map<String, String> names = new java.util.HashMap<>();
+    if (ids.isEmpty()) {
+      return names;
+    }
+    jdbc.sql("SELECT id, name FROM worker WHERE id IN (" + String.join(",", java.util.Collections.nCopies(ids.size(), "?")) + ")")
+        .params(new ArrayList<Object>(ids))
+        .query((java.sql.ResultSet rs) -> {
+          names.put(rs.getString(1), rs.getString(2));
+        });
+    return names;
+  }
+
   /** Batches leased now, soonest expiry first (the reaper's index), at most {@code limit}. */
   List<LeasedBatch> leased(int limit) {
     return jdbc.sql(

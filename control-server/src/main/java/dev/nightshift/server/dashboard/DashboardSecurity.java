@@ -38,13 +38,13 @@ class DashboardSecurity {
     cache.setRequestMatcher(
         request -> "GET".equals(request.getMethod()) && request.getHeader(LIVE_HEADER) == null
             && request.getRequestURI().startsWith(request.getContextPath() + "/ui"));
-    http.securityMatcher("/ui", "/ui/**", "/login", "/logout", "/assets/**")
+    http.securityMatcher("/ui", "/ui/**", "/login", "/logout", "/assets/**", "/favicon.ico")
         .requestCache(c -> c.requestCache(cache))
         .authorizeHttpRequests(
             auth ->
                 auth.dispatcherTypeMatchers(DispatcherType.ERROR, DispatcherType.FORWARD)
                     .permitAll()
-                    .requestMatchers("/assets/**", "/login")
+                    .requestMatchers("/assets/**", "/login", "/favicon.ico")
                     .permitAll()
                     .requestMatchers("/ui/audit", "/ui/audit/**")
                     .hasRole("ADMIN") // what everyone did: admins only, as in the API

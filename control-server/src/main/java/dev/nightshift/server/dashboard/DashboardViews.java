@@ -227,18 +227,7 @@ class DashboardViews {
 
   JobDetail job(long id) {
     JobQueries.JobView job = jobs.get(id);
-    List<WaitReasons.Reason> reasons = List.of();
-    if (!job.state().isTerminal() && job.counts().pending() > 0) {
-      List<WaitReasons.Job> queue =
-          queries.activeJobs(ACTIVE_JOBS).stream().map(DashboardQueries.ActiveJob::job).toList();
-      WaitReasons.Job facts =
-          new WaitReasons.Job(
-              job.id(), job.name(), job.state(), job.priority(), job.labels(), job.maxParallel(),
-              job.counts().pending(), job.counts().leased());
-      WaitReasons.PendingSample sample =
-          job.state() == JobState.PAUSED ? WaitReasons.PendingSample.unknown() : queries.pendingSample(id);
-      reasons = WaitReasons.forJob(facts, workerFacts(workers.list()), queue, sample, clock.instant());
-    }
+    List<WaitReasons.Reason> reasons = reasons(job);
     JobState s = job.state();
     return new JobDetail(
         job,
@@ -252,8 +241,41 @@ class DashboardViews {
         job.counts().dead() > 0 && s != JobState.CANCELLED && s != JobState.SUCCEEDED);
   }
 
+  /** Why the job's pending batches wait (empty when none do). */
+  List<WaitReasons.Reason> reasons(JobQueries.JobView job) {
+    long id = job.id();
+    List<WaitReasons.Reason> reasons = List.of();
+    if (!job.state().isTerminal() && job.counts().pending() > 0) {
+      List<WaitReasons.Job> queue =
+          queries.activeJobs(ACTIVE_JOBS).stream().map(DashboardQueries.ActiveJob::job).toList();
+      WaitReasons.Job facts =
+          new WaitReasons.Job(
+              job.id(), job.name(), job.state(), job.priority(), job.labels(), job.maxParallel(),
+              job.counts().pending(), job.counts().leased());
+      WaitReasons.PendingSample sample =
+          job.state() == JobState.PAUSED ? WaitReasons.PendingSample.unknown() : queries.pendingSample(id);
+      reasons = WaitReasons.forJob(facts, workerFacts(workers.list()), queue, sample, clock.instant());
+    }
+    return reasons;
+  }
+
+  /** The job's newest failed attempts with their stderr tails. */
+  List<DashboardQueries.AttemptRow> failures(long jobId, int limit) {
+    jobs.get(jobId); // 404 for an unknown job
+    return queries.failures(jobId, limit);
+  }
+
+  JobQueries.JobView jobView(long id) {
+    return jobs.get(id);
+  }
+
   BatchQueries.BatchPage batches(long jobId, BatchState state, Integer after) {
     return batches.forJob(jobId, state, after, PAGE_SIZE);
+  }
+
+  /** Worker names by id, for the ids a page shows (the same names the attempts show). */
+  Map<String, String> workerNames(java.util.Collection<String> ids) {
+    return queries.workerNames(ids.stream().filter(java.util.Objects::nonNull).distinct().toList());
   }
 
   // ------------------------------------------------------------------------------------------------ workers

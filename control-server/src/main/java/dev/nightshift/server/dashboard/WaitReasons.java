@@ -167,7 +167,7 @@ final class WaitReasons {
       reasons.add(
           new Reason(
               Kind.NOT_CLAIMING,
-              (fitting.size() == 1 ? "The only worker that fits is" : "None of the " + fitting.size()
+              (fitting.size() == 1 ? "The only worker that fits is not" : "None of the " + fitting.size()
                   + " workers that fit is") + " taking work: "
                   + idle.stream().map(Worker::why).collect(Collectors.joining("; ")) + "."));
       return reasons;

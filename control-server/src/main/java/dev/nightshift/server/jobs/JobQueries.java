@@ -220,6 +220,11 @@ public class JobQueries {
       minutes = Math.min(minutes, sinceStart);
     }
     double perMinute = r.startedAt == null ? 0 : windowItems / minutes;
+    if (r.finishedAt != null && r.startedAt != null) {
+      // A finished job's rate is its whole run's, fixed: it no longer changes with the time the page is read.
+      double ran = Math.max(Duration.between(r.startedAt, r.finishedAt).toMillis() / 60_000.0, 1.0 / 60);
+      perMinute = r.succeededItems / ran;
+    }
     Long etaSeconds = null;
     Instant eta = null;
     boolean active = r.state == JobState.RUNNING || r.state == JobState.QUEUED;

@@ -98,6 +98,16 @@ class WaitReasonsTest {
   }
 
   @Test
+  void theOnlyFittingWorkerNotTakingWorkIsSaidSoNotTheOpposite() {
+    List<Reason> r =
+        WaitReasons.forJob(
+            job(JobState.QUEUED, Map.of(), null, 4, 0),
+            List.of(worker("pc1", WorkerState.PAUSED_BY_OWNER, "owner paused it", 2)), List.of(), DUE, NOW);
+    assertThat(kinds(r)).containsExactly(Kind.NOT_CLAIMING);
+    assertThat(text(r)).startsWith("The only worker that fits is not taking work: pc1: PAUSED_BY_OWNER");
+  }
+
+  @Test
   void maxParallelReached() {
     List<Reason> r =
         WaitReasons.forJob(

@@ -60,6 +60,16 @@ public final class TestAgent {
             lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), 0, now, now, output, ""));
   }
 
+  /** Reports a failed run (exit 1) with an error and the tail of its stderr. */
+  public Http.Response fail(Lease lease, String error, String logTail) {
+    Instant now = Instant.now();
+    return http.post(
+        AgentPaths.FAIL,
+        new dev.nightshift.protocol.FailRequest(
+            lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(),
+            dev.nightshift.protocol.AttemptOutcome.FAILED, 1, now, now, error, logTail));
+  }
+
   public HeartbeatResponse heartbeat(List<LeaseRef> leases) {
     Http.Response r =
         http.post(AgentPaths.HEARTBEAT, new HeartbeatRequest(WorkerState.IDLE, "ready", 1, 1, leases, null));
