@@ -89,7 +89,15 @@ public class AttemptStore {
       String logTail,
       Long resultBytes,
       String commit,
-      String version) {}
+      String version,
+      dev.nightshift.protocol.DataState data) {
+    /** An ending without reference data. */
+    public Ending(
+        Long id, String token, AttemptOutcome outcome, Integer exitCode, Instant startedAt, Instant finishedAt,
+        String error, String logTail, Long resultBytes, String commit, String version) {
+      this(id, token, outcome, exitCode, startedAt, finishedAt, error, logTail, resultBytes, commit, version, null);
+    }
+  }
 
   /**
    * Ends RUNNING attempts (by primary key when the caller knows it, else by lease token); an attempt that already
@@ -101,7 +109,13 @@ public class AttemptStore {
     for (Ending e : endings) {
       Object[] row = {
         e.outcome.name(), e.exitCode, Times.db(e.startedAt), Times.db(e.finishedAt), e.error, e.logTail,
-        e.resultBytes, e.commit, e.version, e.id != null ? e.id : e.token, AttemptOutcome.RUNNING.name()
+        e.resultBytes, e.commit, e.version,
+        e.data == null || e.data.position() == null
+            ? null
+            : e.data.position().substring(0, Math.min(e.data.position().length(),
+                dev.nightshift.protocol.DataState.MAX_POSITION)),
+        e.data == null ? null : e.data.lagSeconds(),
+        e.id != null ? e.id : e.token, AttemptOutcome.RUNNING.name()
       };
       (e.id != null ? byId : byToken).add(row);
     }
@@ -109,7 +123,8 @@ public class AttemptStore {
         """
         UPDATE attempt SET outcome = ?, exit_code = ?, started_at = COALESCE(?, started_at), finished_at = ?,
           error = ?, log_tail = COALESCE(?, log_tail), result_bytes = ?, commit_sha = COALESCE(?, commit_sha),
-          version = COALESCE(?, version)
+          version = COALESCE(?, version), data_position = COALESCE(?, data_position),
+          data_lag_seconds = COALESCE(?, data_lag_seconds)
         WHERE %s = ? AND outcome = ?""";
     if (!byId.isEmpty()) {
       jdbc.batchUpdate(update.formatted("id"), byId);

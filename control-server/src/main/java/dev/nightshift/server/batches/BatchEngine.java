@@ -122,15 +122,22 @@ public class BatchEngine implements SmartLifecycle {
   }
 
   /**
-   * One agent's request: the reports it carries and how many batches it will take, with the worker's labels (only
-   * jobs whose labels it has are leased to it).
+   * One agent's request: the reports it carries and how many batches it will take, with the worker's labels and
+   * reference data (only jobs whose labels it has and whose {@link Freshness} its data meets are leased to it).
    */
   public record Request(
       String workerId,
       Map<String, String> labels,
       int freeSlots,
       List<CompleteRequest> completed,
-      List<FailRequest> failed) {
+      List<FailRequest> failed,
+      dev.nightshift.protocol.DataState data) {
+    public Request(
+        String workerId, Map<String, String> labels, int freeSlots, List<CompleteRequest> completed,
+        List<FailRequest> failed) {
+      this(workerId, labels, freeSlots, completed, failed, null);
+    }
+
     public Request {
       labels = labels == null ? Map.of() : labels;
       completed = completed == null ? List.of() : completed.stream().filter(Objects::nonNull).toList();
@@ -409,7 +416,7 @@ public class BatchEngine implements SmartLifecycle {
         endings.add(
             new AttemptStore.Ending(
                 a.id(), r.token(), outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
-                tail(c.logTail()), (long) output.length(), c.commit(), c.version()));
+                tail(c.logTail()), (long) output.length(), c.commit(), c.version(), c.data()));
         results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), a.id(), output));
         deltas.merge(b.jobId(), BatchTransition.SUCCEED.delta(1, b.itemCount()), JobCounters.Delta::plus);
         throughput.merge(b.jobId(), new long[] {1, b.itemCount()}, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
@@ -434,7 +441,7 @@ public class BatchEngine implements SmartLifecycle {
         endings.add(
             new AttemptStore.Ending(
                 a.id(), r.token(), outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
-                truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version()));
+                truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version(), f.data()));
         deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
         wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
         if (t == BatchTransition.BURY) {
@@ -562,9 +569,15 @@ public class BatchEngine implements SmartLifecycle {
   // ------------------------------------------------------------------------------------------- claims
 
   /** A job that may have claimable batches, as seen without locks. */
-  record Candidate(long id, Map<String, String> labels, Integer maxParallel, int leased, int pending) {
+  record Candidate(
+      long id, Map<String, String> labels, Integer maxParallel, int leased, int pending, Freshness freshness) {
     boolean fits(Map<String, String> workerLabels) {
       return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
+    }
+
+    /** The worker's labels and its reference data both meet the job's. */
+    boolean fits(Map<String, String> workerLabels, dev.nightshift.protocol.DataState data) {
+      return fits(workerLabels) && freshness.metBy(data);
     }
 
     /** How many batches it can lease now, as seen without locks. */
@@ -577,7 +590,7 @@ public class BatchEngine implements SmartLifecycle {
   List<Candidate> candidates() {
     return jdbc.query(
         """
-        SELECT id, labels, max_parallel, leased_count, pending_count FROM job
+        SELECT id, labels, max_parallel, leased_count, pending_count, max_data_lag_seconds, min_data_position FROM job
         WHERE state IN (?, ?) AND pending_count > 0
         ORDER BY priority DESC, id LIMIT ?""",
         (rs, n) ->
@@ -586,7 +599,8 @@ public class BatchEngine implements SmartLifecycle {
                 json.readValue(rs.getString(2), STRING_MAP),
                 rs.getObject(3, Integer.class),
                 rs.getInt(4),
-                rs.getInt(5)),
+                rs.getInt(5),
+                new Freshness(rs.getObject(6, Integer.class), rs.getString(7))),
         JobState.QUEUED.name(),
         JobState.RUNNING.name(),
         CANDIDATE_JOBS);
@@ -734,7 +748,7 @@ public class BatchEngine implements SmartLifecycle {
           break;
         }
         int room = left.get(c.id());
-        if (room == 0 || !c.fits(r.labels)) {
+        if (room == 0 || !c.fits(r.labels, r.data)) {
           continue;
         }
         int take = Math.min(want, room);

@@ -56,7 +56,9 @@ public class BatchQueries {
       Integer exitCode,
       String error,
       Long resultBytes,
-      String logTail) {}
+      String logTail,
+      String dataPosition,
+      Long dataLagSeconds) {}
 
   /** A page of batches in job order; {@code nextAfter} fetches the next page. */
   public record BatchPage(List<BatchView> items, Integer nextAfter) {}
@@ -89,7 +91,7 @@ public class BatchQueries {
         jdbc.sql(
                 """
                 SELECT id, number, worker_id, outcome, commit_sha, version, claimed_at, started_at, finished_at,
-                  exit_code, error, result_bytes, log_tail
+                  exit_code, error, result_bytes, log_tail, data_position, data_lag_seconds
                 FROM attempt WHERE batch_id = ? ORDER BY number""")
             .param(batchId)
             .query(
@@ -107,7 +109,9 @@ public class BatchQueries {
                         rs.getObject(10, Integer.class),
                         rs.getString(11),
                         rs.getObject(12, Long.class),
-                        rs.getString(13)))
+                        rs.getString(13),
+                        rs.getString(14),
+                        rs.getObject(15, Long.class)))
             .list();
     return jdbc.sql("SELECT " + COLUMNS + " FROM batch WHERE id = ?")
         .param(batchId)
