@@ -113,7 +113,7 @@ public final class ReferenceData implements AutoCloseable {
     }
     props.setProperty("connectTimeout", Long.toString(PROBE_TIMEOUT.toMillis()));
     props.setProperty("socketTimeout", Long.toString(PROBE_TIMEOUT.toMillis()));
-    try (Connection c = DriverManager.getConnection(settings.url(), props);
+    try (Connection c = DriverManager.getConnection(probeUrl(settings.url()), props);
         Statement s = c.createStatement()) {
       s.setQueryTimeout((int) Math.max(1, PROBE_TIMEOUT.toSeconds()));
       boolean mariadb = scalar(s, "SELECT VERSION()").toLowerCase(Locale.ROOT).contains("mariadb");
@@ -129,6 +129,17 @@ public final class ReferenceData implements AutoCloseable {
       }
       return parse(status, position);
     }
+  }
+
+  /**
+   * The URL the probe connects with: the MariaDB driver also speaks to MySQL servers, and takes a {@code jdbc:mysql:}
+   * URL (the one scripts using MySQL Connector/J want) only when told so in the URL.
+   */
+  static String probeUrl(String url) {
+    if (!url.startsWith("jdbc:mysql:") || url.contains("permitMysqlScheme")) {
+      return url;
+    }
+    return url + (url.contains("?") ? "&" : "?") + "permitMysqlScheme";
   }
 
   /** {@code SHOW REPLICA STATUS} (MariaDB 10.5+, MySQL 8.0.22+), else {@code SHOW SLAVE STATUS}; empty: no replica. */

@@ -81,6 +81,15 @@ class ReferenceDataTest {
   }
 
   @Test
+  void aMysqlUrlIsProbedWithTheMariadbDriver() {
+    assertThat(ReferenceData.probeUrl("jdbc:mysql://127.0.0.1/ref")).isEqualTo("jdbc:mysql://127.0.0.1/ref?permitMysqlScheme");
+    assertThat(ReferenceData.probeUrl("jdbc:mysql://h/ref?sslMode=trust"))
+        .isEqualTo("jdbc:mysql://h/ref?sslMode=trust&permitMysqlScheme");
+    assertThat(ReferenceData.probeUrl("jdbc:mariadb://h/ref")).isEqualTo("jdbc:mariadb://h/ref");
+    assertThat(new org.mariadb.jdbc.Driver().acceptsURL(ReferenceData.probeUrl("jdbc:mysql://h/ref"))).isTrue();
+  }
+
+  @Test
   void theScriptGetsTheDataSourceAndThePositionAtStart() {
     ReferenceData data =
         new ReferenceData(
