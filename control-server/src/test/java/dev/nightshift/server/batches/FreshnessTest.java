@@ -66,7 +66,7 @@ class FreshnessTest {
   }
 
   @Test
-  void aWorkerBehindIsNotHandedTheBatchesUntilItCatchesUpAndTheAttemptRecordsItsPosition() {
+  void aWorkerBehindIsNotHandedTheBatchesUntilItCatchesUpAndTheAttemptRecordsItsPosition() throws Exception {
     long fresh = Jobs.submit(admin, withRule(Jobs.range("fresh", "true", 2, 1), Map.of("maxDataLagSeconds", 600)));
     TestAgent agent = TestAgent.enroll(port, "replica-pc", 2, Map.of());
 
@@ -101,6 +101,27 @@ class FreshnessTest {
     assertThat(attempt.get("dataLagSeconds").asLong()).isEqualTo(3);
     var worker = admin.get("/api/v1/workers/" + agent.workerId).json();
     assertThat(worker.get("data").get("position").asString()).isEqualTo("0-1-120");
+
+    var pages = dev.nightshift.server.testing.DashboardPages.admin(port);
+    var jobPage = pages.get("/ui/jobs/" + fresh);
+    assertThat(jobPage.statusCode()).isEqualTo(200);
+    assertThat(jobPage.body())
+        .contains("Data versions seen")
+        .contains("<code>0-1-120</code>")
+        .contains("replica running, at most 10 min behind");
+    assertThat(pages.get("/ui/workers").body()).contains("replicating, 3 s behind @ 0-1-120");
+  }
+
+  @Test
+  void theDashboardSaysWhyAJobWaitsForFreshData() throws Exception {
+    long job = Jobs.submit(admin, withRule(Jobs.range("waits", "true", 1, 1), Map.of("maxDataLagSeconds", 600)));
+    TestAgent agent = TestAgent.enroll(port, "lagging-pc", 1, Map.of());
+    heartbeat(agent, BEHIND);
+    var page = dev.nightshift.server.testing.DashboardPages.admin(port).get("/ui/jobs/" + job);
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body())
+        .contains("Reference data not fresh enough")
+        .contains("lagging-pc: replica 2 h behind (at most 10 min allowed)");
   }
 
   @Test
