@@ -14,6 +14,8 @@ import java.time.Instant;
  * @param finishedAt when it ended
  * @param output everything the script wrote to stdout, as UTF-8 text
  * @param logTail the tail of the script's stderr
+ * @param data the reference data the script ran against (probed just before it started), null without a data
+ *     source
  */
 public record CompleteRequest(
     long batchId,
@@ -24,4 +26,13 @@ public record CompleteRequest(
     Instant startedAt,
     Instant finishedAt,
     String output,
-    String logTail) {}
+    String logTail,
+    DataState data) {
+
+  /** A completion without reference data. */
+  public CompleteRequest(
+      long batchId, String leaseToken, String commit, String version, int exitCode, Instant startedAt,
+      Instant finishedAt, String output, String logTail) {
+    this(batchId, leaseToken, commit, version, exitCode, startedAt, finishedAt, output, logTail, null);
+  }
+}

@@ -15,6 +15,8 @@ import java.time.Instant;
  * @param finishedAt when it ended
  * @param error a one-line explanation from the agent (e.g. "timed out after 60 s: process tree killed")
  * @param logTail the tail of the script's stderr
+ * @param data the reference data the script ran against (probed just before it started), null without a data
+ *     source or when it never started
  */
 public record FailRequest(
     long batchId,
@@ -26,4 +28,13 @@ public record FailRequest(
     Instant startedAt,
     Instant finishedAt,
     String error,
-    String logTail) {}
+    String logTail,
+    DataState data) {
+
+  /** A failure without reference data. */
+  public FailRequest(
+      long batchId, String leaseToken, String commit, String version, AttemptOutcome outcome, Integer exitCode,
+      Instant startedAt, Instant finishedAt, String error, String logTail) {
+    this(batchId, leaseToken, commit, version, outcome, exitCode, startedAt, finishedAt, error, logTail, null);
+  }
+}

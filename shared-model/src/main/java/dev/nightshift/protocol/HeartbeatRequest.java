@@ -13,6 +13,15 @@ import java.util.List;
  * @param leases every lease the agent holds; exactly these are renewed, any other lease of this worker older than
  *     the claim grace is released
  * @param commit the commit the agent has checked out most recently, or null
+ * @param data the agent's reference-data database as last probed, null when it has none configured
  */
 public record HeartbeatRequest(
-    WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit) {}
+    WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit,
+    DataState data) {
+
+  /** A heartbeat of an agent without a reference-data database. */
+  public HeartbeatRequest(
+      WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit) {
+    this(state, reason, slots, freeSlots, leases, commit, null);
+  }
+}

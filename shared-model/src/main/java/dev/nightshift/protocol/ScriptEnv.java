@@ -11,5 +11,14 @@ public final class ScriptEnv {
   public static final String RANGE_END = "NIGHTSHIFT_RANGE_END";
   public static final String ITEM_COUNT = "NIGHTSHIFT_ITEM_COUNT";
 
+  /** The reference-data database's JDBC URL, set only when the agent has a data source. */
+  public static final String DATA_SOURCE_URL = "NIGHTSHIFT_DATA_SOURCE_URL";
+  /** Its user name, when one is configured. */
+  public static final String DATA_SOURCE_USER = "NIGHTSHIFT_DATA_SOURCE_USER";
+  /** Its password, when one is configured (never in the job spec: from the agent's settings or a file). */
+  public static final String DATA_SOURCE_PASSWORD = "NIGHTSHIFT_DATA_SOURCE_PASSWORD";
+  /** The GTID position the data had when the script started, when known. */
+  public static final String DATA_POSITION = "NIGHTSHIFT_DATA_POSITION";
+
   private ScriptEnv() {}
 }

@@ -65,11 +65,19 @@ public class AttemptStore {
       String logTail,
       Long resultBytes,
       String commit,
-      String version) {
+      String version,
+      dev.nightshift.protocol.DataState data) {
     public Ended {
       if (outcome == AttemptOutcome.RUNNING) {
         throw new IllegalArgumentException("an attempt is written when it ends, never RUNNING");
       }
+    }
+
+    /** An ending without reference data (released, expired, cancelled: no report). */
+    public Ended(
+        BatchStore.Row lease, AttemptOutcome outcome, Integer exitCode, Instant startedAt, Instant finishedAt,
+        String error, String logTail, Long resultBytes, String commit, String version) {
+      this(lease, outcome, exitCode, startedAt, finishedAt, error, logTail, resultBytes, commit, version, null);
     }
   }
 
@@ -86,14 +94,20 @@ public class AttemptStore {
             b.id(), b.jobId(), b.attempts(), b.workerId(), b.token(), e.outcome.name(),
             e.commit != null ? e.commit : b.leaseCommit(), e.version != null ? e.version : b.leaseVersion(),
             Times.db(b.leasedAt()), Times.db(e.startedAt), Times.db(e.finishedAt), e.exitCode, e.error, e.logTail,
-            e.resultBytes
+            e.resultBytes,
+            e.data == null || e.data.position() == null
+                ? null
+                : e.data.position().substring(0, Math.min(e.data.position().length(),
+                    dev.nightshift.protocol.DataState.MAX_POSITION)),
+            e.data == null ? null : e.data.lagSeconds()
           });
     }
     jdbc.batchUpdate(
         """
         INSERT INTO attempt (batch_id, job_id, number, worker_id, lease_token, outcome, commit_sha, version,
-          claimed_at, started_at, finished_at, exit_code, error, log_tail, result_bytes)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+          claimed_at, started_at, finished_at, exit_code, error, log_tail, result_bytes, data_position,
+          data_lag_seconds)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         rows);
   }
 

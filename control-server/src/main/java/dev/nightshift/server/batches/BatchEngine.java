@@ -125,15 +125,22 @@ public class BatchEngine implements SmartLifecycle {
   }
 
   /**
-   * One agent's request: the reports it carries and how many batches it will take, with the worker's labels (only
-   * jobs whose labels it has are leased to it).
+   * One agent's request: the reports it carries and how many batches it will take, with the worker's labels and
+   * reference data (only jobs whose labels it has and whose {@link Freshness} its data meets are leased to it).
    */
   public record Request(
       String workerId,
       Map<String, String> labels,
       int freeSlots,
       List<CompleteRequest> completed,
-      List<FailRequest> failed) {
+      List<FailRequest> failed,
+      dev.nightshift.protocol.DataState data) {
+    public Request(
+        String workerId, Map<String, String> labels, int freeSlots, List<CompleteRequest> completed,
+        List<FailRequest> failed) {
+      this(workerId, labels, freeSlots, completed, failed, null);
+    }
+
     public Request {
       labels = labels == null ? Map.of() : labels;
       completed = completed == null ? List.of() : completed.stream().filter(Objects::nonNull).toList();
@@ -417,7 +424,7 @@ public class BatchEngine implements SmartLifecycle {
         endings.add(
             new AttemptStore.Ended(
                 b, outcome, c.exitCode(), c.startedAt(), c.finishedAt() == null ? now : c.finishedAt(), null,
-                tail(c.logTail()), (long) output.length(), c.commit(), c.version()));
+                tail(c.logTail()), (long) output.length(), c.commit(), c.version(), c.data()));
         results.add(new AttemptStore.Result(b.id(), b.jobId(), b.seq(), output));
         deltas.merge(b.jobId(), BatchTransition.SUCCEED.delta(1, b.itemCount()), JobCounters.Delta::plus);
         throughput.merge(b.jobId(), new long[] {1, b.itemCount()}, (x, y) -> new long[] {x[0] + y[0], x[1] + y[1]});
@@ -442,7 +449,7 @@ public class BatchEngine implements SmartLifecycle {
         endings.add(
             new AttemptStore.Ended(
                 b, outcome, f.exitCode(), f.startedAt(), f.finishedAt() == null ? now : f.finishedAt(),
-                truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version()));
+                truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version(), f.data()));
         deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
         wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
         if (t == BatchTransition.BURY) {
@@ -581,9 +588,20 @@ public class BatchEngine implements SmartLifecycle {
 
   /** A job that may have claimable batches, as seen without locks. */
   record Candidate(
-      long id, int priority, Map<String, String> labels, Integer maxParallel, int leased, int pending) {
+      long id,
+      int priority,
+      Map<String, String> labels,
+      Integer maxParallel,
+      int leased,
+      int pending,
+      Freshness freshness) {
     boolean fits(Map<String, String> workerLabels) {
       return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
+    }
+
+    /** The worker's labels and its reference data both meet the job's. */
+    boolean fits(Map<String, String> workerLabels, dev.nightshift.protocol.DataState data) {
+      return fits(workerLabels) && freshness.metBy(data);
     }
 
     /** How many batches it can lease now, as seen without locks. */
@@ -596,7 +614,8 @@ public class BatchEngine implements SmartLifecycle {
   List<Candidate> candidates() {
     return jdbc.query(
         """
-        SELECT id, priority, labels, max_parallel, leased_count, pending_count FROM job
+        SELECT id, priority, labels, max_parallel, leased_count, pending_count, max_data_lag_seconds,
+          min_data_position FROM job
         WHERE state IN (?, ?) AND pending_count > 0
         ORDER BY priority DESC, id LIMIT ?""",
         (rs, n) ->
@@ -606,7 +625,8 @@ public class BatchEngine implements SmartLifecycle {
                 json.readValue(rs.getString(3), STRING_MAP),
                 rs.getObject(4, Integer.class),
                 rs.getInt(5),
-                rs.getInt(6)),
+                rs.getInt(6),
+                new Freshness(rs.getObject(7, Integer.class), rs.getString(8))),
         JobState.QUEUED.name(),
         JobState.RUNNING.name(),
         CANDIDATE_JOBS);
@@ -749,7 +769,7 @@ public class BatchEngine implements SmartLifecycle {
         java.util.PriorityQueue<Candidate> level = new java.util.PriorityQueue<>(fairest);
         for (; next < candidates.size() && candidates.get(next).priority() == priority; next++) {
           Candidate c = candidates.get(next);
-          if (room.get(c.id())[0] > 0 && c.fits(r.labels)) {
+          if (room.get(c.id())[0] > 0 && c.fits(r.labels, r.data)) {
             level.add(c);
           }
         }

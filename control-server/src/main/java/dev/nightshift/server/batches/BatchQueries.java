@@ -59,7 +59,9 @@ public class BatchQueries {
       Integer exitCode,
       String error,
       Long resultBytes,
-      String logTail) {}
+      String logTail,
+      String dataPosition,
+      Long dataLagSeconds) {}
 
   /** A page of batches in job order; {@code nextAfter} fetches the next page. */
   public record BatchPage(List<BatchView> items, Integer nextAfter) {}
@@ -93,7 +95,7 @@ public class BatchQueries {
             jdbc.sql(
                     """
                     SELECT id, number, worker_id, outcome, commit_sha, version, claimed_at, started_at, finished_at,
-                      exit_code, error, result_bytes, log_tail
+                      exit_code, error, result_bytes, log_tail, data_position, data_lag_seconds
                     FROM attempt WHERE batch_id = ? ORDER BY number""")
                 .param(batchId)
                 .query(
@@ -111,7 +113,9 @@ public class BatchQueries {
                             rs.getObject(10, Integer.class),
                             rs.getString(11),
                             rs.getObject(12, Long.class),
-                            rs.getString(13)))
+                            rs.getString(13),
+                            rs.getString(14),
+                            rs.getObject(15, Long.class)))
                 .list());
     BatchView batch =
         jdbc.sql("SELECT " + COLUMNS + ", lease_commit, lease_version FROM batch WHERE id = ?")
@@ -128,6 +132,8 @@ public class BatchQueries {
                             rs.getString("lease_commit"),
                             rs.getString("lease_version"),
                             Times.instant(rs, "leased_at"),
+                            null,
+                            null,
                             null,
                             null,
                             null,

@@ -65,7 +65,8 @@ public class ClaimDispatcher implements SmartLifecycle {
   }
 
   private record Waiter(
-      long seq, String workerId, Map<String, String> labels, int max, DeferredResult<ClaimResponse> result) {}
+      long seq, String workerId, Map<String, String> labels, int max, DeferredResult<ClaimResponse> result,
+      dev.nightshift.protocol.DataState data) {}
 
   /**
    * Records the reports the claim carries and leases what there is, in the engine's next group. Answers at once
@@ -100,7 +101,8 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
     Map<String, String> labels = claimant.labels();
     engine
-        .submit(new BatchEngine.Request(workerId, labels, take, request.completed(), request.failed()))
+        .submit(new BatchEngine.Request(workerId, labels, take, request.completed(), request.failed(),
+            claimant.data()))
         .whenComplete(
             (outcome, error) -> {
               if (error != null) {
@@ -111,7 +113,8 @@ public class ClaimDispatcher implements SmartLifecycle {
                 deliver(workerId, result, answer(outcome.leases(), outcome.reports()));
                 return;
               }
-              park(new Waiter(parkings.incrementAndGet(), workerId, labels, take, result), seen, releaseSeen);
+              park(new Waiter(parkings.incrementAndGet(), workerId, labels, take, result, claimant.data()), seen,
+                  releaseSeen);
             });
     return result;
   }
@@ -174,6 +177,22 @@ public class ClaimDispatcher implements SmartLifecycle {
     }
   }
 
+  /**
+   * A heartbeat brought the worker's reference data: its parked claims are matched against it from now on, and
+   * are tried again at once when it changed (a replica that caught up gets the batches it was held back from).
+   */
+  public void dataReported(String workerId, dev.nightshift.protocol.DataState data) {
+    boolean changed = false;
+    for (Waiter w : waiters.values()) {
+      if (w.workerId.equals(workerId) && !java.util.Objects.equals(w.data, data)) {
+        changed |= waiters.replace(w.seq, w, new Waiter(w.seq, w.workerId, w.labels, w.max, w.result, data));
+      }
+    }
+    if (changed) {
+      wake();
+    }
+  }
+
   /** Wakes waiting claims now. */
   public void wake() {
     generation.incrementAndGet();
@@ -233,7 +252,7 @@ public class ClaimDispatcher implements SmartLifecycle {
       int want = w.max;
       for (BatchEngine.Candidate c : candidates) {
         int room = left.get(c.id());
-        if (want == 0 || room == 0 || !c.fits(w.labels)) {
+        if (want == 0 || room == 0 || !c.fits(w.labels, w.data)) {
           continue;
         }
         int take = Math.min(want, room);
@@ -248,7 +267,10 @@ public class ClaimDispatcher implements SmartLifecycle {
       return;
     }
     List<BatchEngine.Outcome> outcomes =
-        engine.runAll(chosen.stream().map(w -> BatchEngine.Request.claim(w.workerId, w.labels, w.max)).toList());
+        engine.runAll(
+            chosen.stream()
+                .map(w -> new BatchEngine.Request(w.workerId, w.labels, w.max, null, null, w.data))
+                .toList());
     for (int i = 0; i < chosen.size(); i++) {
       Waiter w = chosen.get(i);
       List<Lease> granted = outcomes.get(i).leases();

@@ -74,6 +74,31 @@ public class DashboardFormat {
     return t == null ? "–" : "in " + duration(Duration.between(clock.instant(), t));
   }
 
+  /** A job's reference-data rule: "any", "replica at most 5 min behind", "at least at 0-1-12", or both. */
+  public String freshness(Integer maxLagSeconds, String minPosition) {
+    if (maxLagSeconds == null && minPosition == null) {
+      return "any";
+    }
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    if (maxLagSeconds != null) {
+      parts.add("replica running, at most " + dev.nightshift.server.batches.Freshness.human(maxLagSeconds) + " behind");
+    }
+    if (minPosition != null) {
+      parts.add("at least at " + minPosition);
+    }
+    return String.join("; ", parts);
+  }
+
+  /** A worker's reference data as its agent last reported it. */
+  public String data(dev.nightshift.protocol.DataState d) {
+    if (d == null) {
+      return "–";
+    }
+    String lag = d.lagSeconds() == null ? "lag unknown" : dev.nightshift.server.batches.Freshness.human(d.lagSeconds()) + " behind";
+    return (d.replicating() ? "replicating, " + lag : "not replicating") + (d.position() == null ? "" : " @ " + d.position())
+        + (d.error() == null ? "" : " (" + d.error() + ")");
+  }
+
   public String seconds(Long s) {
     return s == null ? "–" : duration(Duration.ofSeconds(s));
   }

@@ -103,7 +103,7 @@ class DashboardQueries {
     return jdbc.sql(
             """
             SELECT id, name, state, priority, labels, max_parallel, pending_count, leased_count, succeeded_count,
-              dead_count, batch_count
+              dead_count, batch_count, max_data_lag_seconds, min_data_position
             FROM job WHERE state IN ('QUEUED', 'RUNNING', 'PAUSED')
             ORDER BY priority DESC, id LIMIT ?""")
         .param(limit)
@@ -118,7 +118,9 @@ class DashboardQueries {
                         json.readValue(rs.getString(5), STRING_MAP),
                         rs.getObject(6, Integer.class),
                         rs.getInt(7),
-                        rs.getInt(8)),
+                        rs.getInt(8),
+                        new dev.nightshift.server.batches.Freshness(
+                            rs.getObject("max_data_lag_seconds", Integer.class), rs.getString("min_data_position"))),
                     rs.getInt(9),
                     rs.getInt(10),
                     rs.getInt(11)))

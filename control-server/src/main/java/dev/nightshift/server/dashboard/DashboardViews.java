@@ -2,6 +2,7 @@ package dev.nightshift.server.dashboard;
 
 import dev.nightshift.protocol.BatchState;
 import dev.nightshift.protocol.JobState;
+import dev.nightshift.server.batches.Freshness;
 import dev.nightshift.protocol.WorkerState;
 import dev.nightshift.server.batches.BatchQueries;
 import dev.nightshift.server.jobs.JobQueries;
@@ -251,7 +252,8 @@ class DashboardViews {
       WaitReasons.Job facts =
           new WaitReasons.Job(
               job.id(), job.name(), job.state(), job.priority(), job.labels(), job.maxParallel(),
-              job.counts().pending(), job.counts().leased());
+              job.counts().pending(), job.counts().leased(),
+              new Freshness(job.maxDataLagSeconds(), job.minDataPosition()));
       WaitReasons.PendingSample sample =
           job.state() == JobState.PAUSED ? WaitReasons.PendingSample.unknown() : queries.pendingSample(id);
       reasons = WaitReasons.forJob(facts, workerFacts(workers.list()), queue, sample, clock.instant());
@@ -335,7 +337,7 @@ class DashboardViews {
             w ->
                 new WaitReasons.Worker(
                     w.name(), w.state(), w.reason(), w.labels(), w.freeSlots(), w.drainedAt() != null,
-                    w.lastHeartbeatAt()))
+                    w.lastHeartbeatAt(), w.data()))
         .toList();
   }
 }

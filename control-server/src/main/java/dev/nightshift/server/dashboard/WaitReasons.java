@@ -1,6 +1,8 @@
 package dev.nightshift.server.dashboard;
 
+import dev.nightshift.protocol.DataState;
 import dev.nightshift.protocol.JobState;
+import dev.nightshift.server.batches.Freshness;
 import dev.nightshift.protocol.WorkerState;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,6 +26,7 @@ final class WaitReasons {
     MAX_PARALLEL,
     NO_WORKERS,
     LABELS_UNMATCHED,
+    DATA_STALE,
     NOT_CLAIMING,
     SLOTS_BUSY,
     HIGHER_PRIORITY,
@@ -35,7 +38,7 @@ final class WaitReasons {
     /** Whether this reason means nobody will run the job until something changes (not just "wait your turn"). */
     public boolean blocking() {
       return kind == Kind.PAUSED || kind == Kind.NO_WORKERS || kind == Kind.LABELS_UNMATCHED
-          || kind == Kind.NOT_CLAIMING;
+          || kind == Kind.DATA_STALE || kind == Kind.NOT_CLAIMING;
     }
   }
 
@@ -48,10 +51,21 @@ final class WaitReasons {
       Map<String, String> labels,
       Integer maxParallel,
       int pending,
-      int leased) {
+      int leased,
+      Freshness freshness) {
+
+    Job(long id, String name, JobState state, int priority, Map<String, String> labels, Integer maxParallel,
+        int pending, int leased) {
+      this(id, name, state, priority, labels, maxParallel, pending, leased, Freshness.ANY);
+    }
 
     boolean fits(Map<String, String> workerLabels) {
       return labels.entrySet().stream().allMatch(e -> e.getValue().equals(workerLabels.get(e.getKey())));
+    }
+
+    /** Labels and reference data both, as the claim matches them. */
+    boolean fits(Worker w) {
+      return fits(w.labels()) && freshness.metBy(w.data());
     }
 
     boolean claimable() {
@@ -77,7 +91,13 @@ final class WaitReasons {
       Map<String, String> labels,
       int freeSlots,
       boolean drained,
-      Instant lastHeartbeat) {
+      Instant lastHeartbeat,
+      DataState data) {
+
+    Worker(String name, WorkerState state, String reason, Map<String, String> labels, int freeSlots,
+        boolean drained, Instant lastHeartbeat) {
+      this(name, state, reason, labels, freeSlots, drained, lastHeartbeat, null);
+    }
 
     boolean online() {
       return state != WorkerState.OFFLINE && state != WorkerState.DISABLED;
@@ -161,6 +181,20 @@ final class WaitReasons {
                       .collect(Collectors.joining(", ")) + ")."));
       return reasons;
     }
+    if (!job.freshness().any()) {
+      List<Worker> fresh = fitting.stream().filter(w -> job.freshness().metBy(w.data())).toList();
+      if (fresh.isEmpty()) {
+        reasons.add(
+            new Reason(
+                Kind.DATA_STALE,
+                "Reference data not fresh enough: the job needs " + rule(job.freshness()) + "; "
+                    + fitting.stream().limit(10).map(w -> w.name() + ": " + job.freshness().why(w.data()))
+                        .collect(Collectors.joining("; "))
+                    + (fitting.size() > 10 ? " and " + (fitting.size() - 10) + " more" : "") + "."));
+        return reasons;
+      }
+      fitting = fresh;
+    }
     List<Worker> claiming = fitting.stream().filter(Worker::claiming).toList();
     List<Worker> idle = fitting.stream().filter(w -> !w.claiming()).toList();
     if (claiming.isEmpty()) {
@@ -176,7 +210,7 @@ final class WaitReasons {
     List<Job> ahead =
         queue.stream()
             .filter(o -> o.id() != job.id() && o.claimable() && o.ahead(job))
-            .filter(o -> claiming.stream().anyMatch(w -> o.fits(w.labels())))
+            .filter(o -> claiming.stream().anyMatch(o::fits))
             .toList();
     if (free <= 0) {
       reasons.add(
@@ -204,6 +238,18 @@ final class WaitReasons {
                   + " worker(s) that fit; an agent picks it up within seconds."));
     }
     return reasons;
+  }
+
+  /** "a replica at most 5 min behind and at least at 0-1-12". */
+  private static String rule(Freshness f) {
+    List<String> parts = new ArrayList<>();
+    if (f.maxLagSeconds() != null) {
+      parts.add("a running replica at most " + Freshness.human(f.maxLagSeconds()) + " behind");
+    }
+    if (f.minPosition() != null) {
+      parts.add("data at least at " + f.minPosition());
+    }
+    return String.join(" and ", parts);
   }
 
   private static String batches(int n) {

@@ -42,7 +42,9 @@ class JobController {
           "maxParallel",
           "env",
           "label",
-          "commit");
+          "commit",
+          "maxDataLagSeconds",
+          "minDataPosition");
   private final JobService jobs;
   private final JobQueries queries;
   private final JsonMapper json;
@@ -84,7 +86,9 @@ class JobController {
             integer(params, "maxParallel"),
             pairs(params, "env"),
             pairs(params, "label"),
-            params.getFirst("commit"));
+            params.getFirst("commit"),
+            integer(params, "maxDataLagSeconds") == null ? null : (long) integer(params, "maxDataLagSeconds"),
+            params.getFirst("minDataPosition"));
     JobSpec spec;
     long id;
     try {

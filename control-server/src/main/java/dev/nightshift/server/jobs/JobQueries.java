@@ -31,7 +31,7 @@ public class JobQueries {
       "id, name, command, state, priority, batch_size, max_attempts, timeout_seconds, max_parallel, env, labels,"
           + " commit_sha, input_kind, item_count, batch_count, pending_count, leased_count, succeeded_count,"
           + " dead_count, cancelled_count, succeeded_items, submitted_by, created_at, started_at, finished_at,"
-          + " updated_at";
+          + " updated_at, max_data_lag_seconds, min_data_position";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -47,6 +47,19 @@ public class JobQueries {
 
   /** Succeeded batches of a job produced by one commit. */
   public record VersionSeen(String commit, String version, int batches, long items) {}
+
+  /**
+   * Succeeded batches of a job that ran against one reference-data position (docs/reference-data.md), among its
+   * latest {@link #DATA_SEEN_ATTEMPTS} attempts: the position, how many batches, the largest lag any of them ran
+   * with, and when the last of them finished.
+   */
+  public record DataSeen(String position, int batches, Long maxLagSeconds, Instant lastFinishedAt) {}
+
+  /** The most data positions a job view lists (the most recent ones). */
+  static final int DATA_SEEN_LIMIT = 20;
+
+  /** How many of the job's latest attempts the data positions are read from. */
+  static final int DATA_SEEN_ATTEMPTS = 2000;
 
   /** A job as the API shows it. */
   public record JobView(
@@ -76,7 +89,10 @@ public class JobQueries {
       Instant startedAt,
       Instant finishedAt,
       Instant updatedAt,
-      List<VersionSeen> versions) {}
+      List<VersionSeen> versions,
+      Integer maxDataLagSeconds,
+      String minDataPosition,
+      List<DataSeen> data) {}
 
   /** A page of jobs, newest first; {@code nextBefore} fetches the next page. */
   public record JobPage(List<JobView> items, Long nextBefore) {}
@@ -95,7 +111,22 @@ public class JobQueries {
             .param(id)
             .query((rs, n) -> new VersionSeen(rs.getString(1), rs.getString(2), rs.getInt(3), rs.getLong(4)))
             .list();
-    return view(row, rates(List.of(id)), versions);
+    // Among the job's latest attempts (ix_attempt_job), as the dashboard's versions seen: bounded for any job size.
+    List<DataSeen> data =
+        jdbc.sql(
+                """
+                SELECT data_position, COUNT(*), MAX(data_lag_seconds), MAX(finished_at) AS last_at
+                FROM (SELECT data_position, data_lag_seconds, finished_at, outcome FROM attempt WHERE job_id = ?
+                      ORDER BY id DESC LIMIT ?) r
+                WHERE outcome = 'SUCCEEDED' AND data_position IS NOT NULL
+                GROUP BY data_position ORDER BY last_at DESC LIMIT ?""")
+            .params(id, DATA_SEEN_ATTEMPTS, DATA_SEEN_LIMIT)
+            .query(
+                (rs, n) ->
+                    new DataSeen(
+                        rs.getString(1), rs.getInt(2), rs.getObject(3, Long.class), Times.instant(rs, "last_at")))
+            .list();
+    return view(row, rates(List.of(id)), versions, data);
   }
 
   public JobPage list(JobState state, Long before, int limit) {
@@ -127,7 +158,7 @@ public class JobQueries {
       next = rows.get(limit - 1).id;
     }
     Map<Long, Long> rates = rates(rows.stream().map(r -> r.id).toList());
-    return new JobPage(rows.stream().map(r -> view(r, rates, null)).toList(), next);
+    return new JobPage(rows.stream().map(r -> view(r, rates, null, null)).toList(), next);
   }
 
   /** Items completed per job over the last few minutes. */
@@ -173,7 +204,9 @@ public class JobQueries {
       Instant createdAt,
       Instant startedAt,
       Instant finishedAt,
-      Instant updatedAt) {}
+      Instant updatedAt,
+      Integer maxDataLagSeconds,
+      String minDataPosition) {}
 
   private Row row(ResultSet rs) throws SQLException {
     return new Row(
@@ -203,11 +236,13 @@ public class JobQueries {
         Times.instant(rs, "created_at"),
         Times.instant(rs, "started_at"),
         Times.instant(rs, "finished_at"),
-        Times.instant(rs, "updated_at"));
+        Times.instant(rs, "updated_at"),
+        rs.getObject("max_data_lag_seconds", Integer.class),
+        rs.getString("min_data_position"));
   }
 
-  /** {@code versions} null = not loaded (lists leave it out). */
-  private JobView view(Row r, Map<Long, Long> rates, List<VersionSeen> versions) {
+  /** {@code versions} and {@code data} null = not loaded (lists leave them out). */
+  private JobView view(Row r, Map<Long, Long> rates, List<VersionSeen> versions, List<DataSeen> data) {
     Instant now = clock.instant();
     Counts c = r.counts;
     int finished = c.succeeded() + c.dead() + c.cancelled();
@@ -260,6 +295,9 @@ public class JobQueries {
         r.startedAt,
         r.finishedAt,
         r.updatedAt,
-        versions);
+        versions,
+        r.maxDataLagSeconds,
+        r.minDataPosition,
+        data);
   }
 }

@@ -114,8 +114,8 @@ public class JobService {
                       """
                       INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
                         max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
-                        submitted_by, created_at, updated_at)
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)""")
+                        submitted_by, created_at, updated_at, max_data_lag_seconds, min_data_position)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)""")
                   .params(
                       spec.name(),
                       spec.command(),
@@ -131,7 +131,9 @@ public class JobService {
                       inputKind,
                       user,
                       Times.db(now),
-                      Times.db(now))
+                      Times.db(now),
+                      spec.maxDataLagSeconds(),
+                      spec.minDataPosition())
                   .update(keys);
               long id = keys.getKey().longValue();
               BatchWriter writer =

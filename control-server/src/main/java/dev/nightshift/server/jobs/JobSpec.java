@@ -13,4 +13,6 @@ record JobSpec(
     Integer maxParallel,
     Map<String, String> env,
     Map<String, String> labels,
-    String commit) {}
+    String commit,
+    Integer maxDataLagSeconds,
+    String minDataPosition) {}

@@ -11,7 +11,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A job as an admin submits it. Either {@code items} (any JSON values) or {@code range} (numbers from start,
- * inclusive, to end, exclusive); everything but name, command and batchSize is optional.
+ * inclusive, to end, exclusive); everything but name, command and batchSize is optional. {@code maxDataLagSeconds}
+ * and {@code minDataPosition} make it a job for workers with fresh reference data only (docs/reference-data.md).
  */
 record JobSubmission(
     String name,
@@ -25,7 +26,12 @@ record JobSubmission(
     Integer maxParallel,
     Map<String, String> env,
     Map<String, String> labels,
-    String commit) {
+    String commit,
+    Long maxDataLagSeconds,
+    String minDataPosition) {
+
+  /** The longest lag a job may allow: 30 days. */
+  static final long MAX_DATA_LAG_SECONDS = 30L * 24 * 3600;
 
   record Range(Long start, Long end) {}
 
@@ -135,6 +141,17 @@ record JobSubmission(
     if (commit != null && !commit.matches("[0-9a-f]{7,64}")) {
       errors.add("commit must be a hexadecimal commit id");
     }
+    if (maxDataLagSeconds != null && (maxDataLagSeconds < 0 || maxDataLagSeconds > MAX_DATA_LAG_SECONDS)) {
+      errors.add("maxDataLagSeconds must be from 0 to " + MAX_DATA_LAG_SECONDS
+          + " (the most a worker's replica may lag behind the primary)");
+    }
+    String position = minDataPosition == null ? null : minDataPosition.replaceAll("\\s+", "");
+    if (minDataPosition != null) {
+      String problem = dev.nightshift.protocol.GtidPositions.problem(position);
+      if (problem != null) {
+        errors.add("minDataPosition: " + problem);
+      }
+    }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
     }
@@ -148,6 +165,8 @@ record JobSubmission(
         maxParallel,
         cleanEnv,
         cleanLabels,
-        commit);
+        commit,
+        maxDataLagSeconds == null ? null : maxDataLagSeconds.intValue(),
+        position);
   }
 }

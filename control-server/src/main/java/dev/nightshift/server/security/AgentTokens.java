@@ -65,13 +65,14 @@ public class AgentTokens {
     return jdbc.sql(
             """
             SELECT id, name, instance_id, instance_address, instance_seen_at, instance_previous,
-                   instance_taken_at, cloned_instance, labels, drained_at IS NOT NULL
+                   instance_taken_at, cloned_instance, labels, drained_at IS NOT NULL, data_state
             FROM worker WHERE token_hash = ? AND revoked_at IS NULL""")
         .param(Tokens.sha256(token))
         .query(
             (rs, n) ->
                 new Caller(
-                    new AgentPrincipal(rs.getString(1), rs.getString(2), rs.getString(9), rs.getBoolean(10)),
+                    new AgentPrincipal(
+                        rs.getString(1), rs.getString(2), rs.getString(9), rs.getBoolean(10), rs.getString(11)),
                     rs.getString(3),
                     rs.getString(4),
                     Times.instant(rs, "instance_seen_at"),

@@ -57,7 +57,7 @@ class AgentController {
 
   @PostMapping(AgentPaths.CLAIM)
   DeferredResult<ClaimResponse> claim(@AuthenticationPrincipal AgentPrincipal agent, @RequestBody ClaimRequest request) {
-    return dispatcher.claim(agent.workerId(), claims.claimant(agent.labels(), agent.drained()), request);
+    return dispatcher.claim(agent.workerId(), claims.claimant(agent.labels(), agent.drained(), agent.data()), request);
   }
 
   @PostMapping(AgentPaths.COMPLETE)

@@ -21,7 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
 public class WorkerQueries {
   private static final String COLUMNS =
       "id, name, hostname, os, arch, cpus, memory_bytes, agent_version, labels, slots, free_slots, state,"
-          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by";
+          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by, data_state, data_checked_at";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -36,7 +36,8 @@ public class WorkerQueries {
 
   /**
    * A worker as operators see it; {@code state} is the agent's report unless the server knows better.
-   * {@code drainedAt}/{@code drainedBy} are set while an admin has drained it.
+   * {@code drainedAt}/{@code drainedBy} are set while an admin has drained it; {@code data} is its reference data
+   * as its agent last reported it (null: the agent has no data source), {@code dataCheckedAt} when.
    */
   public record WorkerView(
       String id,
@@ -58,7 +59,9 @@ public class WorkerQueries {
       Long heartbeatAgeSeconds,
       List<RunningBatch> running,
       Instant drainedAt,
-      String drainedBy) {}
+      String drainedBy,
+      dev.nightshift.protocol.DataState data,
+      Instant dataCheckedAt) {}
 
   public record RunningBatch(long batchId, long jobId, int attempt, Instant leasedAt, Instant leaseExpiresAt) {}
 
@@ -125,6 +128,10 @@ public class WorkerQueries {
         age,
         running,
         Times.instant(rs, "drained_at"),
-        rs.getString("drained_by"));
+        rs.getString("drained_by"),
+        rs.getString("data_state") == null
+            ? null
+            : json.readValue(rs.getString("data_state"), dev.nightshift.protocol.DataState.class),
+        Times.instant(rs, "data_checked_at"));
   }
 }

@@ -135,11 +135,13 @@ public class WorkerService {
   public HeartbeatResponse heartbeat(String workerId, String instance, HeartbeatRequest r) {
     Instant now = clock.instant();
     WorkerState state = r.state() == null ? WorkerState.IDLE : r.state();
+    dev.nightshift.protocol.DataState data = clean(r.data());
     jdbc.sql(
             """
             UPDATE worker SET state = ?, state_reason = ?, slots = ?, free_slots = ?,
               commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?,
-              instance_seen_at = CASE WHEN instance_id = ? THEN ? ELSE instance_seen_at END
+              instance_seen_at = CASE WHEN instance_id = ? THEN ? ELSE instance_seen_at END,
+              data_state = ?, data_checked_at = ?
             WHERE id = ?""")
         .params(
             state.name(),
@@ -150,8 +152,13 @@ public class WorkerService {
             Times.db(now),
             instance == null ? "" : cut(instance, 64),
             Times.db(now),
+            data == null ? null : json.writeValueAsString(data),
+            data == null ? null : Times.db(now),
             workerId)
         .update();
+    if (state != WorkerState.OFFLINE) {
+      dispatcher.dataReported(workerId, data);
+    }
     List<Instruction> instructions;
     Standing standing = standing(workerId, instance);
     String drainedBy = standing.drainedBy();
@@ -175,6 +182,16 @@ public class WorkerService {
         properties.lease().heartbeatInterval().toMillis(),
         instructions,
         releases.current().map(ReleaseService.Release::toProtocol).orElse(null));
+  }
+
+  /** The reported reference data with its texts cut to what the columns and pages hold. */
+  private static dev.nightshift.protocol.DataState clean(dev.nightshift.protocol.DataState d) {
+    if (d == null) {
+      return null;
+    }
+    return new dev.nightshift.protocol.DataState(
+        d.replicating(), d.lagSeconds(), cut(d.position(), dev.nightshift.protocol.DataState.MAX_POSITION),
+        cut(d.error(), 500));
   }
 
   /** Who drained the worker, or null when it is not drained (or does not exist). */

@@ -80,6 +80,34 @@ class WaitReasonsTest {
   }
 
   @Test
+  void referenceDataThatNoWorkerHasFreshEnough() {
+    Job needsFresh =
+        new Job(7, "pricing", JobState.QUEUED, 0, Map.of(), null, 4, 0,
+            new dev.nightshift.server.batches.Freshness(300, null));
+    Worker behind =
+        new Worker("pc1", WorkerState.IDLE, "waiting", Map.of(), 2, false, NOW,
+            new dev.nightshift.protocol.DataState(true, 7300L, "0-1-5", null));
+    Worker stopped =
+        new Worker("pc2", WorkerState.IDLE, "waiting", Map.of(), 2, false, NOW,
+            new dev.nightshift.protocol.DataState(false, null, "0-1-9", "replication stopped"));
+    Worker none = new Worker("pc3", WorkerState.IDLE, "waiting", Map.of(), 2, false, NOW);
+    List<Reason> r = WaitReasons.forJob(needsFresh, List.of(behind, stopped, none), List.of(), DUE, NOW);
+    assertThat(kinds(r)).containsExactly(Kind.DATA_STALE);
+    assertThat(r.get(0).blocking()).isTrue();
+    assertThat(text(r))
+        .contains("the job needs a running replica at most 5 min behind")
+        .contains("pc1: replica 2 h behind")
+        .contains("pc2: replication stopped")
+        .contains("pc3: no reference data");
+
+    Worker fresh =
+        new Worker("pc4", WorkerState.IDLE, "waiting", Map.of(), 2, false, NOW,
+            new dev.nightshift.protocol.DataState(true, 1L, "0-1-9", null));
+    assertThat(kinds(WaitReasons.forJob(needsFresh, List.of(behind, fresh), List.of(), DUE, NOW)))
+        .containsExactly(Kind.CLAIMABLE);
+  }
+
+  @Test
   void workersThatFitButDoNotClaimShowTheirOwnReasons() {
     Worker drained = new Worker("pc3", WorkerState.IDLE, "waiting", Map.of(), 2, true, NOW);
     List<Reason> r =

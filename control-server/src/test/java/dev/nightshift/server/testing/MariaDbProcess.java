@@ -23,11 +23,13 @@ public final class MariaDbProcess implements AutoCloseable {
 
   private final Path dir;
   private final int port;
+  private final List<String> options;
   private Process process;
 
-  private MariaDbProcess(Path dir, int port) {
+  private MariaDbProcess(Path dir, int port, List<String> options) {
     this.dir = dir;
     this.port = port;
+    this.options = List.copyOf(options);
   }
 
   /** Why this machine cannot run one (the binaries are missing), or null when it can. */
@@ -45,6 +47,15 @@ public final class MariaDbProcess implements AutoCloseable {
 
   /** Creates a data directory under {@code dir} and starts the server on {@code port}; returns once it answers. */
   public static MariaDbProcess install(Path dir, int port) throws IOException, InterruptedException {
+    return install(dir, port, List.of());
+  }
+
+  /**
+   * As {@link #install(Path, int)}, with more server options (e.g. {@code --server-id=1}, {@code --log-bin} for a
+   * replication primary; any {@code --log-bin} option replaces the default {@code --skip-log-bin}).
+   */
+  public static MariaDbProcess install(Path dir, int port, List<String> options)
+      throws IOException, InterruptedException {
     Files.createDirectories(dir);
     Process install =
         new ProcessBuilder(
@@ -61,7 +72,7 @@ public final class MariaDbProcess implements AutoCloseable {
       install.destroyForcibly();
       throw new IllegalStateException("mariadb-install-db failed: " + Files.readString(dir.resolve("install.log")));
     }
-    MariaDbProcess db = new MariaDbProcess(dir, port);
+    MariaDbProcess db = new MariaDbProcess(dir, port, options);
     db.start();
     return db;
   }
@@ -71,8 +82,9 @@ public final class MariaDbProcess implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("mariadbd is already running");
     }
-    process =
-        new ProcessBuilder(
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
                 MARIADBD.toString(),
                 "--no-defaults",
                 "--datadir=" + dir.resolve("data"),
@@ -84,7 +96,13 @@ public final class MariaDbProcess implements AutoCloseable {
                 "--skip-name-resolve",
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=64M",
-                "--max-connections=200")
+                "--max-connections=200"));
+    if (options.stream().anyMatch(o -> o.startsWith("--log-bin"))) {
+      command.remove("--skip-log-bin");
+    }
+    command.addAll(options);
+    process =
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("mariadbd.log").toFile()))
             .start();

@@ -164,6 +164,9 @@ abstract class AgentCommand implements Callable<Integer> {
     Checkouts checkouts = new Checkouts(code, data.checkoutsDir(), s.codeCache(), clock);
     ScriptRunner runner =
         new ScriptRunner(runnerConfig, new GitWorkspace(new WorkDirWorkspace(data.workDir()), checkouts), clock);
+    if (s.dataSource() != null) {
+      runner.useReferenceData(new dev.nightshift.agent.data.ReferenceData(s.dataSource(), clock).start());
+    }
     AgentLoop loop =
         new AgentLoop(
             new AgentLoop.Parts(

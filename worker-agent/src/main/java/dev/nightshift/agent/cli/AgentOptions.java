@@ -141,6 +141,28 @@ final class AgentOptions {
   String caFile;
 
   @Option(
+      names = "--data-source",
+      paramLabel = "JDBC-URL",
+      description = "A local reference-data database (a replica, docs/reference-data.md), e.g."
+          + " jdbc:mariadb://127.0.0.1/ref: its replication state, lag and GTID position go with every heartbeat and"
+          + " scripts get NIGHTSHIFT_DATA_SOURCE_URL/_USER/_PASSWORD. Env NIGHTSHIFT_DATA_SOURCE; file key"
+          + " 'data-source'.")
+  String dataSource;
+
+  @Option(
+      names = "--data-source-user",
+      paramLabel = "USER",
+      description = "The data source's user. Env NIGHTSHIFT_DATA_SOURCE_USER; file key 'data-source-user'.")
+  String dataSourceUser;
+
+  @Option(
+      names = "--data-source-password-file",
+      paramLabel = "FILE",
+      description = "A file holding the data source's password (never on the command line)."
+          + " Env NIGHTSHIFT_DATA_SOURCE_PASSWORD_FILE; file key 'data-source-password-file'.")
+  String dataSourcePasswordFile;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
@@ -170,6 +192,9 @@ final class AgentOptions {
     put(m, Key.VACATE_AFTER, vacateAfter);
     put(m, Key.HOST_IDLE_FILE, hostIdleFile);
     put(m, Key.CA_FILE, caFile);
+    put(m, Key.DATA_SOURCE, dataSource);
+    put(m, Key.DATA_SOURCE_USER, dataSourceUser);
+    put(m, Key.DATA_SOURCE_PASSWORD_FILE, dataSourcePasswordFile);
     return m;
   }
 

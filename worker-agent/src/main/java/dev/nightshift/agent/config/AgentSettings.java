@@ -21,6 +21,7 @@ import java.util.Map;
  * @param codeCache how many checkouts of recent commits are kept
  * @param verbose log debug details
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
+ * @param dataSource the local reference-data database (docs/reference-data.md), or null when there is none
  */
 public record AgentSettings(
     URI server,
@@ -35,7 +36,17 @@ public record AgentSettings(
     int logTailBytes,
     int codeCache,
     boolean verbose,
-    Path caFile) {
+    Path caFile,
+    dev.nightshift.agent.data.ReferenceData.Settings dataSource) {
+
+  /** Settings without a reference-data database. */
+  public AgentSettings(
+      URI server, String enrollmentToken, Path dataDir, int slots, String name, Map<String, String> labels,
+      IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
+      Path caFile) {
+    this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
+        codeCache, verbose, caFile, null);
+  }
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
@@ -49,7 +60,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile);
+        logTailBytes, codeCache, verbose, caFile, dataSource);
   }
 
   public DataDir layout() {
@@ -59,7 +70,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile);
+        logTailBytes, codeCache, verbose, caFile, dataSource);
   }
 
   /** Never prints the enrollment token. */
@@ -69,6 +80,7 @@ public record AgentSettings(
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
         + ", idle=" + idle + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
-        + (caFile == null ? "" : ", caFile=" + caFile) + "]";
+        + (caFile == null ? "" : ", caFile=" + caFile) + (dataSource == null ? "" : ", dataSource=" + dataSource)
+        + "]";
   }
 }

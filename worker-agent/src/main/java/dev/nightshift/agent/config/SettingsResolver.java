@@ -48,7 +48,10 @@ public final class SettingsResolver {
     RUN_ON_BATTERY("run-on-battery"),
     VACATE_AFTER("vacate-after"),
     HOST_IDLE_FILE("host-idle-file"),
-    CA_FILE("ca-file");
+    CA_FILE("ca-file"),
+    DATA_SOURCE("data-source"),
+    DATA_SOURCE_USER("data-source-user"),
+    DATA_SOURCE_PASSWORD_FILE("data-source-password-file");
 
     private final String fileKey;
 
@@ -143,7 +146,41 @@ public final class SettingsResolver {
             : Defaults.LOG_TAIL_BYTES,
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
         verbose,
-        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null);
+        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null,
+        dataSource(chosen));
+  }
+
+  /** The reference-data database: a JDBC URL, a user and a password read from a file (never a flag). */
+  private static dev.nightshift.agent.data.ReferenceData.Settings dataSource(Map<Key, Sourced> chosen) {
+    Sourced url = chosen.get(Key.DATA_SOURCE);
+    if (url == null) {
+      for (Key k : new Key[] {Key.DATA_SOURCE_USER, Key.DATA_SOURCE_PASSWORD_FILE}) {
+        if (chosen.containsKey(k)) {
+          throw invalid(chosen.get(k), "it needs a data source too: give --data-source jdbc:mariadb://HOST/DB");
+        }
+      }
+      return null;
+    }
+    String u = url.value().trim();
+    if (!u.startsWith("jdbc:mariadb:") && !u.startsWith("jdbc:mysql:")) {
+      throw invalid(url, "expected a JDBC URL such as jdbc:mariadb://127.0.0.1/ref");
+    }
+    if (u.matches("(?i).*[?&]password=.*")) {
+      throw invalid(url, "keep the password out of the URL: put it in a file named by --data-source-password-file");
+    }
+    String password = null;
+    Sourced file = chosen.get(Key.DATA_SOURCE_PASSWORD_FILE);
+    if (file != null) {
+      Path p = Path.of(file.value().trim()).toAbsolutePath().normalize();
+      try {
+        password = Files.readString(p).strip();
+      } catch (java.io.IOException | RuntimeException e) {
+        throw invalid(file, "expected a readable file holding the data source's password; cannot read " + p);
+      }
+    }
+    Sourced user = chosen.get(Key.DATA_SOURCE_USER);
+    return new dev.nightshift.agent.data.ReferenceData.Settings(
+        u, user == null ? null : user.value().trim(), password);
   }
 
   private static IdleSettings idle(Map<Key, Sourced> chosen) {

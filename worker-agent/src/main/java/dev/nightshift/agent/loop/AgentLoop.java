@@ -82,6 +82,7 @@ public final class AgentLoop {
   private final BatchRunner batches;
   private final Suspensions suspensions;
   private final Heartbeats heartbeats;
+  private final dev.nightshift.agent.runner.ScriptRunner runner;
   private final Wakeup wakeup = new Wakeup();
   /** Guards {@link #parked}: whether the loop's claim in flight may be held open by the server. */
   private final Object claimState = new Object();
@@ -100,6 +101,7 @@ public final class AgentLoop {
     this.enrollment = parts.enrollment();
     this.idleCheck = new IdleCheck(parts.idlePolicy());
     this.prefetcher = parts.prefetcher();
+    this.runner = parts.runner();
     this.config = config;
     this.clock = clock;
     this.random = random;
@@ -512,6 +514,12 @@ public final class AgentLoop {
 
   /** What heartbeats say about this agent. */
   private final class Described implements Heartbeats.Agent {
+    @Override
+    public dev.nightshift.protocol.DataState data() {
+      var data = runner.referenceData();
+      return data == null ? null : data.current();
+    }
+
     @Override
     public boolean stopping() {
       return stopping.get();

@@ -132,7 +132,7 @@ final class BatchRunner {
         then.wake();
         return;
       }
-      SpooledReport report = toReport(lease, r);
+      SpooledReport report = toReport(lease, r, h.run.dataAtStart());
       Path spoolFile = null;
       try {
         spoolFile = spool.write(report);
@@ -153,7 +153,7 @@ final class BatchRunner {
     }
   }
 
-  private SpooledReport toReport(Lease lease, RunResult r) {
+  private SpooledReport toReport(Lease lease, RunResult r, dev.nightshift.protocol.DataState data) {
     if (r.outcome() == AttemptOutcome.SUCCEEDED) {
       String output;
       try {
@@ -162,14 +162,14 @@ final class BatchRunner {
         Instant now = clock.instant();
         return SpooledReport.of(lease.attempt(), new FailRequest(
             lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), AttemptOutcome.FAILED, 0,
-            r.startedAt(), now, "cannot read the output file: " + e.getMessage(), r.logTail()));
+            r.startedAt(), now, "cannot read the output file: " + e.getMessage(), r.logTail(), data));
       }
       return SpooledReport.of(lease.attempt(), new CompleteRequest(
           lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), 0, r.startedAt(), r.finishedAt(),
-          output, r.logTail()));
+          output, r.logTail(), data));
     }
     return SpooledReport.of(lease.attempt(), new FailRequest(
         lease.batchId(), lease.leaseToken(), lease.commit(), lease.version(), r.outcome(), r.exitCode(),
-        r.startedAt(), r.finishedAt(), r.error(), r.logTail()));
+        r.startedAt(), r.finishedAt(), r.error(), r.logTail(), data));
   }
 }

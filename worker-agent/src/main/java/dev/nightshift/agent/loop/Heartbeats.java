@@ -50,6 +50,11 @@ final class Heartbeats {
 
     /** The periodic idle re-check, on the heartbeat thread. */
     void recheckIdle();
+
+    /** The reference-data database as last probed (never probes); null without a data source. */
+    default dev.nightshift.protocol.DataState data() {
+      return null;
+    }
   }
 
   private final AgentProtocol protocol;
@@ -171,7 +176,7 @@ final class Heartbeats {
       reason = "waiting for work";
     }
     return new HeartbeatRequest(
-        state, reason, config.slots(), agent.free(), agent.heldLeases(), agent.currentCommit());
+        state, reason, config.slots(), agent.free(), agent.heldLeases(), agent.currentCommit(), agent.data());
   }
 
   /**
@@ -195,7 +200,8 @@ final class Heartbeats {
     }
     try {
       protocol.heartbeat(new HeartbeatRequest(
-          WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, agent.heldLeases(), agent.currentCommit()));
+          WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, agent.heldLeases(), agent.currentCommit(),
+          agent.data()));
     } catch (RuntimeException e) {
       LOG.fine("final heartbeat not delivered: " + e.getMessage());
     }

@@ -48,7 +48,17 @@ public final class ScriptRun {
   private Instant suspendedSince;
   private long suspendedTotalNanos;
 
+  private final dev.nightshift.agent.data.ReferenceData referenceData; // null: no data source
+  private volatile dev.nightshift.protocol.DataState dataAtStart;
+
   ScriptRun(Lease lease, RunnerConfig config, WorkspaceProvider workspaces, Clock clock) {
+    this(lease, config, workspaces, clock, null);
+  }
+
+  ScriptRun(
+      Lease lease, RunnerConfig config, WorkspaceProvider workspaces, Clock clock,
+      dev.nightshift.agent.data.ReferenceData referenceData) {
+    this.referenceData = referenceData;
     this.lease = lease;
     this.config = config;
     this.workspaces = workspaces;
@@ -284,6 +294,11 @@ public final class ScriptRun {
     return result(AttemptOutcome.SUCCEEDED, 0, started, null, tail, out);
   }
 
+  /** The reference data as it was when the script's environment was built, null without a data source. */
+  public dev.nightshift.protocol.DataState dataAtStart() {
+    return dataAtStart;
+  }
+
   private void environment(Map<String, String> env) {
     env.clear();
     config.baseEnv().forEach((k, v) -> {
@@ -293,6 +308,10 @@ public final class ScriptRun {
     });
     if (lease.env() != null) {
       env.putAll(lease.env());
+    }
+    if (referenceData != null) {
+      dataAtStart = referenceData.current();
+      env.putAll(referenceData.scriptEnv(dataAtStart)); // after the job's env: a job spec cannot redirect it
     }
     env.put(ScriptEnv.JOB_ID, Long.toString(lease.jobId()));
     env.put(ScriptEnv.BATCH_ID, Long.toString(lease.batchId()));

@@ -109,6 +109,39 @@ class SettingsResolverTest {
   }
 
   @Test
+  void aDataSourceTakesItsPasswordFromAFileAndIsAbsentByDefault() throws Exception {
+    assertThat(resolver(Map.of()).resolve(flags(), null, false).dataSource()).isNull();
+    Path password = Files.writeString(home.resolve("ref.password"), "s3cret\n");
+    AgentSettings s =
+        resolver(Map.of("NIGHTSHIFT_DATA_SOURCE_PASSWORD_FILE", password.toString()))
+            .resolve(flags(Key.DATA_SOURCE, "jdbc:mariadb://127.0.0.1/ref", Key.DATA_SOURCE_USER, "reader"), null,
+                false);
+    assertThat(s.dataSource().url()).isEqualTo("jdbc:mariadb://127.0.0.1/ref");
+    assertThat(s.dataSource().user()).isEqualTo("reader");
+    assertThat(s.dataSource().password()).isEqualTo("s3cret");
+    assertThat(s.toString()).doesNotContain("s3cret");
+  }
+
+  @Test
+  void badDataSourcesSayWhatToFix() {
+    // tries: not a JDBC URL; a password inside the URL; a user without a data source; a missing password file
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.DATA_SOURCE, "127.0.0.1/ref"), null, false))
+        .hasMessage("invalid value '127.0.0.1/ref' for --data-source: expected a JDBC URL such as"
+            + " jdbc:mariadb://127.0.0.1/ref");
+    assertThatThrownBy(
+            () -> resolver(Map.of())
+                .resolve(flags(Key.DATA_SOURCE, "jdbc:mariadb://h/ref?user=a&password=b"), null, false))
+        .hasMessageContaining("keep the password out of the URL");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.DATA_SOURCE_USER, "reader"), null, false))
+        .hasMessageContaining("it needs a data source too");
+    assertThatThrownBy(
+            () -> resolver(Map.of())
+                .resolve(flags(Key.DATA_SOURCE, "jdbc:mariadb://h/ref", Key.DATA_SOURCE_PASSWORD_FILE,
+                    home.resolve("missing").toString()), null, false))
+        .hasMessageContaining("expected a readable file holding the data source's password");
+  }
+
+  @Test
   void parsesDurationsAndSizes() {
     assertThat(SettingsResolver.parseDuration("30")).isEqualTo(Duration.ofSeconds(30));
     assertThat(SettingsResolver.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
