@@ -42,7 +42,9 @@ class JobController {
           "maxParallel",
           "env",
           "label",
-          "commit");
+          "commit",
+          "retention",
+          "csvHeader");
   private final JobService jobs;
   private final JobQueries queries;
   private final JsonMapper json;
@@ -65,6 +67,20 @@ class JobController {
   ResponseEntity<JobQueries.JobView> submitStream(
       @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
+    return upload(params, request, user, false);
+  }
+
+  /** CSV: a header row names the fields of one JSON object per row; {@code csvHeader=false} takes raw lines. */
+  @PostMapping(consumes = "text/csv")
+  ResponseEntity<JobQueries.JobView> submitCsv(
+      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      throws IOException {
+    return upload(params, request, user, true);
+  }
+
+  private ResponseEntity<JobQueries.JobView> upload(
+      MultiValueMap<String, String> params, HttpServletRequest request, Principal user, boolean csv)
+      throws IOException {
     Set<String> unknown = new TreeSet<>(params.keySet());
     unknown.removeAll(STREAM_PARAMS);
     if (!unknown.isEmpty()) {
@@ -84,12 +100,20 @@ class JobController {
             integer(params, "maxParallel"),
             pairs(params, "env"),
             pairs(params, "label"),
-            params.getFirst("commit"));
+            params.getFirst("commit"),
+            params.getFirst("retention"));
     JobSpec spec;
     long id;
     try {
+      Boolean header = bool(params, "csvHeader");
+      if (header != null && !csv) {
+        throw ProblemException.badRequest("csvHeader applies only to CSV uploads (Content-Type text/csv)");
+      }
       spec = submission.validate(true);
-      id = jobs.submitStream(spec, request.getInputStream(), user.getName());
+      id =
+          csv
+              ? jobs.submitCsv(spec, request.getInputStream(), header == null || header, user.getName())
+              : jobs.submitStream(spec, request.getInputStream(), user.getName());
     } catch (ProblemException refused) {
       drain(request.getInputStream());
       throw refused;
@@ -130,6 +154,19 @@ class JobController {
       throw ProblemException.badRequest(
           "query parameter " + name + " must be a whole number in decimal digits (got '" + value + "')");
     }
+  }
+
+  private static Boolean bool(MultiValueMap<String, String> params, String name) {
+    String value = params.getFirst(name);
+    if (value == null) {
+      return null;
+    }
+    return switch (value.strip().toLowerCase()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw ProblemException.badRequest(
+          "query parameter " + name + " must be true or false (got '" + value + "')");
+    };
   }
 
   private static Map<String, String> pairs(MultiValueMap<String, String> params, String name) {

@@ -13,4 +13,6 @@ record JobSpec(
     Integer maxParallel,
     Map<String, String> env,
     Map<String, String> labels,
-    String commit) {}
+    String commit,
+    /** How long after finishing the job's data is kept; null = the server's default. */
+    java.time.Duration retention) {}

@@ -1,6 +1,7 @@
 package dev.nightshift.server.jobs;
 
 import dev.nightshift.server.system.ProblemException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +12,9 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A job as an admin submits it. Either {@code items} (any JSON values) or {@code range} (numbers from start,
- * inclusive, to end, exclusive); everything but name, command and batchSize is optional.
+ * inclusive, to end, exclusive); everything but name, command and batchSize is optional. {@code retention}
+ * ("7d", "12h", "90m") is how long after the job finishes its inputs, results and attempts are kept; left out, the
+ * server's {@code nightshift.retention.finished-jobs} applies.
  */
 record JobSubmission(
     String name,
@@ -25,7 +28,8 @@ record JobSubmission(
     Integer maxParallel,
     Map<String, String> env,
     Map<String, String> labels,
-    String commit) {
+    String commit,
+    String retention) {
 
   record Range(Long start, Long end) {}
 
@@ -35,6 +39,21 @@ record JobSubmission(
   /** env and labels are each stored as one JSON text (a MySQL TEXT column): all names and values together. */
   static final int MAX_MAP_BYTES = 65_535;
   static final int MAX_LABEL_VALUE = 200;
+  static final Duration MAX_RETENTION = Duration.ofDays(36_500);
+
+  /** "30d", "12h", "90m" (whole days, hours or minutes) as a duration; null when not of that form. */
+  static Duration parseRetention(String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,7})([dhm])").matcher(text.strip());
+    if (!m.matches()) {
+      return null;
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "d" -> Duration.ofDays(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofMinutes(n);
+    };
+  }
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** Adds an error when the map, stored as JSON, passes {@link #MAX_MAP_BYTES}. */
@@ -135,6 +154,15 @@ record JobSubmission(
     if (commit != null && !commit.matches("[0-9a-f]{7,64}")) {
       errors.add("commit must be a hexadecimal commit id");
     }
+    Duration keep = null;
+    if (retention != null) {
+      keep = parseRetention(retention);
+      if (keep == null || keep.isZero() || keep.compareTo(MAX_RETENTION) > 0) {
+        errors.add("retention must be a whole number of days, hours or minutes such as \"7d\", \"12h\" or"
+            + " \"90m\", at least 1m and at most 36500d (got '" + retention + "'); leave it out for the server's"
+            + " default");
+      }
+    }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
     }
@@ -148,6 +176,7 @@ record JobSubmission(
         maxParallel,
         cleanEnv,
         cleanLabels,
-        commit);
+        commit,
+        keep);
   }
 }
