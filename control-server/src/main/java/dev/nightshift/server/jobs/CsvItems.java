@@ -3,10 +3,12 @@ package dev.nightshift.server.jobs;
 import dev.nightshift.server.system.ProblemException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -33,12 +35,7 @@ final class CsvItems {
   }
 
   void read(InputStream in, boolean header, Consumer<String> sink) {
-    var decoder =
-        StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
-    Records records = new Records(new InputStreamReader(in, decoder), maxRecord);
+    Records records = new Records(in, maxRecord);
     try {
       if (!header) {
         String line;
@@ -93,11 +90,23 @@ final class CsvItems {
     }
   }
 
-  /** A character-level RFC 4180 reader that keeps only the current record. */
+  /**
+   * A character-level RFC 4180 reader that keeps only the current record. It decodes UTF-8 itself so that
+   * everything before a malformed byte is read first and the error names the line the byte is on.
+   */
   private static final class Records {
-    private final Reader reader;
+    private final InputStream in;
     private final int maxRecord;
-    private final char[] buf = new char[64 * 1024];
+    private final CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private final ByteBuffer bytes = ByteBuffer.allocate(64 * 1024).flip();
+    private final CharBuffer chars = CharBuffer.allocate(64 * 1024);
+    private final char[] buf = chars.array();
+    private boolean eof;
+    private CoderResult malformed;
     private int pos;
     private int len;
     private boolean started;
@@ -106,18 +115,50 @@ final class CsvItems {
     /** The line the last record returned started on. */
     long recordLine;
 
-    Records(Reader reader, int maxRecord) {
-      this.reader = reader;
+    Records(InputStream in, int maxRecord) {
+      this.in = in;
       this.maxRecord = maxRecord;
+    }
+
+    /** Decodes the next characters into buf; false at the end of the input. */
+    private boolean fill() throws IOException {
+      chars.clear();
+      while (chars.position() == 0) {
+        if (malformed != null) {
+          malformed.throwException();
+        }
+        if (!bytes.hasRemaining() && eof) {
+          return false;
+        }
+        if (!eof) {
+          bytes.compact();
+          int n = in.read(bytes.array(), bytes.position(), bytes.remaining());
+          if (n < 0) {
+            eof = true;
+          } else {
+            bytes.position(bytes.position() + n);
+          }
+          bytes.flip();
+        }
+        CoderResult result = decoder.decode(bytes, chars, eof);
+        if (result.isError()) {
+          malformed = result; // thrown once the characters before it are read
+        } else if (eof && !bytes.hasRemaining()) {
+          decoder.flush(chars);
+          eof = true;
+        }
+      }
+      pos = 0;
+      len = chars.position();
+      return true;
     }
 
     /** The next character, or -1 at the end; a byte order mark at the very start is skipped. */
     private int read() throws IOException {
       if (pos == len) {
-        len = reader.read(buf);
-        pos = 0;
-        if (len <= 0) {
+        if (!fill()) {
           len = 0;
+          pos = 0;
           return -1;
         }
       }
