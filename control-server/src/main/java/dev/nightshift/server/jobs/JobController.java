@@ -26,7 +26,7 @@ import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Admin API for jobs: submit (JSON or streamed NDJSON), watch, steer. */
+/** Admin API for jobs: submit (JSON, or streamed NDJSON or CSV), watch, steer. */
 @RestController
 @RequestMapping("/api/v1/jobs")
 class JobController {

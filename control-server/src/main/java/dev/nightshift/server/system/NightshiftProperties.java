@@ -85,8 +85,8 @@ public record NightshiftProperties(
 
   /**
    * @param jsonBody largest JSON request body (job submissions with inline items)
-   * @param upload largest streamed NDJSON upload
-   * @param itemLine largest single NDJSON item line
+   * @param upload largest streamed NDJSON or CSV upload
+   * @param itemLine largest single item: an NDJSON line, a CSV record
    * @param batchInput largest input of one batch (items of one batch, as NDJSON)
    * @param result largest result (stdout) of one batch
    * @param logTail longest log tail kept per attempt
