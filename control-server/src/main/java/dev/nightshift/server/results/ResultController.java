@@ -92,7 +92,13 @@ class ResultController {
     if (accept == null) {
       return false;
     }
-    for (MediaType type : MediaType.parseMediaTypes(accept)) {
+    List<MediaType> types;
+    try {
+      types = MediaType.parseMediaTypes(accept);
+    } catch (org.springframework.http.InvalidMediaTypeException e) {
+      return false; // an Accept that names nothing valid asks for nothing in particular: the default, NDJSON
+    }
+    for (MediaType type : types) {
       if (type.isCompatibleWith(NDJSON) && !type.isWildcardType()) {
         return false;
       }
