@@ -26,7 +26,7 @@ import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** Admin API for jobs: submit (JSON or streamed NDJSON), watch, steer. */
+/** Admin API for jobs: submit (JSON, or streamed NDJSON or CSV), watch, steer. */
 @RestController
 @RequestMapping("/api/v1/jobs")
 class JobController {
@@ -44,7 +44,9 @@ class JobController {
           "label",
           "commit",
           "maxDataLagSeconds",
-          "minDataPosition");
+          "minDataPosition",
+          "retention",
+          "csvHeader");
   private final JobService jobs;
   private final JobQueries queries;
   private final JsonMapper json;
@@ -67,6 +69,20 @@ class JobController {
   ResponseEntity<JobQueries.JobView> submitStream(
       @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
+    return upload(params, request, user, false);
+  }
+
+  /** CSV: a header row names the fields of one JSON object per row; {@code csvHeader=false} takes raw lines. */
+  @PostMapping(consumes = "text/csv")
+  ResponseEntity<JobQueries.JobView> submitCsv(
+      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      throws IOException {
+    return upload(params, request, user, true);
+  }
+
+  private ResponseEntity<JobQueries.JobView> upload(
+      MultiValueMap<String, String> params, HttpServletRequest request, Principal user, boolean csv)
+      throws IOException {
     Set<String> unknown = new TreeSet<>(params.keySet());
     unknown.removeAll(STREAM_PARAMS);
     if (!unknown.isEmpty()) {
@@ -88,12 +104,20 @@ class JobController {
             pairs(params, "label"),
             params.getFirst("commit"),
             integer(params, "maxDataLagSeconds") == null ? null : (long) integer(params, "maxDataLagSeconds"),
-            params.getFirst("minDataPosition"));
+            params.getFirst("minDataPosition"),
+            params.getFirst("retention"));
     JobSpec spec;
     long id;
     try {
+      Boolean header = bool(params, "csvHeader");
+      if (header != null && !csv) {
+        throw ProblemException.badRequest("csvHeader applies only to CSV uploads (Content-Type text/csv)");
+      }
       spec = submission.validate(true);
-      id = jobs.submitStream(spec, request.getInputStream(), user.getName());
+      id =
+          csv
+              ? jobs.submitCsv(spec, request.getInputStream(), header == null || header, user.getName())
+              : jobs.submitStream(spec, request.getInputStream(), user.getName());
     } catch (ProblemException refused) {
       drain(request.getInputStream());
       throw refused;
@@ -134,6 +158,19 @@ class JobController {
       throw ProblemException.badRequest(
           "query parameter " + name + " must be a whole number in decimal digits (got '" + value + "')");
     }
+  }
+
+  private static Boolean bool(MultiValueMap<String, String> params, String name) {
+    String value = params.getFirst(name);
+    if (value == null) {
+      return null;
+    }
+    return switch (value.strip().toLowerCase()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw ProblemException.badRequest(
+          "query parameter " + name + " must be true or false (got '" + value + "')");
+    };
   }
 
   private static Map<String, String> pairs(MultiValueMap<String, String> params, String name) {

@@ -31,15 +31,22 @@ public class JobQueries {
       "id, name, command, state, priority, batch_size, max_attempts, timeout_seconds, max_parallel, env, labels,"
           + " commit_sha, input_kind, item_count, batch_count, pending_count, leased_count, succeeded_count,"
           + " dead_count, cancelled_count, succeeded_items, submitted_by, created_at, started_at, finished_at,"
-          + " updated_at, max_data_lag_seconds, min_data_position";
+          + " updated_at, max_data_lag_seconds, min_data_position,"
+          + " retention_seconds, purged_at";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
+  private final Duration defaultRetention;
 
-  JobQueries(JdbcClient jdbc, JsonMapper json, Clock clock) {
+  JobQueries(
+      JdbcClient jdbc,
+      JsonMapper json,
+      Clock clock,
+      dev.nightshift.server.system.NightshiftProperties properties) {
     this.jdbc = jdbc;
     this.json = json;
     this.clock = clock;
+    this.defaultRetention = properties.retention().finishedJobs();
   }
 
   /** Batches of a job by state. */
@@ -92,7 +99,19 @@ public class JobQueries {
       List<VersionSeen> versions,
       Integer maxDataLagSeconds,
       String minDataPosition,
-      List<DataSeen> data) {}
+      List<DataSeen> data,
+      Retention retention) {}
+
+  /**
+   * What is kept of a job and until when.
+   *
+   * @param period how long after finishing the inputs, results and attempts are kept ("7d"), or "forever"
+   * @param source "job" when the job set its own period, else "server"
+   * @param purgeAfter when they will be purged (null while the job has not finished, or kept forever)
+   * @param purgedAt when they were purged (null until then); the job's counters and versions stay
+   * @param note the same in one sentence
+   */
+  public record Retention(String period, String source, Instant purgeAfter, Instant purgedAt, String note) {}
 
   /** A page of jobs, newest first; {@code nextBefore} fetches the next page. */
   public record JobPage(List<JobView> items, Long nextBefore) {}
@@ -206,7 +225,9 @@ public class JobQueries {
       Instant finishedAt,
       Instant updatedAt,
       Integer maxDataLagSeconds,
-      String minDataPosition) {}
+      String minDataPosition,
+      Long retentionSeconds,
+      Instant purgedAt) {}
 
   private Row row(ResultSet rs) throws SQLException {
     return new Row(
@@ -238,7 +259,9 @@ public class JobQueries {
         Times.instant(rs, "finished_at"),
         Times.instant(rs, "updated_at"),
         rs.getObject("max_data_lag_seconds", Integer.class),
-        rs.getString("min_data_position"));
+        rs.getString("min_data_position"),
+        rs.getObject("retention_seconds", Long.class),
+        Times.instant(rs, "purged_at"));
   }
 
   /** {@code versions} and {@code data} null = not loaded (lists leave them out). */
@@ -298,6 +321,47 @@ public class JobQueries {
         versions,
         r.maxDataLagSeconds,
         r.minDataPosition,
-        data);
+        data,
+        retention(r));
+  }
+
+  /** "7d", "12h", "90m", or whole seconds when none fits. */
+  static String period(Duration d) {
+    long s = d.toSeconds();
+    if (s % 86_400 == 0) {
+      return s / 86_400 + "d";
+    }
+    if (s % 3_600 == 0) {
+      return s / 3_600 + "h";
+    }
+    if (s % 60 == 0) {
+      return s / 60 + "m";
+    }
+    return s + "s";
+  }
+
+  private Retention retention(Row r) {
+    boolean own = r.retentionSeconds != null;
+    Duration keep = own ? Duration.ofSeconds(r.retentionSeconds) : defaultRetention;
+    boolean forever = !own && (keep.isZero() || keep.isNegative());
+    String period = forever ? "forever" : period(keep);
+    String source = own ? "job" : "server";
+    boolean finished = r.finishedAt != null && r.state != JobState.QUEUED && r.state != JobState.RUNNING
+        && r.state != JobState.PAUSED;
+    if (r.purgedAt != null) {
+      return new Retention(period, source, null, r.purgedAt,
+          "inputs, results and attempts purged on " + r.purgedAt + " (" + period
+              + " after the job finished); counters and versions kept");
+    }
+    if (forever) {
+      return new Retention(period, source, null, null, "inputs, results and attempts kept forever");
+    }
+    if (!finished) {
+      return new Retention(period, source, null, null,
+          "inputs, results and attempts kept while the job runs, then for " + period + " after it finishes");
+    }
+    Instant purgeAfter = r.finishedAt.plus(keep);
+    return new Retention(period, source, purgeAfter, null,
+        "results kept until " + purgeAfter + " (" + period + " after the job finished), then purged");
   }
 }

@@ -82,6 +82,11 @@ public class JobService {
     return submit(spec, "ITEMS", writer -> reader.read(ndjson, writer::item), user);
   }
 
+  long submitCsv(JobSpec spec, InputStream csv, boolean header, String user) {
+    CsvItems reader = new CsvItems(json, (int) limits.itemLine().toBytes());
+    return submit(spec, "ITEMS", writer -> reader.read(csv, header, writer::item), user);
+  }
+
   /**
    * The commit a job runs: its pinned commit (resolved to a full id), or the release current when batches are
    * claimed; without either there is nothing to run.
@@ -114,8 +119,9 @@ public class JobService {
                       """
                       INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
                         max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
-                        submitted_by, created_at, updated_at, max_data_lag_seconds, min_data_position)
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?)""")
+                        submitted_by, created_at, updated_at, max_data_lag_seconds, min_data_position,
+                        retention_seconds)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)""")
                   .params(
                       spec.name(),
                       spec.command(),
@@ -133,7 +139,8 @@ public class JobService {
                       Times.db(now),
                       Times.db(now),
                       spec.maxDataLagSeconds(),
-                      spec.minDataPosition())
+                      spec.minDataPosition(),
+                      spec.retention() == null ? null : spec.retention().toSeconds())
                   .update(keys);
               long id = keys.getKey().longValue();
               BatchWriter writer =
@@ -142,7 +149,8 @@ public class JobService {
               input.accept(writer);
               writer.finish();
               if (writer.batches() == 0) {
-                throw ProblemException.badRequest("the upload holds no items: send one JSON value per line");
+                throw ProblemException.badRequest("the upload holds no items: send one JSON value per line (NDJSON), or a header row and"
+                    + " rows (CSV)");
               }
               jdbc.sql("UPDATE job SET item_count = ?, batch_count = ?, pending_count = ? WHERE id = ?")
                   .params(writer.items(), writer.batches(), writer.batches(), id)
@@ -235,6 +243,10 @@ public class JobService {
           JobState state = lockState(jobId);
           if (state == JobState.CANCELLED || state == JobState.SUCCEEDED) {
             throw refused(jobId, state, "retried");
+          }
+          if (jdbc.sql("SELECT purged_at IS NOT NULL FROM job WHERE id = ?").param(jobId).query(Boolean.class).single()) {
+            throw ProblemException.conflict(
+                "job " + jobId + " was purged (its retention period ended): its batches are gone; submit it again");
           }
           int dead =
               jdbc.sql("SELECT dead_count FROM job WHERE id = ?").param(jobId).query(Integer.class).single();

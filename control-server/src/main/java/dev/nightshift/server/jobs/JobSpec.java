@@ -15,4 +15,6 @@ record JobSpec(
     Map<String, String> labels,
     String commit,
     Integer maxDataLagSeconds,
-    String minDataPosition) {}
+    String minDataPosition,
+    /** How long after finishing the job's data is kept; null = the server's default. */
+    java.time.Duration retention) {}

@@ -1,6 +1,7 @@
 package dev.nightshift.server.jobs;
 
 import dev.nightshift.server.system.ProblemException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +14,8 @@ import tools.jackson.databind.JsonNode;
  * A job as an admin submits it. Either {@code items} (any JSON values) or {@code range} (numbers from start,
  * inclusive, to end, exclusive); everything but name, command and batchSize is optional. {@code maxDataLagSeconds}
  * and {@code minDataPosition} make it a job for workers with fresh reference data only (docs/reference-data.md).
+ * {@code retention} ("7d", "12h", "90m") is how long after the job finishes its inputs, results and attempts are kept;
+ * left out, the server's {@code nightshift.retention.finished-jobs} applies.
  */
 record JobSubmission(
     String name,
@@ -28,7 +31,8 @@ record JobSubmission(
     Map<String, String> labels,
     String commit,
     Long maxDataLagSeconds,
-    String minDataPosition) {
+    String minDataPosition,
+    String retention) {
 
   /** The longest lag a job may allow: 30 days. */
   static final long MAX_DATA_LAG_SECONDS = 30L * 24 * 3600;
@@ -41,6 +45,21 @@ record JobSubmission(
   /** env and labels are each stored as one JSON text (a MySQL TEXT column): all names and values together. */
   static final int MAX_MAP_BYTES = 65_535;
   static final int MAX_LABEL_VALUE = 200;
+  static final Duration MAX_RETENTION = Duration.ofDays(36_500);
+
+  /** "30d", "12h", "90m" (whole days, hours or minutes) as a duration; null when not of that form. */
+  static Duration parseRetention(String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,7})([dhm])").matcher(text.strip());
+    if (!m.matches()) {
+      return null;
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "d" -> Duration.ofDays(n);
+      case "h" -> Duration.ofHours(n);
+      default -> Duration.ofMinutes(n);
+    };
+  }
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   /** Adds an error when the map, stored as JSON, passes {@link #MAX_MAP_BYTES}. */
@@ -152,6 +171,15 @@ record JobSubmission(
         errors.add("minDataPosition: " + problem);
       }
     }
+    Duration keep = null;
+    if (retention != null) {
+      keep = parseRetention(retention);
+      if (keep == null || keep.isZero() || keep.compareTo(MAX_RETENTION) > 0) {
+        errors.add("retention must be a whole number of days, hours or minutes such as \"7d\", \"12h\" or"
+            + " \"90m\", at least 1m and at most 36500d (got '" + retention + "'); leave it out for the server's"
+            + " default");
+      }
+    }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
     }
@@ -167,6 +195,7 @@ record JobSubmission(
         cleanLabels,
         commit,
         maxDataLagSeconds == null ? null : maxDataLagSeconds.intValue(),
-        position);
+        position,
+        keep);
   }
 }

@@ -1,46 +1,116 @@
 package dev.nightshift.server.results;
 
 import dev.nightshift.server.system.ProblemException;
+import dev.nightshift.server.system.Times;
+import java.io.IOException;
 import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Streams a job's results: for each succeeded batch, in batch order, exactly what its script wrote to stdout
  * (a missing final newline is added so batches never run together). Reads in keyset pages: constant memory.
+ * As CSV ({@code ?format=csv} or {@code Accept: text/csv}) each non-blank output line is a row: its position
+ * (index, batch, line), then the fields of results that are JSON objects with scalar values, one column each, and
+ * a {@code result} column with the line as sent for every other line.
  */
 @RestController
 class ResultController {
   private static final int PAGE = 200;
+  /** More distinct fields than this and the lines that bring new ones go to the result column. */
+  static final int MAX_COLUMNS = 500;
+  private static final List<String> POSITION = List.of("index", "batch", "line");
   private static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson;charset=UTF-8");
+  private static final MediaType CSV = MediaType.parseMediaType("text/csv;charset=UTF-8");
   private final JdbcClient jdbc;
+  private final JsonMapper json;
 
-  ResultController(JdbcClient jdbc) {
+  ResultController(JdbcClient jdbc, JsonMapper json) {
     this.jdbc = jdbc;
+    this.json = json;
   }
 
   private record Chunk(int seq, String output) {}
 
+  private record JobRow(String state, Instant purgedAt) {}
+
   @GetMapping("/api/v1/jobs/{id}/results")
-  ResponseEntity<StreamingResponseBody> results(@PathVariable long id) {
-    String state =
-        jdbc.sql("SELECT state FROM job WHERE id = ?")
+  ResponseEntity<StreamingResponseBody> results(
+      @PathVariable long id,
+      @RequestParam(required = false) String format,
+      @RequestHeader(value = "Accept", required = false) String accept) {
+    boolean csv = csv(format, accept);
+    JobRow job =
+        jdbc.sql("SELECT state, purged_at FROM job WHERE id = ?")
             .param(id)
-            .query(String.class)
+            .query((rs, n) -> new JobRow(rs.getString(1), Times.instant(rs, "purged_at")))
             .optional()
             .orElseThrow(() -> ProblemException.notFound("job", id));
-    StreamingResponseBody body = out -> write(id, out);
-    return ResponseEntity.ok().contentType(NDJSON).header("Nightshift-Job-State", state).body(body);
+    if (job.purgedAt() != null) {
+      throw new ProblemException(
+          HttpStatus.GONE,
+          "Results purged",
+          "job " + id + "'s inputs, results and attempts were purged on " + job.purgedAt()
+              + " when its retention period ended; the job's counters and versions are kept. Export results before"
+              + " the purge (see the job's purgeAfter), or give a job a longer retention when submitting it");
+    }
+    StreamingResponseBody body = csv ? out -> writeCsv(id, out) : out -> write(id, out);
+    return ResponseEntity.ok()
+        .contentType(csv ? CSV : NDJSON)
+        .header("Nightshift-Job-State", job.state())
+        .body(body);
   }
 
-  private void write(long jobId, OutputStream out) throws java.io.IOException {
+  private static boolean csv(String format, String accept) {
+    if (format != null) {
+      return switch (format.strip().toLowerCase()) {
+        case "csv" -> true;
+        case "ndjson" -> false;
+        default -> throw ProblemException.badRequest("format must be ndjson or csv (got '" + format + "')");
+      };
+    }
+    if (accept == null) {
+      return false;
+    }
+    List<MediaType> types;
+    try {
+      types = MediaType.parseMediaTypes(accept);
+    } catch (org.springframework.http.InvalidMediaTypeException e) {
+      return false; // an Accept that names nothing valid asks for nothing in particular: the default, NDJSON
+    }
+    for (MediaType type : types) {
+      if (type.isCompatibleWith(NDJSON) && !type.isWildcardType()) {
+        return false;
+      }
+      if (type.getType().equals("text") && type.getSubtype().equals("csv")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Calls {@code each} with every batch's output, in batch order, a page at a time. */
+  private void forEach(long jobId, ChunkSink each) throws IOException {
     int after = -1;
     while (true) {
       List<Chunk> page =
@@ -49,18 +119,147 @@ class ResultController {
               .query((rs, n) -> new Chunk(rs.getInt(1), rs.getString(2)))
               .list();
       for (Chunk c : page) {
-        if (!c.output.isEmpty()) {
-          out.write(c.output.getBytes(StandardCharsets.UTF_8));
-          if (c.output.charAt(c.output.length() - 1) != '\n') {
-            out.write('\n');
-          }
-        }
+        each.accept(c);
         after = c.seq;
       }
-      out.flush();
       if (page.size() < PAGE) {
         return;
       }
     }
+  }
+
+  private interface ChunkSink {
+    void accept(Chunk chunk) throws IOException;
+  }
+
+  private void write(long jobId, OutputStream out) throws IOException {
+    forEach(
+        jobId,
+        c -> {
+          if (!c.output.isEmpty()) {
+            out.write(c.output.getBytes(StandardCharsets.UTF_8));
+            if (c.output.charAt(c.output.length() - 1) != '\n') {
+              out.write('\n');
+            }
+          }
+          out.flush();
+        });
+  }
+
+  /** The output's non-blank lines, without line breaks. */
+  private static List<String> lines(String output) {
+    List<String> lines = new ArrayList<>();
+    for (String line : output.split("\n", -1)) {
+      if (line.endsWith("\r")) {
+        line = line.substring(0, line.length() - 1);
+      }
+      if (!line.isBlank()) {
+        lines.add(line);
+      }
+    }
+    return lines;
+  }
+
+  /** The line as a JSON object with only scalar values, or null. */
+  private JsonNode flat(String line) {
+    if (!line.stripLeading().startsWith("{")) {
+      return null;
+    }
+    try {
+      JsonNode node = json.readTree(line);
+      if (node == null || !node.isObject()) {
+        return null;
+      }
+      for (Map.Entry<String, JsonNode> field : node.properties()) {
+        if (field.getValue().isContainer()) {
+          return null;
+        }
+      }
+      return node;
+    } catch (JacksonException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Two passes over the results: the first finds the columns (fields of flat objects, and whether any line needs
+   * the result column), the second writes the rows. Memory holds one page and the column names.
+   */
+  private void writeCsv(long jobId, OutputStream out) throws IOException {
+    Set<String> fields = new LinkedHashSet<>();
+    boolean[] other = {false};
+    forEach(
+        jobId,
+        c -> {
+          for (String line : lines(c.output)) {
+            JsonNode node = flat(line);
+            if (node == null) {
+              other[0] = true;
+              continue;
+            }
+            java.util.Collection<String> keys = node.propertyNames();
+            if (!fields.containsAll(keys)) {
+              if (fields.size() + keys.size() > MAX_COLUMNS) {
+                other[0] = true;
+                continue;
+              }
+              fields.addAll(keys);
+            }
+          }
+        });
+    List<String> header = new ArrayList<>(POSITION);
+    for (String f : fields) {
+      header.add(POSITION.contains(f) || f.equals("result") ? "result." + f : f);
+    }
+    if (other[0]) {
+      header.add("result");
+    }
+    Writer w = new OutputStreamWriter(out, StandardCharsets.UTF_8);
+    row(w, header);
+    long[] index = {0};
+    forEach(
+        jobId,
+        c -> {
+          int lineNo = 0;
+          for (String line : lines(c.output)) {
+            lineNo++;
+            List<String> cells = new ArrayList<>(header.size());
+            cells.add(Long.toString(index[0]++));
+            cells.add(Integer.toString(c.seq));
+            cells.add(Integer.toString(lineNo));
+            JsonNode node = flat(line);
+            boolean asFields = node != null && fields.containsAll(node.propertyNames());
+            for (String f : fields) {
+              JsonNode v = asFields ? node.get(f) : null;
+              cells.add(v == null || v.isNull() ? "" : v.asString());
+            }
+            if (other[0]) {
+              cells.add(asFields ? "" : line);
+            }
+            row(w, cells);
+          }
+          w.flush();
+        });
+    w.flush();
+  }
+
+  private static void row(Writer w, List<String> cells) throws IOException {
+    for (int i = 0; i < cells.size(); i++) {
+      if (i > 0) {
+        w.write(',');
+      }
+      w.write(quote(cells.get(i)));
+    }
+    w.write("\r\n");
+  }
+
+  /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+  static String quote(String cell) {
+    boolean needs = false;
+    for (int i = 0; i < cell.length() && !needs; i++) {
+      char c = cell.charAt(i);
+      needs = c == ',' || c == '"' || c == '\n' || c == '\r';
+    }
+    return needs ? '"' + cell.replace("\"", "\"\"") + '"' : cell;
   }
 }

@@ -22,6 +22,7 @@ import org.springframework.util.unit.DataSize;
  * @param retry back-off between failed attempts
  * @param limits input size limits
  * @param code where the processing code comes from
+ * @param retention how long finished jobs' data is kept
  */
 @ConfigurationProperties("nightshift")
 public record NightshiftProperties(
@@ -32,7 +33,8 @@ public record NightshiftProperties(
     @DefaultValue Claim claim,
     @DefaultValue Retry retry,
     @DefaultValue Limits limits,
-    @DefaultValue Code code) {
+    @DefaultValue Code code,
+    @DefaultValue Retention retention) {
 
   public NightshiftProperties {
     if (dataDir == null) {
@@ -83,8 +85,8 @@ public record NightshiftProperties(
 
   /**
    * @param jsonBody largest JSON request body (job submissions with inline items)
-   * @param upload largest streamed NDJSON upload
-   * @param itemLine largest single NDJSON item line
+   * @param upload largest streamed NDJSON or CSV upload
+   * @param itemLine largest single item: an NDJSON line, a CSV record
    * @param batchInput largest input of one batch (items of one batch, as NDJSON)
    * @param result largest result (stdout) of one batch
    * @param logTail longest log tail kept per attempt
@@ -98,4 +100,18 @@ public record NightshiftProperties(
       @DefaultValue("64MB") DataSize result,
       @DefaultValue("64KB") DataSize logTail,
       @DefaultValue("5000000") int batchesPerJob) {}
+
+  /**
+   * @param finishedJobs how long after a job finishes (SUCCEEDED, FAILED or CANCELLED) its inputs, results and
+   *     attempts are kept before they are purged; a job's own {@code retention} overrides it; 0 = keep forever
+   *     (jobs with their own retention are still purged)
+   * @param interval how often the purge step looks for jobs due
+   * @param chunk rows deleted per statement (each its own short transaction)
+   * @param pause pause between two chunks, so a large purge leaves the database room for claims
+   */
+  public record Retention(
+      @DefaultValue("30d") Duration finishedJobs,
+      @DefaultValue("10m") Duration interval,
+      @DefaultValue("500") int chunk,
+      @DefaultValue("20ms") Duration pause) {}
 }

@@ -19,7 +19,8 @@ class UpstreamMirrorTest {
   static NightshiftProperties properties(Path dataDir, String upstream) {
     return new NightshiftProperties(
         dataDir, null, null, null, null, null, null,
-        new NightshiftProperties.Code(upstream, null, null, java.time.Duration.ofMinutes(1)));
+        new NightshiftProperties.Code(upstream, null, null, java.time.Duration.ofMinutes(1)),
+        null);
   }
 
   @Test

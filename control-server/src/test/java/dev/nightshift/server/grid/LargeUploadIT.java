@@ -17,12 +17,37 @@ import tools.jackson.databind.JsonNode;
 /**
  * A 1,000,000-item NDJSON upload (about 190 MB) into a server whose whole heap is 160 MB: it can only succeed if
  * the upload is streamed into batches rather than held in memory. A bad line late in a big upload leaves nothing.
+ * The same for a 1,000,000-row CSV upload.
  */
 class LargeUploadIT {
   @TempDir Path dir;
 
   /** Generates {@code count} NDJSON lines of ~190 bytes on the fly, with an optional broken line. */
   static InputStream items(int count, int brokenLine) {
+    return lines(
+        count,
+        line ->
+            line == brokenLine
+                ? "{\"n\": " + line + ", oops\n"
+                : "{\"n\":" + line + ",\"payload\":\"" + "x".repeat(160) + "\"}\n");
+  }
+
+  /**
+   * A header and {@code count} CSV rows of ~190 bytes (a quoted field with a comma and doubled quotes), with an
+   * optional row whose quote is never closed (a later row's quote would close it: make it the last).
+   */
+  static InputStream csv(int count, int brokenRow) {
+    return lines(
+        count + 1,
+        line ->
+            line == 1
+                ? "n,label,payload\r\n"
+                : (line - 1) + "," + (line - 1 == brokenRow ? "\"open" : "\"a, \"\"b\"\"\"") + ","
+                    + "x".repeat(160) + "\r\n");
+  }
+
+  /** Generates {@code count} lines on the fly, line n (1-based) from {@code text}. */
+  static InputStream lines(int count, java.util.function.IntFunction<String> text) {
     return new InputStream() {
       private int line;
       private byte[] current = new byte[0];
@@ -33,11 +58,7 @@ class LargeUploadIT {
           return false;
         }
         line++;
-        String text =
-            line == brokenLine
-                ? "{\"n\": " + line + ", oops\n"
-                : "{\"n\":" + line + ",\"payload\":\"" + "x".repeat(160) + "\"}\n";
-        current = text.getBytes(StandardCharsets.UTF_8);
+        current = text.apply(line).getBytes(StandardCharsets.UTF_8);
         pos = 0;
         return true;
       }
@@ -86,6 +107,24 @@ class LargeUploadIT {
       JsonNode job = r.json();
       assertThat(job.get("itemCount").asLong()).isEqualTo(1_000_000);
       assertThat(job.get("batchCount").asInt()).isEqualTo(1_000);
+
+      // The same for CSV: a quote left open in the last row is named by its line and leaves nothing.
+      Http.Response badCsv =
+          admin.post(
+              "/api/v1/jobs?name=broken-csv&command=cat&batchSize=1000",
+              HttpRequest.BodyPublishers.ofInputStream(() -> csv(300_000, 300_000)),
+              "text/csv");
+      assertThat(badCsv.status()).as(badCsv.toString()).isEqualTo(400);
+      assertThat(badCsv.detail()).contains("line 300001: a quoted field opened here is never closed");
+      assertThat(admin.get("/api/v1/jobs").json().get("items")).hasSize(1);
+      Http.Response csv =
+          admin.post(
+              "/api/v1/jobs?name=million-csv&command=cat&batchSize=1000",
+              HttpRequest.BodyPublishers.ofInputStream(() -> csv(1_000_000, -1)),
+              "text/csv");
+      assertThat(csv.status()).as(csv.toString()).isEqualTo(201);
+      assertThat(csv.json().get("itemCount").asLong()).isEqualTo(1_000_000);
+      assertThat(csv.json().get("batchCount").asInt()).isEqualTo(1_000);
       assertThat(server.logText()).doesNotContain("OutOfMemoryError");
     }
   }
