@@ -52,18 +52,25 @@ class ResultController {
 
   private record Chunk(int seq, String output) {}
 
-  private record JobRow(String state, Instant purgedAt) {}
+  private record JobRow(String state, Instant purgedAt, int batches, int succeeded, int dead, int cancelled) {}
 
   @GetMapping("/api/v1/jobs/{id}/results")
   ResponseEntity<StreamingResponseBody> results(
       @PathVariable long id,
       @RequestParam(required = false) String format,
+      @RequestParam(required = false) String partial,
       @RequestHeader(value = "Accept", required = false) String accept) {
     boolean csv = csv(format, accept);
+    boolean partialOk = partial(partial);
     JobRow job =
-        jdbc.sql("SELECT state, purged_at FROM job WHERE id = ?")
+        jdbc.sql(
+                "SELECT state, purged_at, batch_count, succeeded_count, dead_count, cancelled_count FROM job"
+                    + " WHERE id = ?")
             .param(id)
-            .query((rs, n) -> new JobRow(rs.getString(1), Times.instant(rs, "purged_at")))
+            .query(
+                (rs, n) ->
+                    new JobRow(rs.getString(1), Times.instant(rs, "purged_at"), rs.getInt(3), rs.getInt(4),
+                        rs.getInt(5), rs.getInt(6)))
             .optional()
             .orElseThrow(() -> ProblemException.notFound("job", id));
     if (job.purgedAt() != null) {
@@ -74,11 +81,36 @@ class ResultController {
               + " when its retention period ended; the job's counters and versions are kept. Export results before"
               + " the purge (see the job's purgeAfter), or give a job a longer retention when submitting it");
     }
+    boolean ended = job.state().equals("FAILED") || job.state().equals("CANCELLED");
+    int missing = job.batches() - job.succeeded();
+    if (ended && missing > 0 && !partialOk) {
+      // An empty or short 200 would look like a complete result to a script; say what is missing instead.
+      throw new ProblemException(
+          HttpStatus.CONFLICT,
+          "Results incomplete",
+          "job " + id + " is " + job.state() + ": " + missing + " of " + job.batches() + " batch(es) have no result ("
+              + job.dead() + " DEAD, " + job.cancelled() + " cancelled, " + (missing - job.dead() - job.cancelled())
+              + " never finished); GET /api/v1/jobs/" + id + "/failures shows why they failed. Add ?partial=true to"
+              + " download the " + job.succeeded() + " result(s) that exist");
+    }
     StreamingResponseBody body = csv ? out -> writeCsv(id, out) : out -> write(id, out);
     return ResponseEntity.ok()
         .contentType(csv ? CSV : NDJSON)
         .header("Nightshift-Job-State", job.state())
+        .header("Nightshift-Batches", Integer.toString(job.batches()))
+        .header("Nightshift-Batches-With-Result", Integer.toString(job.succeeded()))
         .body(body);
+  }
+
+  private static boolean partial(String partial) {
+    if (partial == null) {
+      return false;
+    }
+    return switch (partial.strip().toLowerCase()) {
+      case "true", "" -> true;
+      case "false" -> false;
+      default -> throw ProblemException.badRequest("partial must be true or false (got '" + partial + "')");
+    };
   }
 
   private static boolean csv(String format, String accept) {

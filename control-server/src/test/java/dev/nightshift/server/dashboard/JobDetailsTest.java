@@ -19,7 +19,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Issue 14's list of details, over real HTTP: wait reasons and failures (with stderr) in one API call each, the
- * favicon without a login, a finished job's fixed rate; bad inputs tried: limit 0, 101 and "abc", an unknown job.
+ * favicon without a login, a finished job's fixed rate, a FAILED job's results refused as incomplete unless
+ * {@code partial=true}; bad inputs tried: limit 0, 101 and "abc", partial=maybe, an unknown job.
  */
 @NightshiftTest
 class JobDetailsTest {
@@ -75,6 +76,20 @@ class JobDetailsTest {
       assertThat(r.isProblem()).as(bad).isTrue();
     }
     assertThat(admin.get("/api/v1/jobs/999999/failures").status()).isEqualTo(404);
+
+    // A FAILED job's results are not an empty or short 200 that looks complete: 409 says what is missing.
+    Http.Response incomplete = admin.get("/api/v1/jobs/" + id + "/results");
+    assertThat(incomplete.status()).isEqualTo(409);
+    assertThat(incomplete.detail())
+        .contains("FAILED: 1 of 2 batch(es) have no result (1 DEAD")
+        .contains("/api/v1/jobs/" + id + "/failures")
+        .contains("?partial=true");
+    Http.Response partial = admin.get("/api/v1/jobs/" + id + "/results?partial=true");
+    assertThat(partial.status()).isEqualTo(200);
+    assertThat(partial.body()).isEqualTo("ok\n");
+    assertThat(partial.headers().firstValue("Nightshift-Batches-With-Result")).hasValue("1");
+    assertThat(partial.headers().firstValue("Nightshift-Batches")).hasValue("2");
+    assertThat(admin.get("/api/v1/jobs/" + id + "/results?partial=maybe").status()).isEqualTo(400);
     // A finished job's rate is its run's, not "items in the last 5 minutes" that drains away as time passes.
     JsonNode done = Jobs.get(admin, id);
     assertThat(done.get("state").asString()).isEqualTo("FAILED");
