@@ -114,6 +114,35 @@ class EnrollmentService {
             + " (POST /api/v1/enrollment-tokens)");
   }
 
+  /**
+   * Checks a presented token without counting a use (the install scripts ask before they install anything, so a
+   * wrong token fails the install cleanly); refuses exactly as {@link #redeem} would.
+   */
+  void check(String presented) {
+    if (presented == null || presented.isBlank()) {
+      throw refused("no enrollment token was given: pass --token (or --token-file)");
+    }
+    if (standing != null && !standing.isBlank() && Tokens.same(standing, presented)) {
+      return;
+    }
+    Instant now = Times.instant(Times.db(clock.instant()));
+    boolean valid =
+        jdbc.sql(
+                """
+                SELECT COUNT(*) FROM enrollment_token
+                WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+                  AND (max_uses IS NULL OR uses < max_uses)""")
+            .params(Tokens.sha256(presented), Times.db(now))
+            .query(Long.class)
+            .single()
+        > 0;
+    if (!valid) {
+      throw refused(
+          "the enrollment token is unknown, expired, used up or revoked: ask an admin for a new one"
+              + " (POST /api/v1/enrollment-tokens)");
+    }
+  }
+
   private static ProblemException refused(String detail) {
     return new ProblemException(HttpStatus.UNAUTHORIZED, "Enrollment refused", detail);
   }
