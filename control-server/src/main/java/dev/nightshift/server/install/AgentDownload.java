@@ -32,7 +32,7 @@ public class AgentDownload {
   public record Served(String version, String sha256, long size) {}
 
   private final Resource jar;
-  private volatile Optional<Served> served;
+  private volatile Served served;
 
   AgentDownload(InstallProperties properties) {
     this.jar =
@@ -41,19 +41,22 @@ public class AgentDownload {
             : new ClassPathResource(CLASSPATH_JAR);
   }
 
-  /** The served agent, or empty when this server has no agent jar (built without it, or a missing file). */
+  /**
+   * The served agent, or empty when this server has no agent jar (built without it, or a missing file). Read once;
+   * a missing jar is looked for again at the next call.
+   */
   public Optional<Served> served() {
-    Optional<Served> s = served;
+    Served s = served;
     if (s == null) {
       synchronized (this) {
         s = served;
         if (s == null) {
-          s = read();
+          s = read().orElse(null);
           served = s;
         }
       }
     }
-    return s;
+    return Optional.ofNullable(s);
   }
 
   /** The jar's bytes; only after {@link #served()} said there is one. */
