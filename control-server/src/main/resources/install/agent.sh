@@ -286,9 +286,9 @@ for v in "$name" "$labels" "$idle_policy" "$host_idle_file"; do
 done
 
 [ -n "$java" ] || java=$(command -v java 2>/dev/null || true)
-[ -n "$java" ] && [ -x "$java" ] || fail "no java found: install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or pass --java PATH"
+{ [ -n "$java" ] && [ -x "$java" ]; } || fail "no java found: install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or pass --java PATH"
 java_major=$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1)
-[ -n "$java_major" ] && [ "$java_major" -ge 17 ] 2>/dev/null \
+{ [ -n "$java_major" ] && [ "$java_major" -ge 17 ] 2>/dev/null; } \
   || fail "$java is Java ${java_major:-of an unknown version}; the agent needs 17 or newer (pass --java PATH)"
 case "$java" in /*) ;; *) java=$(cd "$(dirname "$java")" && pwd)/$(basename "$java") ;; esac
 
