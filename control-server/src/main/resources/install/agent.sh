@@ -142,6 +142,32 @@ register_service() {
   fi
 }
 
+# write_plist FILE NAME KEEPALIVE LOG PROGRAM ARGS...: a launchd agent definition (macOS)
+write_plist() {
+  plist_file=$1 plist_name=$2 plist_keepalive=$3 plist_log=$4
+  shift 4
+  plist_args=
+  for a in "$@"; do plist_args="$plist_args<string>$a</string>"; done
+  cat >"$plist_file" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key><string>dev.nightshift.$plist_name</string>
+  <key>ProgramArguments</key>
+  <array>$plist_args</array>
+  <key>RunAtLoad</key><true/>
+  <key>KeepAlive</key>$plist_keepalive
+  <key>ThrottleInterval</key><integer>30</integer>
+  <key>ProcessType</key><string>Background</string>
+  <key>Nice</key><integer>10</integer>
+  <key>StandardOutPath</key><string>$plist_log</string>
+  <key>StandardErrorPath</key><string>$plist_log</string>
+</dict>
+</plist>
+EOF
+}
+
 unregister_service() {
   if [ "$os" = Darwin ]; then
     target=$HOME/Library/LaunchAgents/dev.nightshift.$1.plist
@@ -227,20 +253,8 @@ if [ -n "$companion" ]; then
   cp "$stage/host-idle.sh" "$prefix/bin/nightshift-host-idle"
   chmod 755 "$prefix/bin/nightshift-host-idle"
   if [ "$os" = Darwin ]; then
-    cat >"$prefix/etc/nightshift-host-idle.plist" <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-  <key>Label</key><string>dev.nightshift.nightshift-host-idle</string>
-  <key>ProgramArguments</key>
-  <array><string>/bin/sh</string><string>$prefix/bin/nightshift-host-idle</string><string>$companion</string></array>
-  <key>RunAtLoad</key><true/>
-  <key>KeepAlive</key><true/>
-  <key>ProcessType</key><string>Background</string>
-</dict>
-</plist>
-EOF
+    write_plist "$prefix/etc/nightshift-host-idle.plist" nightshift-host-idle "<true/>" "$prefix/host-idle.log" \
+      /bin/sh "$prefix/bin/nightshift-host-idle" "$companion"
     unit=$prefix/etc/nightshift-host-idle.plist
   else
     cat >"$prefix/etc/nightshift-host-idle.service" <<EOF
@@ -367,24 +381,8 @@ EOF
 chmod 755 "$prefix/bin/nightshift-agent"
 
 if [ "$os" = Darwin ]; then
-  cat >"$prefix/etc/nightshift-agent.plist" <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-  <key>Label</key><string>dev.nightshift.nightshift-agent</string>
-  <key>ProgramArguments</key>
-  <array><string>$prefix/bin/nightshift-agent</string><string>run</string></array>
-  <key>RunAtLoad</key><true/>
-  <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>
-  <key>ThrottleInterval</key><integer>30</integer>
-  <key>ProcessType</key><string>Background</string>
-  <key>Nice</key><integer>10</integer>
-  <key>StandardOutPath</key><string>$prefix/data/launchd.log</string>
-  <key>StandardErrorPath</key><string>$prefix/data/launchd.log</string>
-</dict>
-</plist>
-EOF
+  write_plist "$prefix/etc/nightshift-agent.plist" nightshift-agent \
+    "<dict><key>SuccessfulExit</key><false/></dict>" "$prefix/data/launchd.log" "$prefix/bin/nightshift-agent" run
   unit=$prefix/etc/nightshift-agent.plist
 else
   if [ "$root" = 1 ]; then
