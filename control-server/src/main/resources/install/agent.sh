@@ -134,7 +134,7 @@ register_service() {
     # shellcheck disable=SC2086
     systemctl $systemctl_scope enable "$1.service" >/dev/null 2>&1
     # shellcheck disable=SC2086
-    systemctl $systemctl_scope restart "$1.service"
+    systemctl $systemctl_scope restart "$1.service" </dev/null
     echo "Registered and started $unit_dir/$1.service"
     if [ "$root" = 0 ] && has loginctl; then
       echo "  (a --user unit runs while you are logged in; 'loginctl enable-linger $(id -un)' keeps it running)"
@@ -325,7 +325,7 @@ fetch install/nightshift-agent.jar "$stage/nightshift-agent.jar"
 actual=$(sha256 "$stage/nightshift-agent.jar")
 [ "$actual" = "$expected" ] \
   || fail "the downloaded agent's SHA-256 is $actual but the server says $expected: the download was cut short or changed on the way (a proxy?). Nothing was installed; run this again."
-version=$("$java" -jar "$stage/nightshift-agent.jar" version 2>&1 | head -n 1) \
+version=$("$java" -jar "$stage/nightshift-agent.jar" version </dev/null 2>&1 | head -n 1) \
   || fail "the downloaded agent does not start with $java: $version. Nothing was installed."
 
 if [ "$root" = 1 ] && [ "$service" = 1 ] && [ "$os" = Linux ]; then

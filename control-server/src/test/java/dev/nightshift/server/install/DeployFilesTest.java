@@ -151,7 +151,7 @@ class DeployFilesTest {
     for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
       Map<String, Object> get = (Map<String, Object>) ((Map<String, Object>) container.get(probe)).get("httpGet");
       assertThat(get.get("port")).as(probe).isEqualTo(port.get("name"));
-      assertThat(probePaths()).contains((String) get.get("path"));
+      assertThat((String) get.get("path")).as(probe + " (AgentInstallIT asks a real server)").startsWith("/actuator/health/");
     }
     Map<String, Object> service = (Map<String, Object>) byKind.get("Service/nightshift-server").get("spec");
     assertThat(((List<Map<String, Object>>) service.get("ports")).get(0).get("targetPort")).isEqualTo(port.get("name"));
