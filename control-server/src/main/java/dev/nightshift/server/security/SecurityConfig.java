@@ -160,6 +160,21 @@ class SecurityConfig {
     return http.build();
   }
 
+  /**
+   * The agent downloads and install scripts (install/InstallController): open, since they carry nothing secret; the
+   * enrollment-token check there reads the token itself (a refusal is a 401 the failure limit counts).
+   */
+  @Bean
+  @Order(3)
+  SecurityFilterChain installChain(HttpSecurity http) throws Exception {
+    http.securityMatcher("/install/**")
+        .csrf(csrf -> csrf.disable())
+        .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+        .requestCache(c -> c.disable())
+        .authorizeHttpRequests(auth -> auth.anyRequest().permitAll());
+    return http.build();
+  }
+
   @Bean
   @Order(10)
   SecurityFilterChain apiChain(HttpSecurity http, ApiTokens apiTokens, JsonMapper json) throws Exception {

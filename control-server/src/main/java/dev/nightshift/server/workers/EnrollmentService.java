@@ -7,6 +7,7 @@ import dev.nightshift.server.system.Times;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.util.List;
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -89,27 +90,58 @@ class EnrollmentService {
     }
   }
 
+  /** A token row that may still enroll an agent (parameters: the token's hash, now). */
+  private static final String USABLE =
+      """
+      token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+        AND (max_uses IS NULL OR uses < max_uses)""";
+
   /** Checks a presented token and counts its use; refuses with a reason the agent's owner can act on. */
   void redeem(String presented) {
-    if (presented == null || presented.isBlank()) {
-      throw refused("no enrollment token was given: pass --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
-    }
-    if (standing != null && !standing.isBlank() && Tokens.same(standing, presented)) {
+    if (standing(presented, "pass --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)")) {
       return;
     }
-    Instant now = Times.instant(Times.db(clock.instant()));
     int used =
-        jdbc.sql(
-                """
-                UPDATE enrollment_token SET uses = uses + 1
-                WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
-                  AND (max_uses IS NULL OR uses < max_uses)""")
-            .params(Tokens.sha256(presented), Times.db(now))
+        jdbc.sql("UPDATE enrollment_token SET uses = uses + 1 WHERE " + USABLE)
+            .params(Tokens.sha256(presented), now())
             .update();
-    if (used == 1) {
+    if (used != 1) {
+      throw unusable();
+    }
+  }
+
+  /**
+   * Checks a presented token without counting a use (the install scripts ask before they install anything, so a
+   * wrong token fails the install cleanly); refuses exactly as {@link #redeem} would.
+   */
+  void check(String presented) {
+    if (standing(presented, "pass --token (or --token-file)")) {
       return;
     }
-    throw refused(
+    long usable =
+        jdbc.sql("SELECT COUNT(*) FROM enrollment_token WHERE " + USABLE)
+            .params(Tokens.sha256(presented), now())
+            .query(Long.class)
+            .single();
+    if (usable == 0) {
+      throw unusable();
+    }
+  }
+
+  /** Whether it is the standing token; refuses a missing one, saying how to give it. */
+  private boolean standing(String presented, String howToGiveIt) {
+    if (presented == null || presented.isBlank()) {
+      throw refused("no enrollment token was given: " + howToGiveIt);
+    }
+    return standing != null && !standing.isBlank() && Tokens.same(standing, presented);
+  }
+
+  private LocalDateTime now() {
+    return Times.db(Times.instant(Times.db(clock.instant())));
+  }
+
+  private static ProblemException unusable() {
+    return refused(
         "the enrollment token is unknown, expired, used up or revoked: ask an admin for a new one"
             + " (POST /api/v1/enrollment-tokens)");
   }

@@ -176,6 +176,12 @@ class AccessMatrixTest {
               Map.entry("GET /login", Policy.PUBLIC),
               // the agent protocol
               Map.entry("POST " + AgentPaths.REGISTER, Policy.ENROLL),
+              // agent downloads: open; the token check refuses every credential but an enrollment token
+              Map.entry("GET /install/nightshift-agent.jar", Policy.PUBLIC),
+              Map.entry("GET /install/nightshift-agent.jar.sha256", Policy.PUBLIC),
+              Map.entry("GET /install/manifest.json", Policy.PUBLIC),
+              Map.entry("GET /install/{script:[a-z\\-]+\\.(?:sh|ps1)}", Policy.PUBLIC),
+              Map.entry("POST /install/enrollment-check", Policy.ENROLL),
               Map.entry("POST " + AgentPaths.HEARTBEAT, Policy.AGENT),
               Map.entry("POST " + AgentPaths.CLAIM, Policy.AGENT),
               Map.entry("POST " + AgentPaths.COMPLETE, Policy.AGENT),
@@ -374,6 +380,9 @@ class AccessMatrixTest {
 
   /** A concrete path for a pattern: ids that exist nowhere (a handler that is reached answers 404 or 400). */
   private static String concrete(String pattern) {
+    if (pattern.startsWith("/install/{script")) {
+      return "/install/agent.sh";
+    }
     if (pattern.startsWith("/ui/jobs/{id}/{action}")) {
       return "/ui/jobs/999999/cancel";
     }

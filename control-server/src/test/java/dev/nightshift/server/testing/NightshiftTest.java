@@ -24,8 +24,13 @@ import org.springframework.test.context.ContextConfiguration;
       "nightshift.enrollment-token=" + Http.ENROLLMENT_TOKEN,
       "nightshift.claim.poll-interval=200ms",
       "nightshift.retry.initial-backoff=1s",
-      "logging.level.dev.nightshift=INFO"
+      "logging.level.dev.nightshift=INFO",
+      // a small jar the install tests write (install/InstallControllerTest), not the real agent
+      "nightshift.install.agent-jar=" + NightshiftTest.SERVED_AGENT_JAR
     })
 @ContextConfiguration(initializers = TestDatabase.Initializer.class)
 @Import(TestConfig.class)
-public @interface NightshiftTest {}
+public @interface NightshiftTest {
+  /** Where the shared context's server looks for the agent jar it serves at /install/. */
+  String SERVED_AGENT_JAR = "target/test-served-agent/nightshift-agent.jar";
+}

@@ -1,0 +1,147 @@
+package dev.nightshift.server.install;
+
+import dev.nightshift.server.system.ProblemException;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.http.CacheControl;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+
+/**
+ * The agent downloads: the agent jar this server was built with, its SHA-256, and the install scripts and host
+ * companions with this server's URL filled in. Open to anyone (docs/operations.md, "Rolling out agents"): the jar
+ * is the released agent, not a secret, and nothing served here carries a token; the enrollment token is checked
+ * apart ({@code POST /install/enrollment-check}) and only the machines that have it can enroll.
+ */
+@RestController
+class InstallController {
+  static final String JAR = "nightshift-agent.jar";
+  /** The scripts served, each with the server's URL written in place of {@link #SERVER_PLACEHOLDER}. */
+  static final List<String> SCRIPTS = List.of("agent.sh", "install-agent.ps1", "host-idle.sh", "host-idle.ps1");
+
+  static final String SERVER_PLACEHOLDER = "@NIGHTSHIFT_SERVER@";
+  /** What may be written into a script as the server's URL: no quote, space, backtick or dollar. */
+  private static final Pattern SAFE_URL =
+      Pattern.compile("https?://(?:[A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~\\-/]*)?");
+
+  private final AgentDownload agent;
+  private final InstallProperties properties;
+
+  InstallController(AgentDownload agent, InstallProperties properties) {
+    this.agent = agent;
+    this.properties = properties;
+  }
+
+  @GetMapping("/install/" + JAR)
+  ResponseEntity<StreamingResponseBody> jar() {
+    AgentDownload.Served served = served();
+    StreamingResponseBody body =
+        out -> {
+          try (InputStream in = agent.open()) {
+            in.transferTo(out);
+          }
+        };
+    return ResponseEntity.ok()
+        .contentType(MediaType.parseMediaType("application/java-archive"))
+        .contentLength(served.size())
+        .eTag("\"" + served.sha256() + "\"")
+        .header("Nightshift-Agent-Version", served.version())
+        .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + JAR + "\"")
+        .cacheControl(CacheControl.noCache())
+        .body(body);
+  }
+
+  /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
+  @GetMapping(value = "/install/" + JAR + ".sha256", produces = MediaType.TEXT_PLAIN_VALUE)
+  ResponseEntity<String> sha256() {
+    return ResponseEntity.ok()
+        .cacheControl(CacheControl.noCache())
+        .body(served().sha256() + "  " + JAR + "\n");
+  }
+
+  @GetMapping("/install/manifest.json")
+  ResponseEntity<Map<String, Object>> manifest(HttpServletRequest request) {
+    AgentDownload.Served served = served();
+    String base = serverUrl(request) + "/install/";
+    Map<String, Object> jar = new LinkedHashMap<>();
+    jar.put("version", served.version());
+    jar.put("sha256", served.sha256());
+    jar.put("size", served.size());
+    jar.put("url", base + JAR);
+    Map<String, Object> scripts = new LinkedHashMap<>();
+    SCRIPTS.forEach(s -> scripts.put(s, base + s));
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("agent", jar);
+    body.put("scripts", scripts);
+    return ResponseEntity.ok().cacheControl(CacheControl.noCache()).body(body);
+  }
+
+  @GetMapping("/install/{script:[a-z\\-]+\\.(?:sh|ps1)}")
+  ResponseEntity<String> script(@PathVariable String script, HttpServletRequest request) {
+    if (!SCRIPTS.contains(script)) {
+      throw ProblemException.notFound("install script", script + " (there are " + String.join(", ", SCRIPTS) + ")");
+    }
+    String text;
+    try (InputStream in = new ClassPathResource("install/" + script).getInputStream()) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return ResponseEntity.ok()
+        .contentType(new MediaType("text", script.endsWith(".sh") ? "x-shellscript" : "plain", StandardCharsets.UTF_8))
+        .cacheControl(CacheControl.noStore())
+        .body(text.replace(SERVER_PLACEHOLDER, serverUrl(request)));
+  }
+
+  private AgentDownload.Served served() {
+    return agent
+        .served()
+        .orElseThrow(
+            () ->
+                new ProblemException(
+                    HttpStatus.NOT_FOUND,
+                    "No agent to serve",
+                    "this server has no agent jar (" + agent.source() + "): build it with ./mvnw package (the"
+                        + " build copies worker-agent/target/nightshift-agent.jar into the server jar), or set"
+                        + " NIGHTSHIFT_INSTALL_AGENT_JAR to an agent jar's path"));
+  }
+
+  /** The URL agents reach this server at: the configured one, else the one this request came in on. */
+  private String serverUrl(HttpServletRequest request) {
+    String url;
+    if (properties.serverUrl() != null) {
+      url = properties.serverUrl().toString();
+    } else {
+      String scheme = request.getScheme();
+      int port = request.getServerPort();
+      boolean defaultPort = ("http".equals(scheme) && port == 80) || ("https".equals(scheme) && port == 443);
+      String host = request.getServerName();
+      if (host.contains(":") && !host.startsWith("[")) {
+        host = "[" + host + "]";
+      }
+      url = scheme + "://" + host + (defaultPort ? "" : ":" + port) + request.getContextPath();
+    }
+    url = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    if (!SAFE_URL.matcher(url).matches()) {
+      throw ProblemException.badRequest(
+          "the server's URL as this request names it (" + url.replaceAll("[^\\x20-\\x7e]", "?") + ") cannot be"
+              + " written into an install script: call it by a plain host name or address, or set"
+              + " NIGHTSHIFT_INSTALL_SERVER_URL");
+    }
+    return url;
+  }
+}
