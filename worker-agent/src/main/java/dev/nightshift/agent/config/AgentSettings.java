@@ -21,6 +21,7 @@ import java.util.Map;
  * @param codeCache how many checkouts of recent commits are kept
  * @param verbose log debug details
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
+ * @param allowInsecureHttp whether a plain {@code http://} server that is not on this machine (loopback) is accepted
  */
 public record AgentSettings(
     URI server,
@@ -35,7 +36,8 @@ public record AgentSettings(
     int logTailBytes,
     int codeCache,
     boolean verbose,
-    Path caFile) {
+    Path caFile,
+    boolean allowInsecureHttp) {
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
@@ -49,7 +51,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile);
+        logTailBytes, codeCache, verbose, caFile, allowInsecureHttp);
   }
 
   public DataDir layout() {
@@ -59,7 +61,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile);
+        logTailBytes, codeCache, verbose, caFile, allowInsecureHttp);
   }
 
   /** Never prints the enrollment token. */
@@ -69,6 +71,7 @@ public record AgentSettings(
         + ", dataDir=" + dataDir + ", slots=" + slots + ", name=" + name + ", labels=" + labels
         + ", idle=" + idle + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
-        + (caFile == null ? "" : ", caFile=" + caFile) + "]";
+        + (caFile == null ? "" : ", caFile=" + caFile) + (allowInsecureHttp ? ", allowInsecureHttp=true" : "")
+        + "]";
   }
 }

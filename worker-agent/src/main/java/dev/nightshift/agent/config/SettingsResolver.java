@@ -48,7 +48,9 @@ public final class SettingsResolver {
     RUN_ON_BATTERY("run-on-battery"),
     VACATE_AFTER("vacate-after"),
     HOST_IDLE_FILE("host-idle-file"),
-    CA_FILE("ca-file");
+    CA_FILE("ca-file"),
+    ENROLLMENT_TOKEN_FILE("enrollment-token-file"),
+    ALLOW_INSECURE_HTTP("allow-insecure-http");
 
     private final String fileKey;
 
@@ -128,7 +130,7 @@ public final class SettingsResolver {
             : Defaults.dataDir(userHome);
     return new AgentSettings(
         server(chosen.get(Key.SERVER)),
-        text(chosen.get(Key.ENROLLMENT_TOKEN)),
+        enrollmentToken(chosen.get(Key.ENROLLMENT_TOKEN), chosen.get(Key.ENROLLMENT_TOKEN_FILE)),
         dataDir.toAbsolutePath().normalize(),
         chosen.containsKey(Key.SLOTS) ? slots(chosen.get(Key.SLOTS)) : Defaults.SLOTS,
         chosen.containsKey(Key.NAME) ? text(chosen.get(Key.NAME)) : hostname.apply(env),
@@ -143,7 +145,33 @@ public final class SettingsResolver {
             : Defaults.LOG_TAIL_BYTES,
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
         verbose,
-        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null);
+        chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null,
+        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)));
+  }
+
+  /**
+   * The enrollment token, given itself or (better: flags show in process lists, and a process's environment is
+   * readable by its OS user in {@code /proc/<pid>/environ}) as a file holding it on its first line.
+   */
+  private static String enrollmentToken(Sourced token, Sourced file) {
+    if (token != null && file != null) {
+      throw new SettingsException(
+          "both " + token.source() + " and " + file.source() + " give the enrollment token: keep only one"
+              + " (preferably the file)");
+    }
+    if (file == null) {
+      return text(token);
+    }
+    Path p = Path.of(file.value().trim()).toAbsolutePath().normalize();
+    try {
+      String first = Files.readString(p, StandardCharsets.UTF_8).strip().lines().findFirst().orElse("").strip();
+      if (first.isEmpty()) {
+        throw invalid(file, "the file " + p + " is empty; write the enrollment token on its first line");
+      }
+      return first;
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw invalid(file, "expected a readable file holding the enrollment token; cannot read " + p);
+    }
   }
 
   private static IdleSettings idle(Map<Key, Sourced> chosen) {
