@@ -63,6 +63,43 @@ class SecurityApiTest {
   }
 
   @Test
+  void aPageOnAnotherOriginCannotChangeAnythingWithTheBrowsersCachedCredentials() {
+    // tries, all with the admin's right Basic credentials (what a browser that logged in once sends by itself):
+    // Origin of another site, Origin "null", Sec-Fetch-Site cross-site and same-site, and the bodies an HTML form
+    // can send without CORS (text/plain, form-urlencoded, multipart) - to pause a job and revoke a worker
+    long job = Jobs.submit(admin, Jobs.range("csrf", "true", 10, 5));
+    String pause = "/api/v1/jobs/" + job + "/pause";
+    for (Http browser : List.of(
+        admin.withHeader("Origin", "https://evil.example"),
+        admin.withHeader("Origin", "null"),
+        admin.withHeader("Origin", "http://127.0.0.1:" + (port + 1)),
+        admin.withHeader("Sec-Fetch-Site", "cross-site"),
+        admin.withHeader("Sec-Fetch-Site", "same-site"))) {
+      Http.Response r = browser.post(pause, "");
+      assertThat(r.status()).as(r.toString()).isEqualTo(403);
+      assertThat(r.detail()).containsAnyOf("Cross-site request refused", "Cross-origin request refused");
+    }
+    for (String type : List.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x")) {
+      Http.Response r = admin.post(pause, "{\"a\":1}", type);
+      assertThat(r.status()).as(type + ": " + r).isEqualTo(415);
+      assertThat(r.detail()).contains("API writes take Content-Type: application/json");
+    }
+    Http.Response form = admin.post("/api/v1/jobs", "{\"name\":\"x\",\"command\":\"id\"}", "text/plain");
+    assertThat(form.status()).as("a text/plain job submission").isEqualTo(415);
+    assertThat(Jobs.get(admin, job).get("state").asString()).as("nothing changed").isNotEqualTo("PAUSED");
+
+    // reads stay open to the same credentials (another origin cannot read the answer: no CORS headers), and the
+    // server's own origin and scripts (no Origin, no Sec-Fetch-Site) may write
+    assertThat(admin.withHeader("Origin", "https://evil.example").get("/api/v1/jobs").status()).isEqualTo(200);
+    assertThat(admin.withHeader("Origin", "https://evil.example").get("/api/v1/jobs").headers()
+        .firstValue("Access-Control-Allow-Origin")).isEmpty();
+    Http.Response own = admin.withHeader("Origin", "http://127.0.0.1:" + port)
+        .withHeader("Sec-Fetch-Site", "same-origin").post(pause, "");
+    assertThat(own.status()).as(own.toString()).isEqualTo(200);
+    assertThat(Jobs.get(admin, job).get("state").asString()).isEqualTo("PAUSED");
+  }
+
+  @Test
   void usersAreManagedByAdminsAndTheLastAdminStays() {
     createUser("olga", "OPERATOR");
     Http olga = Http.basic(port, "olga", "olga-password-1");
