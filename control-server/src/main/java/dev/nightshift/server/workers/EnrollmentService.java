@@ -26,6 +26,38 @@ class EnrollmentService {
     this.jdbc = jdbc;
     this.clock = clock;
     this.standing = properties.enrollmentToken();
+    seedStanding();
+  }
+
+  /** The least length of {@code NIGHTSHIFT_ENROLLMENT_TOKEN}. */
+  static final int MIN_STANDING_LENGTH = 12;
+
+  /** Refuses to start with a standing token that could be guessed. */
+  static void checkStanding(String token) {
+    if (token != null && !token.isBlank() && token.strip().length() < MIN_STANDING_LENGTH) {
+      throw new IllegalStateException(
+          "NIGHTSHIFT_ENROLLMENT_TOKEN is too short (" + token.strip().length() + " characters): use at least "
+              + MIN_STANDING_LENGTH + " random characters, e.g. the output of 'openssl rand -hex 16'");
+    }
+  }
+
+  /**
+   * {@code NIGHTSHIFT_ENROLLMENT_TOKEN} only seeds a row of {@code enrollment_token} (hashed, no expiry, no use
+   * limit), once: the row is what is checked, so an admin revokes the standing token like any other (its row is
+   * listed as "NIGHTSHIFT_ENROLLMENT_TOKEN"), without a restart, and a restart with the same value does not bring
+   * it back. A new value seeds a new row.
+   */
+  private void seedStanding() {
+    if (standing == null || standing.isBlank()) {
+      return;
+    }
+    checkStanding(standing);
+    jdbc.sql(
+            """
+            INSERT IGNORE INTO enrollment_token (token_hash, description, created_by, created_at)
+            VALUES (?, 'NIGHTSHIFT_ENROLLMENT_TOKEN', 'NIGHTSHIFT_ENROLLMENT_TOKEN', ?)""")
+        .params(Tokens.sha256(standing.strip()), Times.db(clock.instant()))
+        .update();
   }
 
   record Created(long id, String token, Instant expiresAt, Integer maxUses) {}
@@ -89,13 +121,14 @@ class EnrollmentService {
     }
   }
 
-  /** Checks a presented token and counts its use; refuses with a reason the agent's owner can act on. */
-  void redeem(String presented) {
+  /**
+   * Checks a presented token and counts its use; refuses with a reason the agent's owner can act on.
+   *
+   * @return when the token was created (a revoked worker's name enrolls again only with a token made after)
+   */
+  Instant redeem(String presented) {
     if (presented == null || presented.isBlank()) {
-      throw refused("no enrollment token was given: pass --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
-    }
-    if (standing != null && !standing.isBlank() && Tokens.same(standing, presented)) {
-      return;
+      throw refused("no enrollment token was given: pass --enrollment-token-file (or --enrollment-token)");
     }
     Instant now = Times.instant(Times.db(clock.instant()));
     int used =
@@ -107,7 +140,10 @@ class EnrollmentService {
             .params(Tokens.sha256(presented), Times.db(now))
             .update();
     if (used == 1) {
-      return;
+      return jdbc.sql("SELECT created_at FROM enrollment_token WHERE token_hash = ?")
+          .params(Tokens.sha256(presented))
+          .query((rs, n) -> Times.instant(rs, "created_at"))
+          .single();
     }
     throw refused(
         "the enrollment token is unknown, expired, used up or revoked: ask an admin for a new one"

@@ -64,7 +64,7 @@ public class WorkerService {
     if (r == null) {
       throw ProblemException.badRequest("send a registration as JSON");
     }
-    enrollment.redeem(r.enrollmentToken());
+    Instant tokenCreated = enrollment.redeem(r.enrollmentToken());
     List<String> errors = new ArrayList<>();
     if (r.slots() < 1 || r.slots() > MAX_SLOTS) {
       errors.add("slots must be between 1 and " + MAX_SLOTS + " (got " + r.slots() + ")");
@@ -90,6 +90,22 @@ public class WorkerService {
     }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
+    }
+    // A revoked worker does not come back by itself: its name enrolls again only with an enrollment token an admin
+    // created after the revocation (not with the standing one it was installed with).
+    Instant revoked =
+        jdbc.sql("SELECT MAX(revoked_at) AS revoked_at FROM worker WHERE name = ? AND revoked_at IS NOT NULL")
+            .params(name)
+            .query((rs, n) -> Times.instant(rs, "revoked_at"))
+            .optional()
+            .orElse(null);
+    if (revoked != null && !tokenCreated.isAfter(revoked)) {
+      log.warn("refused to enroll a worker named {} again: it was revoked at {}", Text.printable(name), revoked);
+      throw new ProblemException(
+          org.springframework.http.HttpStatus.FORBIDDEN,
+          "Enrollment refused",
+          "a worker named '" + name + "' was revoked at " + revoked + ": it may enroll again only with an enrollment"
+              + " token an admin creates after that (POST /api/v1/enrollment-tokens)");
     }
     String id = UUID.randomUUID().toString();
     String token = Tokens.newToken(Tokens.AGENT);
