@@ -59,7 +59,8 @@ class GitHttpConfig {
           }
           if (upstream != null && !upstream.isBlank()) {
             throw new ServiceNotEnabledException(
-                "this server mirrors " + upstream + ": push there, and promote from the mirrored branches");
+                "this server mirrors " + UpstreamMirror.masked(upstream)
+                    + ": push there, and promote from the mirrored branches");
           }
           ReceivePack pack = new ReceivePack(repository);
           pack.setAllowNonFastForwards(true);
@@ -102,7 +103,8 @@ class GitHttpConfig {
    * Runs after the security chain: whoever is not allowed to fetch is refused first.
    */
   @Bean
-  org.springframework.boot.web.servlet.FilterRegistrationBean<jakarta.servlet.Filter> gitSmartOnly() {
+  org.springframework.boot.web.servlet.FilterRegistrationBean<jakarta.servlet.Filter> gitSmartOnly(
+      tools.jackson.databind.json.JsonMapper json) {
     jakarta.servlet.Filter filter =
         (req, res, chain) -> {
           HttpServletRequest request = (HttpServletRequest) req;
@@ -110,10 +112,13 @@ class GitHttpConfig {
             chain.doFilter(req, res);
             return;
           }
-          HttpServletResponse response = (HttpServletResponse) res;
-          response.setStatus(HttpServletResponse.SC_NOT_FOUND);
-          response.setContentType("text/plain;charset=UTF-8");
-          response.getWriter().write("Not found: this server speaks Git's smart HTTP protocol only; use a git client.\n");
+          dev.nightshift.server.system.Problems.write(
+              json,
+              (HttpServletResponse) res,
+              dev.nightshift.server.system.Problems.of(
+                  org.springframework.http.HttpStatus.NOT_FOUND,
+                  "Not found: this server speaks Git's smart HTTP protocol only (the dumb protocol is off); use a"
+                      + " git client."));
         };
     var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(filter);
     registration.addUrlPatterns("/git/*");
@@ -152,7 +157,8 @@ class GitHttpConfig {
         GitSmartHttpTools.sendError(request, response, e.getStatusCode(), e.getMessage());
       }
     } catch (IOException e) {
-      log.info("refused a Git request from {}: {}", request.getRemoteAddr(), e.getMessage());
+      log.info("refused a Git request from {}: {}", request.getRemoteAddr(),
+          dev.nightshift.server.system.Text.printable(e.getMessage()));
       if (!response.isCommitted()) {
         response.reset();
         GitSmartHttpTools.sendError(

@@ -76,7 +76,17 @@ public class JobQueries {
       Instant startedAt,
       Instant finishedAt,
       Instant updatedAt,
-      List<VersionSeen> versions) {}
+      List<VersionSeen> versions) {
+
+    /** The same job with every {@code env} value shown as {@code ***} (keys stay): what OPERATOR sees. */
+    public JobView withEnvMasked() {
+      Map<String, String> masked = new java.util.LinkedHashMap<>();
+      env.keySet().forEach(k -> masked.put(k, "***"));
+      return new JobView(id, name, state, command, priority, batchSize, maxAttempts, timeoutSeconds, maxParallel,
+          masked, labels, commit, input, itemCount, batchCount, counts, succeededItems, progress, itemsPerMinute,
+          etaSeconds, eta, submittedBy, createdAt, startedAt, finishedAt, updatedAt, versions);
+    }
+  }
 
   /** A page of jobs, newest first; {@code nextBefore} fetches the next page. */
   public record JobPage(List<JobView> items, Long nextBefore) {}

@@ -95,6 +95,11 @@ class CodeApiTest {
     String body = String.format("%04x", want.length() + 4) + want + "0000" + "0009done\n";
     Http.Response fetch = admin.post("/git/code.git/git-upload-pack", body, "application/x-git-upload-pack-request");
     assertThat(fetch.body()).as(fetch.toString()).contains("not valid").doesNotContain("PACK");
+    // and with the stock git client (protocol v2), asking for the object by id
+    Path clone = cloneAsAdmin("want-unreachable");
+    GitCli.Result byId = git.run(clone, "fetch", "origin", name);
+    assertThat(byId.exit()).as(byId.output()).isNotZero();
+    assertThat(git.run(clone, "cat-file", "-e", name).exit()).as("not downloaded").isNotZero();
   }
 
   /** Bad inputs tried: anonymous clone and push, a wrong password, an agent token pushing, a push to worker. */

@@ -245,6 +245,73 @@ class SecurityApiTest {
   }
 
   @Test
+  void anAdminCannotMintTokensOwnedByAnotherAdmin() {
+    // tries: admin minting a token owned by another ADMIN (with and without a role); then that admin herself
+    createUser("ada", "ADMIN");
+    for (Map<String, Object> body : List.<Map<String, Object>>of(
+        Map.of("name", "as ada", "username", "ada"), Map.of("name", "as ada", "username", "ada", "role", "OPERATOR"))) {
+      Http.Response r = admin.post("/api/v1/api-tokens", body);
+      assertThat(r.status()).as(r.toString()).isEqualTo(403);
+      assertThat(r.detail()).contains("only ada may create API tokens owned by ada");
+    }
+    Http.Response own = Http.basic(port, "ada", "ada-password-1").post("/api/v1/api-tokens", Map.of("name", "mine"));
+    assertThat(own.status()).as(own.toString()).isEqualTo(201);
+  }
+
+  @Test
+  void jobEnvValuesAreShownOnlyToAdmins() {
+    // tries: an OPERATOR reading the job and the job list; an admin reading them
+    createUser("olga", "OPERATOR");
+    Map<String, Object> job = new java.util.HashMap<>(Jobs.range("with secret", "true", 2, 1));
+    job.put("env", Map.of("API_KEY", "s3cret-value"));
+    long id = Jobs.submit(admin, job);
+    Http olga = Http.basic(port, "olga", "olga-password-1");
+    Http.Response one = olga.get("/api/v1/jobs/" + id);
+    assertThat(one.json().get("env").get("API_KEY").asString()).isEqualTo("***");
+    assertThat(one.body()).doesNotContain("s3cret-value");
+    assertThat(olga.get("/api/v1/jobs").body()).contains("API_KEY").doesNotContain("s3cret-value");
+    assertThat(Jobs.get(admin, id).get("env").get("API_KEY").asString()).isEqualTo("s3cret-value");
+  }
+
+  @Test
+  void aReservedLabelCannotBeSelfDeclaredOnlyAnAdminGivesIt() {
+    // tries: an agent declaring secure-zone=finance (reserved in NightshiftTest); PUT labels with a list, with a bad
+    // key, with a number, for an unknown worker; then an admin giving the label
+    Map<String, Object> job = new java.util.HashMap<>(Jobs.range("finance", "true", 1, 1));
+    job.put("labels", Map.of("secure-zone", "finance"));
+    Jobs.submit(admin, job);
+    TestAgent pretender = TestAgent.enroll(port, "pretender", 1, Map.of("secure-zone", "finance", "os", "linux"));
+    assertThat(pretender.claim(1, 0)).as("the declared reserved label is ignored").isEmpty();
+    JsonNode labels = admin.get("/api/v1/workers/" + pretender.workerId).json().get("labels");
+    assertThat(labels.has("secure-zone")).isFalse();
+    assertThat(labels.get("os").asString()).isEqualTo("linux");
+
+    String path = "/api/v1/workers/" + pretender.workerId + "/labels";
+    assertThat(admin.send("PUT", path, "[\"secure-zone\"]").status()).isEqualTo(400);
+    assertThat(admin.send("PUT", path, "{\"bad key\": \"x\"}").detail()).contains("is not valid");
+    assertThat(admin.send("PUT", path, "{\"n\": 1}").detail()).contains("must be a string");
+    assertThat(admin.send("PUT", "/api/v1/workers/no-such/labels", "{}").status()).isEqualTo(404);
+
+    Http.Response given = admin.send("PUT", path, "{\"secure-zone\": \"finance\", \"os\": \"linux\"}");
+    assertThat(given.status()).as(given.toString()).isEqualTo(200);
+    assertThat(given.json().get("labels").get("secure-zone").asString()).isEqualTo("finance");
+    assertThat(pretender.claim(1, 0)).as("given by an admin").hasSize(1);
+  }
+
+  @Test
+  @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+  void textFromAgentsCannotForgeLogLines(org.springframework.boot.test.system.CapturedOutput output) {
+    // tries: a heartbeat reason with CR/LF and an ESC sequence, logged when the agent goes offline
+    TestAgent agent = TestAgent.enroll(port, "forger", 1, Map.of());
+    String forged = "bye\r\n2026-01-01 ERROR [main] FORGED: admin password reset\u001b[2J";
+    Http.Response r = agent.http.post(AgentPaths.HEARTBEAT,
+        new HeartbeatRequest(WorkerState.OFFLINE, forged, 1, 1, List.of(), null));
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    assertThat(output.getAll()).contains("is going offline: bye??2026-01-01 ERROR [main] FORGED")
+        .doesNotContain("\n2026-01-01 ERROR [main] FORGED");
+  }
+
+  @Test
   void bootstrapSecretsMustBeStrong() {
     // tries: a 3-character admin password; an 11-character one
     for (String weak : List.of("abc", "abcdefghijk")) {
