@@ -157,7 +157,9 @@ class GitHttpConfig {
         GitSmartHttpTools.sendError(request, response, e.getStatusCode(), e.getMessage());
       }
     } catch (IOException e) {
-      log.info("refused a Git request from {}: {}", request.getRemoteAddr(),
+      // one line, no stack trace: e.g. a want of an object no ref reaches ("want … not valid"), or a body that is
+      // not the Git protocol
+      log.warn("refused a Git request from {}: {}", request.getRemoteAddr(),
           dev.nightshift.server.system.Text.printable(e.getMessage()));
       if (!response.isCommitted()) {
         response.reset();

@@ -73,15 +73,7 @@ public class WorkerService {
       errors.add("slots must be between 1 and " + MAX_SLOTS + " (got " + r.slots() + ")");
     }
     Map<String, String> labels = new java.util.LinkedHashMap<>(r.labels() == null ? Map.of() : r.labels());
-    labels.forEach(
-        (k, v) -> {
-          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
-            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
-                + " characters");
-          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
-            errors.add(Text.nameProblem("label '" + k + "'", v));
-          }
-        });
+    checkLabels(labels, errors);
     HostFacts host = r.host() == null ? new HostFacts(null, null, null, 0, 0, null, null) : r.host();
     String name = r.name() != null && !r.name().isBlank() ? r.name() : host.hostname();
     if (name == null || name.isBlank()) {
@@ -224,24 +216,12 @@ public class WorkerService {
   }
 
   /**
-   * Orders the worker to finish its running batches and claim no new ones: its parked claims are answered empty
-   * now, later claims too, and every heartbeat reply carries DRAIN until {@link #resume}. Repeats are harmless.
-   */
-  /**
    * Sets a worker's labels, as an admin: the only way to give a reserved label ({@code
    * NIGHTSHIFT_SECURITY_RESERVED_LABELS}). Replaces the whole map; claims see it at the worker's next call.
    */
   public void setLabels(String workerId, Map<String, String> labels) {
     List<String> errors = new ArrayList<>();
-    labels.forEach(
-        (k, v) -> {
-          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
-            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
-                + " characters");
-          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
-            errors.add(Text.nameProblem("label '" + k + "'", v));
-          }
-        });
+    checkLabels(labels, errors);
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
     }
@@ -253,6 +233,23 @@ public class WorkerService {
     log.info("labels of worker {} set to {}", workerId, Text.printable(labels));
   }
 
+  /** Adds what is wrong with each label to {@code errors}. */
+  private static void checkLabels(Map<String, String> labels, List<String> errors) {
+    labels.forEach(
+        (k, v) -> {
+          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
+            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
+                + " characters");
+          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
+            errors.add(Text.nameProblem("label '" + k + "'", v));
+          }
+        });
+  }
+
+  /**
+   * Orders the worker to finish its running batches and claim no new ones: its parked claims are answered empty
+   * now, later claims too, and every heartbeat reply carries DRAIN until {@link #resume}. Repeats are harmless.
+   */
   public void drain(String workerId, String user) {
     int n =
         jdbc.sql("UPDATE worker SET drained_at = COALESCE(drained_at, ?), drained_by = COALESCE(drained_by, ?) WHERE id = ?")

@@ -74,7 +74,9 @@ class CodeApiTest {
    * objects/info/alternates, the loose object's path, a pack file's path; a smart want of the unreachable object.
    */
   @Test
-  void unreachableObjectsCannotBeDownloadedAndDumbHttpIsOff() throws Exception {
+  @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+  void unreachableObjectsCannotBeDownloadedAndDumbHttpIsOff(
+      org.springframework.boot.test.system.CapturedOutput output) throws Exception {
     org.eclipse.jgit.lib.ObjectId secret;
     try (var inserter = code.repository().newObjectInserter()) {
       secret = inserter.insert(org.eclipse.jgit.lib.Constants.OBJ_BLOB,
@@ -100,6 +102,9 @@ class CodeApiTest {
     GitCli.Result byId = git.run(clone, "fetch", "origin", name);
     assertThat(byId.exit()).as(byId.output()).isNotZero();
     assertThat(git.run(clone, "cat-file", "-e", name).exit()).as("not downloaded").isNotZero();
+    // the refused want is one WARN line, not an ERROR with a stack trace
+    assertThat(output.getAll()).contains("WARN").contains("refused a Git request from 127.0.0.1: want " + name)
+        .doesNotContain("Git request failed");
   }
 
   /** Bad inputs tried: anonymous clone and push, a wrong password, an agent token pushing, a push to worker. */
