@@ -36,6 +36,9 @@ if [ ! -f "$credentials" ]; then
 fi
 # shellcheck disable=SC1090
 . "$credentials"
+# The local agent reads the enrollment token from a file: not on its command line (ps shows that to every user).
+token_file="$state/enrollment.token"
+(umask 077 && printf '%s\n' "$NIGHTSHIFT_ENROLLMENT_TOKEN" > "$token_file")
 
 server_pid=""
 agent_pid=""
@@ -145,7 +148,7 @@ seed_code() { # one line: what the grid's promoted code is now
 code_status=$(seed_code)
 
 echo "Starting a local agent (log: $state/agent.log)..."
-java -jar "$agent_jar" run --server "http://127.0.0.1:$port" --enrollment-token "$NIGHTSHIFT_ENROLLMENT_TOKEN" \
+java -jar "$agent_jar" run --server "http://127.0.0.1:$port" --enrollment-token-file "$token_file" \
   --data-dir "$state/agent" --slots 2 --name "$(hostname)-local" > "$state/agent.log" 2>&1 &
 agent_pid=$!
 
@@ -167,8 +170,10 @@ cat <<BANNER
       -d '{"name":"hello","command":"sh process.sh","batchSize":2,"items":[1,2,3,4,5]}' http://127.0.0.1:$port/api/v1/jobs
     curl -u admin:$NIGHTSHIFT_ADMIN_PASSWORD http://127.0.0.1:$port/api/v1/jobs/1/results
 
-  Another agent on this or any machine:
-    java -jar $agent_jar run --server http://<this-host>:$port --enrollment-token $NIGHTSHIFT_ENROLLMENT_TOKEN --data-dir ~/.nightshift/agent
+  Another agent on this or any machine (copy $token_file there, readable only by the agent's user;
+  plain http:// to another machine is refused unless allowed: for a trial only, use TLS otherwise):
+    java -jar $agent_jar run --server http://<this-host>:$port --allow-insecure-http \\
+      --enrollment-token-file $token_file --data-dir ~/.nightshift/agent
 
   Press Ctrl-C to stop.
 BANNER

@@ -92,6 +92,14 @@ public class BatchEngine implements SmartLifecycle {
   /** Fair share's tie-break: when this instance last planned a slot for each job (a sequence number). */
   private final Map<Long, Long> served = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicLong servedSeq = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * Held (by stripe of worker id) from a group's slot check to its commit, so that two engine threads never grant
+   * the same worker's leases at once: a worker never holds more leases than its slots (on one server instance).
+   */
+  private final java.util.concurrent.locks.ReentrantLock[] workerStripes =
+      java.util.stream.IntStream.range(0, 64)
+          .mapToObj(i -> new java.util.concurrent.locks.ReentrantLock())
+          .toArray(java.util.concurrent.locks.ReentrantLock[]::new);
 
   BatchEngine(
       JdbcTemplate jdbc,
@@ -242,7 +250,17 @@ public class BatchEngine implements SmartLifecycle {
     groups.incrementAndGet();
     requests.addAndGet(group.size());
     try {
-      GroupResult result = tx.inTransaction(() -> group(group));
+      GroupResult result;
+      java.util.SortedSet<Integer> stripes = new java.util.TreeSet<>();
+      group.stream()
+          .filter(p -> p.request.freeSlots > 0)
+          .forEach(p -> stripes.add(Math.floorMod(p.request.workerId.hashCode(), workerStripes.length)));
+      stripes.forEach(i -> workerStripes[i].lock()); // in order: no deadlock between engine threads
+      try {
+        result = tx.inTransaction(() -> group(group));
+      } finally {
+        stripes.forEach(i -> workerStripes[i].unlock());
+      }
       for (int i = 0; i < group.size(); i++) {
         group.get(i).result.complete(result.outcomes.get(i));
       }
@@ -645,7 +663,8 @@ public class BatchEngine implements SmartLifecycle {
    * never gets more than it asked for. The job rows are the only rows all groups contend on: they are taken last
    * and held only for the counter updates and the commit.
    */
-  private List<List<Lease>> grantClaims(List<Pending> group, Map<Long, JobCounters.Delta> deltas, Instant now) {
+  private List<List<Lease>> grantClaims(List<Pending> asked, Map<Long, JobCounters.Delta> deltas, Instant now) {
+    List<Pending> group = withinSlots(asked);
     List<List<Lease>> granted = new ArrayList<>(group.size());
     group.forEach(p -> granted.add(new ArrayList<>()));
     Map<Long, List<Share>> plan = plan(group);
@@ -734,6 +753,47 @@ public class BatchEngine implements SmartLifecycle {
 
   private void writeLeases(Map<Long, List<Granted>> picks, Instant now, Instant expires) {
     batches.lease(picks.values().stream().flatMap(List::stream).map(Granted::batchRow).toList(), now, expires);
+  }
+
+  /**
+   * The requests, each asking for no more than its worker's slots minus the leases it holds (counted in this
+   * transaction, after its reports): an agent that claims more than it declared gets only what its slots allow.
+   * Requests of workers that have no row (none in production: every caller is authenticated) are left as they are.
+   */
+  private List<Pending> withinSlots(List<Pending> group) {
+    java.util.Set<String> ids = new java.util.TreeSet<>();
+    group.stream().filter(p -> p.request.freeSlots > 0).forEach(p -> ids.add(p.request.workerId));
+    if (ids.isEmpty()) {
+      return group;
+    }
+    Map<String, Integer> room = new HashMap<>();
+    jdbc.query(
+        "SELECT w.id, w.slots - (SELECT COUNT(*) FROM batch b WHERE b.worker_id = w.id AND b.state = ?)"
+            + " FROM worker w WHERE w.id IN (" + BatchStore.marks(ids.size()) + ")",
+        (ResultSet rs) -> {
+          room.put(rs.getString(1), Math.max(0, rs.getInt(2)));
+        },
+        java.util.stream.Stream.concat(
+                java.util.stream.Stream.of((Object) BatchState.LEASED.name()), ids.stream())
+            .toArray());
+    List<Pending> capped = new ArrayList<>(group.size());
+    for (Pending p : group) {
+      Request r = p.request;
+      Integer left = room.get(r.workerId);
+      if (left == null || r.freeSlots <= left) {
+        if (left != null) {
+          room.put(r.workerId, left - r.freeSlots);
+        }
+        capped.add(p);
+        continue;
+      }
+      room.put(r.workerId, 0);
+      if (left < r.freeSlots) {
+        log.debug("worker {} asked for {} batches; its slots leave room for {}", r.workerId, r.freeSlots, left);
+      }
+      capped.add(new Pending(new Request(r.workerId, r.labels, left, r.completed, r.failed), p.result, p.queuedAt));
+    }
+    return capped;
   }
 
   /**

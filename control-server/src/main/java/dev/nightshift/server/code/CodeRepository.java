@@ -34,6 +34,9 @@ public class CodeRepository implements AutoCloseable {
   private final Repository repository;
 
   CodeRepository(NightshiftProperties properties) throws IOException, GitAPIException {
+    // the server's OS user only: the repository keeps every object ever pushed, deleted secrets included
+    dev.nightshift.server.system.PrivateFiles.privateDir(properties.dataDir());
+    dev.nightshift.server.system.PrivateFiles.privateDir(properties.dataDir().resolve("git"));
     Path dir = properties.dataDir().resolve("git").resolve("code.git");
     if (!Files.exists(dir.resolve("HEAD"))) {
       Files.createDirectories(dir);

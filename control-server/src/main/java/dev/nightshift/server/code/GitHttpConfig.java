@@ -59,7 +59,8 @@ class GitHttpConfig {
           }
           if (upstream != null && !upstream.isBlank()) {
             throw new ServiceNotEnabledException(
-                "this server mirrors " + upstream + ": push there, and promote from the mirrored branches");
+                "this server mirrors " + UpstreamMirror.masked(upstream)
+                    + ": push there, and promote from the mirrored branches");
           }
           ReceivePack pack = new ReceivePack(repository);
           pack.setAllowNonFastForwards(true);
@@ -88,10 +89,52 @@ class GitHttpConfig {
     servlet.setUploadPackErrorHandler((request, response, upload) -> refuseGarbage(request, response, upload::upload));
     servlet.setReceivePackErrorHandler(
         (request, response, receive) -> refuseGarbage(request, response, receive::receive));
+    servlet.setAsIsFileService(org.eclipse.jgit.http.server.resolver.AsIsFileService.DISABLED); // no dumb HTTP
     ServletRegistrationBean<GitServlet> registration = new ServletRegistrationBean<>(servlet, "/git/*");
     registration.setName("git");
     registration.setLoadOnStartup(1);
     return registration;
+  }
+
+  /**
+   * Git's dumb HTTP protocol off: only the smart protocol's three requests reach JGit; every other path under
+   * {@code /git/} ({@code HEAD}, {@code info/refs} without a service, {@code objects/info/packs}, loose objects,
+   * pack files) is 404, so nobody can download objects that no branch reaches (deleted files, rewritten history).
+   * Runs after the security chain: whoever is not allowed to fetch is refused first.
+   */
+  @Bean
+  org.springframework.boot.web.servlet.FilterRegistrationBean<jakarta.servlet.Filter> gitSmartOnly(
+      tools.jackson.databind.json.JsonMapper json) {
+    jakarta.servlet.Filter filter =
+        (req, res, chain) -> {
+          HttpServletRequest request = (HttpServletRequest) req;
+          if (isSmart(request)) {
+            chain.doFilter(req, res);
+            return;
+          }
+          dev.nightshift.server.system.Problems.write(
+              json,
+              (HttpServletResponse) res,
+              dev.nightshift.server.system.Problems.of(
+                  org.springframework.http.HttpStatus.NOT_FOUND,
+                  "Not found: this server speaks Git's smart HTTP protocol only (the dumb protocol is off); use a"
+                      + " git client."));
+        };
+    var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(filter);
+    registration.addUrlPatterns("/git/*");
+    registration.setName("gitSmartOnly");
+    return registration;
+  }
+
+  /** The smart protocol's requests: the ref advertisement of a service, and the two services. */
+  static boolean isSmart(HttpServletRequest request) {
+    String uri = request.getRequestURI();
+    String method = request.getMethod();
+    if ("GET".equals(method) && uri.endsWith("/info/refs")) {
+      String service = request.getParameter("service");
+      return "git-upload-pack".equals(service) || "git-receive-pack".equals(service);
+    }
+    return "POST".equals(method) && (uri.endsWith("/git-upload-pack") || uri.endsWith("/git-receive-pack"));
   }
 
   /** A fetch or push, run by JGit. */
@@ -114,7 +157,10 @@ class GitHttpConfig {
         GitSmartHttpTools.sendError(request, response, e.getStatusCode(), e.getMessage());
       }
     } catch (IOException e) {
-      log.info("refused a Git request from {}: {}", request.getRemoteAddr(), e.getMessage());
+      // one line, no stack trace: e.g. a want of an object no ref reaches ("want … not valid"), or a body that is
+      // not the Git protocol
+      log.warn("refused a Git request from {}: {}", request.getRemoteAddr(),
+          dev.nightshift.server.system.Text.printable(e.getMessage()));
       if (!response.isCommitted()) {
         response.reset();
         GitSmartHttpTools.sendError(

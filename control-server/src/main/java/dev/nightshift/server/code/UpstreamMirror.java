@@ -43,6 +43,15 @@ public class UpstreamMirror {
   /** What one mirror run changed. */
   public record Result(List<String> updated, List<String> deleted) {}
 
+  /**
+   * The text with the credentials of every URL in it ({@code https://user:token@host/…}) replaced by {@code ***}:
+   * for logs, errors and what pushers are told. The cause of a failed mirror is not kept either, for its message
+   * may hold the URL.
+   */
+  static String masked(String text) {
+    return text == null ? null : text.replaceAll("(?i)([a-z][a-z0-9+.-]*://)[^/@\\s]+@", "$1***@");
+  }
+
   /** Fetches the upstream and makes the server's branches equal to its branches (the worker branch excepted). */
   public synchronized Result mirror() {
     try (Git git = new Git(repository)) {
@@ -80,11 +89,12 @@ public class UpstreamMirror {
         }
       }
       if (!updated.isEmpty() || !deleted.isEmpty()) {
-        log.info("mirrored {}: updated {}, deleted {}", upstream, updated, deleted);
+        log.info("mirrored {}: updated {}, deleted {}", masked(upstream), updated, deleted);
       }
       return new Result(updated, deleted);
     } catch (GitAPIException | java.io.IOException e) {
-      throw new IllegalStateException("could not mirror " + upstream + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "could not mirror " + masked(upstream) + ": " + masked(String.valueOf(e.getMessage())));
     }
   }
 

@@ -238,7 +238,8 @@ class DashboardController {
       flash.addFlashAttribute("error", e.getMessage());
       request.setAttribute(
           AuditLog.OUTCOME, "refused: " + e.getMessage(), org.springframework.web.context.request.RequestAttributes.SCOPE_REQUEST);
-      log.info("dashboard: {} by {} refused: {}", what, user.getName(), e.getMessage());
+      log.info("dashboard: {} by {} refused: {}", what, user.getName(),
+          dev.nightshift.server.system.Text.printable(e.getMessage()));
     }
   }
 

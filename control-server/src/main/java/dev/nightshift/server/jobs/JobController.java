@@ -197,7 +197,18 @@ class JobController {
     if (limit < 1 || limit > 500) {
       throw ProblemException.badRequest("limit must be between 1 and 500");
     }
-    return queries.list(state == null ? null : state(state), before, limit);
+    JobQueries.JobPage page = queries.list(state == null ? null : state(state), before, limit);
+    return isAdmin() ? page : new JobQueries.JobPage(
+        page.items().stream().map(JobQueries.JobView::withEnvMasked).toList(), page.nextBefore());
+  }
+
+  /**
+   * Job {@code env} is how secrets reach scripts: only ADMIN (who may submit jobs anyway) reads its values;
+   * OPERATOR and API tokens with the OPERATOR role see the keys with {@code ***}.
+   */
+  private static boolean isAdmin() {
+    var auth = org.springframework.security.core.context.SecurityContextHolder.getContext().getAuthentication();
+    return auth != null && auth.getAuthorities().stream().anyMatch(a -> a.getAuthority().equals("ROLE_ADMIN"));
   }
 
   static JobState state(String value) {
@@ -211,7 +222,8 @@ class JobController {
 
   @GetMapping("/{id}")
   JobQueries.JobView get(@PathVariable long id) {
-    return queries.get(id);
+    JobQueries.JobView job = queries.get(id);
+    return isAdmin() ? job : job.withEnvMasked();
   }
 
   @PostMapping("/{id}/cancel")

@@ -100,7 +100,18 @@ public class JobQueries {
       Integer maxDataLagSeconds,
       String minDataPosition,
       List<DataSeen> data,
-      Retention retention) {}
+      Retention retention) {
+
+    /** The same job with every {@code env} value shown as {@code ***} (keys stay): what OPERATOR sees. */
+    public JobView withEnvMasked() {
+      Map<String, String> masked = new java.util.LinkedHashMap<>();
+      env.keySet().forEach(k -> masked.put(k, "***"));
+      return new JobView(id, name, state, command, priority, batchSize, maxAttempts, timeoutSeconds, maxParallel,
+          masked, labels, commit, input, itemCount, batchCount, counts, succeededItems, progress, itemsPerMinute,
+          etaSeconds, eta, submittedBy, createdAt, startedAt, finishedAt, updatedAt, versions, maxDataLagSeconds,
+          minDataPosition, data, retention);
+    }
+  }
 
   /**
    * What is kept of a job and until when.

@@ -157,7 +157,7 @@ public class JobService {
                   .update();
               return id;
             });
-    log.info("job {} '{}' submitted by {}", jobId, spec.name(), user);
+    log.info("job {} '{}' submitted by {}", jobId, dev.nightshift.server.system.Text.printable(spec.name()), user);
     events.publishEvent(new WorkAvailable("job " + jobId + " submitted"));
     return jobId;
   }

@@ -33,11 +33,21 @@ class AdminBootstrap implements ApplicationRunner {
     this.clock = clock;
   }
 
+  /** Refuses to start with an admin password that could be guessed (the same rule as every user's password). */
+  static void checkConfigured(String password) {
+    if (password.length() < UserService.MIN_PASSWORD) {
+      throw new IllegalStateException(
+          "NIGHTSHIFT_ADMIN_PASSWORD is too short (" + password.length() + " characters): use at least "
+              + UserService.MIN_PASSWORD + " characters, e.g. the output of 'openssl rand -base64 18'");
+    }
+  }
+
   @Override
   public void run(ApplicationArguments args) {
     String configured = properties.adminPassword();
     var existing = users.find(ADMIN);
     if (configured != null && !configured.isBlank()) {
+      checkConfigured(configured);
       if (configured.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > UserService.MAX_PASSWORD_BYTES) {
         throw new IllegalStateException(
             "NIGHTSHIFT_ADMIN_PASSWORD is longer than " + UserService.MAX_PASSWORD_BYTES + " bytes in UTF-8, more"

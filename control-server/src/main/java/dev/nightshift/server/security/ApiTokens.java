@@ -65,6 +65,14 @@ public class ApiTokens {
     if (!user.enabled()) {
       throw ProblemException.conflict("user " + owner + " is disabled: enable it before giving it tokens");
     }
+    if (user.role() == Role.ADMIN && !owner.equals(createdBy)) {
+      // a token acts as its owner: one admin minting tokens in another admin's name would act as that admin
+      throw new ProblemException(
+          org.springframework.http.HttpStatus.FORBIDDEN,
+          "Not your token to make",
+          "user " + owner + " is an ADMIN: only " + owner + " may create API tokens owned by " + owner
+              + " (create one for yourself, or for an OPERATOR)");
+    }
     Role role = requested == null ? user.role() : requested;
     if (role == Role.ADMIN && user.role() != Role.ADMIN) {
       throw ProblemException.badRequest(

@@ -18,10 +18,13 @@ import org.springframework.web.filter.OncePerRequestFilter;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Rate-limits failed authentication per source address, in front of every security chain: API Basic and Bearer,
- * Git Basic, agent bearer tokens, agent enrollment and the dashboard's login form. An attempt is a request that
- * presents credentials; it failed when it was answered 401 (or the login form sent it back with an error).
- * Requests without credentials are never counted or refused here: they are refused by the chains anyway.
+ * Rate-limits failed authentication per source address <em>and presented identity</em>, in front of every security
+ * chain: API Basic and Bearer, Git Basic, agent bearer tokens, agent enrollment and the dashboard's login form. The
+ * identity is the user name of a password (Basic, login form), a fingerprint of a bearer token (API or agent), or
+ * "enrollment" for enrollment requests (their token is in the body). So the right credentials of others from the
+ * same address (behind a NAT) are never refused for someone else's failures. An attempt is a request that presents
+ * credentials; it failed when it was answered 401 (or the login form sent it back with an error). Requests without
+ * credentials are never counted or refused here: they are refused by the chains anyway.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 20)
@@ -45,13 +48,15 @@ class AuthFailureFilter extends OncePerRequestFilter {
       return;
     }
     String address = request.getRemoteAddr();
-    Duration wait = limiter.blockedFor(address);
+    String identity = identity(request, login, enrollment);
+    String key = address + " as " + identity;
+    Duration wait = limiter.blockedFor(key);
     if (!wait.isZero()) {
       long seconds = Math.max(1, (wait.toMillis() + 999) / 1000);
       ProblemDetail body =
           ProblemDetail.forStatusAndDetail(
               HttpStatus.TOO_MANY_REQUESTS,
-              "Too many failed authentications from " + address + ": try again in " + seconds
+              "Too many failed authentications from " + address + " as " + identity + ": try again in " + seconds
                   + " s, with the right credentials (check the user name, password or token).");
       body.setTitle("Too many failed authentications");
       response.setStatus(HttpStatus.TOO_MANY_REQUESTS.value());
@@ -65,7 +70,47 @@ class AuthFailureFilter extends OncePerRequestFilter {
         response.getStatus() == HttpStatus.UNAUTHORIZED.value()
             || (login && String.valueOf(response.getHeader("Location")).contains("error"));
     if (failed) {
-      limiter.failed(address);
+      limiter.failed(key);
     }
+  }
+
+  /** Who the request claims to be: "user NAME", "token FINGERPRINT" or "enrollment" (never a secret). */
+  static String identity(HttpServletRequest request, boolean login, boolean enrollment) {
+    String header = request.getHeader("Authorization");
+    if (header != null && header.regionMatches(true, 0, "Basic ", 0, 6)) {
+      String user = "?";
+      try {
+        String decoded =
+            new String(java.util.Base64.getDecoder().decode(header.substring(6).trim()),
+                java.nio.charset.StandardCharsets.UTF_8);
+        int colon = decoded.indexOf(':');
+        user = colon < 0 ? decoded : decoded.substring(0, colon);
+        String password = colon < 0 ? "" : decoded.substring(colon + 1);
+        if (request.getRequestURI().startsWith("/git/") && password.startsWith(Tokens.AGENT)) {
+          // agents fetch code with any user name and their token as the password: the token is the identity
+          return "token " + fingerprint(password);
+        }
+      } catch (IllegalArgumentException e) {
+        // not Base64: all such garbage shares one identity
+      }
+      return "user " + clip(user);
+    }
+    if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return "token " + fingerprint(header.substring(7).trim());
+    }
+    if (login) {
+      return "user " + clip(String.valueOf(request.getParameter("username")));
+    }
+    return enrollment ? "enrollment" : "other";
+  }
+
+  /** The first 12 hex digits of the SHA-256 of a secret: tells tokens apart in logs without revealing them. */
+  private static String fingerprint(String secret) {
+    return Tokens.sha256(secret).substring(0, 12);
+  }
+
+  private static String clip(String s) {
+    String clean = s.replaceAll("\\p{Cntrl}", "?");
+    return clean.length() > 100 ? clean.substring(0, 100) : clean;
   }
 }

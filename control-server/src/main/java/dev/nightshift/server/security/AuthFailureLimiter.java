@@ -10,10 +10,12 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Counts failed authentications per source address in fixed windows (in memory, per server instance): after
- * {@code authFailureLimit} failures within {@code authFailureWindow}, further authentication attempts from that
- * address are refused until the window ends. Enough to make guessing passwords and tokens hopeless; not a defence
- * against a distributed attack (put a proxy with its own limits in front for that).
+ * Counts failed authentications per key — a source address and the identity presented from it (see
+ * {@code AuthFailureFilter}) — in fixed windows (in memory, per server instance): after {@code authFailureLimit}
+ * failures within {@code authFailureWindow}, further attempts with that key are refused until the window ends.
+ * Enough to make guessing a user's password hopeless; not a defence against a distributed attack (put a proxy
+ * with its own limits in front for that). Keying on the identity too means that one machine behind a NAT with a
+ * wrong token does not lock every other machine there out.
  */
 @Component
 public class AuthFailureLimiter {
@@ -32,9 +34,9 @@ public class AuthFailureLimiter {
 
   private record Window(Instant start, int failures) {}
 
-  /** How long this address must wait before it may try again; zero when it may try now. */
-  public Duration blockedFor(String address) {
-    Window w = windows.get(address);
+  /** How long this key must wait before it may try again; zero when it may try now. */
+  public Duration blockedFor(String key) {
+    Window w = windows.get(key);
     if (w == null || w.failures < limit) {
       return Duration.ZERO;
     }
@@ -42,23 +44,26 @@ public class AuthFailureLimiter {
     return left.isNegative() || left.isZero() ? Duration.ZERO : left;
   }
 
-  /** Records one failed authentication from this address. */
-  public void failed(String address) {
+  /** Records one failed authentication with this key. */
+  public void failed(String key) {
     Instant now = clock.instant();
     if (windows.size() > MAX_TRACKED) {
       windows.values().removeIf(w -> !w.start.plus(window).isAfter(now));
+      if (windows.size() > MAX_TRACKED) { // many identities tried at once: keep the keys that are refused
+        windows.values().removeIf(w -> w.failures < limit);
+      }
     }
     Window w =
         windows.compute(
-            address,
+            key,
             (a, old) ->
                 old == null || !old.start.plus(window).isAfter(now)
                     ? new Window(now, 1)
                     : new Window(old.start, old.failures + 1));
     if (w.failures == limit) {
       log.warn(
-          "{} failed authentications from {} within {}: its attempts are refused until the window ends",
-          limit, address, window);
+          "{} failed authentications by {} within {}: its attempts are refused until the window ends",
+          limit, key, window);
     }
   }
 

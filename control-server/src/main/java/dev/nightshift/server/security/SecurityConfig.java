@@ -178,7 +178,8 @@ class SecurityConfig {
   @Bean
   @Order(10)
   SecurityFilterChain apiChain(HttpSecurity http, ApiTokens apiTokens, JsonMapper json) throws Exception {
-    http.csrf(csrf -> csrf.ignoringRequestMatchers("/api/**"))
+    http.csrf(csrf -> csrf.ignoringRequestMatchers("/api/**")) // instead: BrowserWriteFilter
+        .addFilterBefore(new BrowserWriteFilter(json), BasicAuthenticationFilter.class)
         .addFilterBefore(new ApiTokenFilter(apiTokens), BasicAuthenticationFilter.class)
         .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
         .requestCache(c -> c.disable())

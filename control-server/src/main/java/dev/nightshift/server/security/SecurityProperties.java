@@ -16,6 +16,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *     changes take effect at the next call regardless
  * @param credentialCacheSize most remembered passwords per server instance; when full, new ones are not remembered
  *     (those calls pay bcrypt) until entries expire
+ * @param reservedLabels label keys only an admin may give a worker ({@code PUT /api/v1/workers/{id}/labels}): an
+ *     agent declaring one of them at enrollment has it dropped, so a job requiring it never goes to a machine
+ *     that merely says it qualifies (e.g. {@code secure-zone})
  */
 @ConfigurationProperties("nightshift.security")
 public record SecurityProperties(
@@ -23,4 +26,13 @@ public record SecurityProperties(
     @DefaultValue("1m") Duration authFailureWindow,
     @DefaultValue("3650") int apiTokenMaxDays,
     @DefaultValue("60s") Duration credentialCacheTtl,
-    @DefaultValue("10000") int credentialCacheSize) {}
+    @DefaultValue("10000") int credentialCacheSize,
+    @DefaultValue java.util.List<String> reservedLabels) {
+
+  public SecurityProperties {
+    reservedLabels =
+        reservedLabels == null
+            ? java.util.List.of()
+            : reservedLabels.stream().map(String::strip).filter(k -> !k.isEmpty()).toList();
+  }
+}

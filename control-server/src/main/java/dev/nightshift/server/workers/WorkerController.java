@@ -67,6 +67,26 @@ class WorkerController {
     return revoke(id, user);
   }
 
+  /**
+   * Sets the worker's labels (the whole map), e.g. {@code {"secure-zone": "finance"}}: reserved labels can be given
+   * only this way. Re-enrolling makes a new worker, which needs them again.
+   */
+  @org.springframework.web.bind.annotation.PutMapping("/workers/{id}/labels")
+  WorkerQueries.WorkerView setLabels(@PathVariable String id, @RequestBody JsonNode body) {
+    if (body == null || !body.isObject()) {
+      throw ProblemException.badRequest("send the labels as a JSON object, e.g. {\"secure-zone\": \"finance\"}");
+    }
+    Map<String, String> labels = new java.util.LinkedHashMap<>();
+    for (var e : body.properties()) {
+      if (!e.getValue().isString()) {
+        throw ProblemException.badRequest("label '" + e.getKey() + "' must be a string");
+      }
+      labels.put(e.getKey(), e.getValue().asString());
+    }
+    workers.setLabels(id, labels);
+    return queries.get(id);
+  }
+
   /** Undoes a drain: the worker claims again after its next heartbeat. */
   @PostMapping("/workers/{id}/resume")
   WorkerQueries.WorkerView resume(@PathVariable String id, Principal user) {

@@ -40,6 +40,7 @@ public class WorkerService {
   private final Clock clock;
   private final JsonMapper json;
   private final NightshiftProperties properties;
+  private final java.util.Set<String> reservedLabels;
 
   WorkerService(
       JdbcClient jdbc,
@@ -49,7 +50,9 @@ public class WorkerService {
       ReleaseService releases,
       Clock clock,
       JsonMapper json,
-      NightshiftProperties properties) {
+      NightshiftProperties properties,
+      dev.nightshift.server.security.SecurityProperties security) {
+    this.reservedLabels = java.util.Set.copyOf(security.reservedLabels());
     this.jdbc = jdbc;
     this.enrollment = enrollment;
     this.leases = leases;
@@ -64,21 +67,13 @@ public class WorkerService {
     if (r == null) {
       throw ProblemException.badRequest("send a registration as JSON");
     }
-    enrollment.redeem(r.enrollmentToken());
+    Instant tokenCreated = enrollment.redeem(r.enrollmentToken());
     List<String> errors = new ArrayList<>();
     if (r.slots() < 1 || r.slots() > MAX_SLOTS) {
       errors.add("slots must be between 1 and " + MAX_SLOTS + " (got " + r.slots() + ")");
     }
-    Map<String, String> labels = r.labels() == null ? Map.of() : r.labels();
-    labels.forEach(
-        (k, v) -> {
-          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
-            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
-                + " characters");
-          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
-            errors.add(Text.nameProblem("label '" + k + "'", v));
-          }
-        });
+    Map<String, String> labels = new java.util.LinkedHashMap<>(r.labels() == null ? Map.of() : r.labels());
+    checkLabels(labels, errors);
     HostFacts host = r.host() == null ? new HostFacts(null, null, null, 0, 0, null, null) : r.host();
     String name = r.name() != null && !r.name().isBlank() ? r.name() : host.hostname();
     if (name == null || name.isBlank()) {
@@ -90,6 +85,28 @@ public class WorkerService {
     }
     if (!errors.isEmpty()) {
       throw ProblemException.badRequest(String.join("; ", errors));
+    }
+    List<String> dropped = labels.keySet().stream().filter(reservedLabels::contains).sorted().toList();
+    if (!dropped.isEmpty()) {
+      labels.keySet().removeAll(dropped);
+      log.warn("worker {} declared the reserved label(s) {}: ignored; only an admin gives them"
+          + " (PUT /api/v1/workers/{id}/labels)", Text.printable(name), Text.printable(dropped));
+    }
+    // A revoked worker does not come back by itself: its name enrolls again only with an enrollment token an admin
+    // created after the revocation (not with the standing one it was installed with).
+    Instant revoked =
+        jdbc.sql("SELECT MAX(revoked_at) AS revoked_at FROM worker WHERE name = ? AND revoked_at IS NOT NULL")
+            .params(name)
+            .query((rs, n) -> Times.instant(rs, "revoked_at"))
+            .optional()
+            .orElse(null);
+    if (revoked != null && !tokenCreated.isAfter(revoked)) {
+      log.warn("refused to enroll a worker named {} again: it was revoked at {}", Text.printable(name), revoked);
+      throw new ProblemException(
+          org.springframework.http.HttpStatus.FORBIDDEN,
+          "Enrollment refused",
+          "a worker named '" + name + "' was revoked at " + revoked + ": it may enroll again only with an enrollment"
+              + " token an admin creates after that (POST /api/v1/enrollment-tokens)");
     }
     String id = UUID.randomUUID().toString();
     String token = Tokens.newToken(Tokens.AGENT);
@@ -116,7 +133,7 @@ public class WorkerService {
             Times.db(now),
             Times.db(now))
         .update();
-    log.info("enrolled worker {} ({}) with {} slot(s)", name, id, r.slots());
+    log.info("enrolled worker {} ({}) with {} slot(s)", Text.printable(name), id, r.slots());
     return new RegisterResponse(
         id,
         token,
@@ -168,7 +185,7 @@ public class WorkerService {
       instructions = leases.renew(workerId, r.leases(), java.time.Duration.ZERO);
       // Another process may use this identity at once (the same agent restarting, with a new instance id).
       jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update();
-      log.info("worker {} is going offline: {}", workerId, r.reason());
+      log.info("worker {} is going offline: {}", workerId, Text.printable(r.reason()));
     } else {
       instructions = new ArrayList<>(leases.renew(workerId, r.leases(), standing.instanceSince()));
       if (drainedBy != null) {
@@ -213,6 +230,37 @@ public class WorkerService {
                         : null))
         .optional()
         .orElse(new Standing(null, null));
+  }
+
+  /**
+   * Sets a worker's labels, as an admin: the only way to give a reserved label ({@code
+   * NIGHTSHIFT_SECURITY_RESERVED_LABELS}). Replaces the whole map; claims see it at the worker's next call.
+   */
+  public void setLabels(String workerId, Map<String, String> labels) {
+    List<String> errors = new ArrayList<>();
+    checkLabels(labels, errors);
+    if (!errors.isEmpty()) {
+      throw ProblemException.badRequest(String.join("; ", errors));
+    }
+    int n = jdbc.sql("UPDATE worker SET labels = ? WHERE id = ?").params(json.writeValueAsString(labels), workerId)
+        .update();
+    if (n == 0) {
+      throw ProblemException.notFound("worker", workerId);
+    }
+    log.info("labels of worker {} set to {}", workerId, Text.printable(labels));
+  }
+
+  /** Adds what is wrong with each label to {@code errors}. */
+  private static void checkLabels(Map<String, String> labels, List<String> errors) {
+    labels.forEach(
+        (k, v) -> {
+          if (k == null || !k.matches("[A-Za-z0-9_.-]{1,64}") || v == null || v.length() > 200) {
+            errors.add("label '" + k + "' is not valid: keys are 1-64 letters, digits, '_', '.', '-'; values 0-200"
+                + " characters");
+          } else if (Text.nameProblem("label '" + k + "'", v) != null) {
+            errors.add(Text.nameProblem("label '" + k + "'", v));
+          }
+        });
   }
 
   /**

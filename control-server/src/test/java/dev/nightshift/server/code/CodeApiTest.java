@@ -66,6 +66,47 @@ class CodeApiTest {
     return git.ok(repo, "rev-parse", "HEAD").strip();
   }
 
+  @Autowired CodeRepository code;
+
+  /**
+   * Git's dumb HTTP is off: an object no branch reaches (a deleted secret) cannot be downloaded, neither by path nor
+   * by asking for it in the smart protocol. Tried, as admin: HEAD, info/refs without a service, objects/info/packs,
+   * objects/info/alternates, the loose object's path, a pack file's path; a smart want of the unreachable object.
+   */
+  @Test
+  @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+  void unreachableObjectsCannotBeDownloadedAndDumbHttpIsOff(
+      org.springframework.boot.test.system.CapturedOutput output) throws Exception {
+    org.eclipse.jgit.lib.ObjectId secret;
+    try (var inserter = code.repository().newObjectInserter()) {
+      secret = inserter.insert(org.eclipse.jgit.lib.Constants.OBJ_BLOB,
+          "password=deleted-secret\n".getBytes(StandardCharsets.UTF_8));
+      inserter.flush();
+    }
+    String name = secret.name();
+    for (String path : List.of("HEAD", "info/refs", "objects/info/packs", "objects/info/alternates",
+        "objects/info/http-alternates", "objects/" + name.substring(0, 2) + "/" + name.substring(2),
+        "objects/pack/pack-0123456789abcdef0123456789abcdef01234567.pack", "config", "description")) {
+      Http.Response r = admin.get("/git/code.git/" + path);
+      assertThat(r.status()).as(path + ": " + r).isEqualTo(404);
+      assertThat(r.body()).doesNotContain("deleted-secret");
+    }
+    // the smart protocol still works, and refuses a want of what no ref reaches
+    assertThat(admin.get("/git/code.git/info/refs?service=git-upload-pack").status()).isEqualTo(200);
+    String want = "want " + name + "\n";
+    String body = String.format("%04x", want.length() + 4) + want + "0000" + "0009done\n";
+    Http.Response fetch = admin.post("/git/code.git/git-upload-pack", body, "application/x-git-upload-pack-request");
+    assertThat(fetch.body()).as(fetch.toString()).contains("not valid").doesNotContain("PACK");
+    // and with the stock git client (protocol v2), asking for the object by id
+    Path clone = cloneAsAdmin("want-unreachable");
+    GitCli.Result byId = git.run(clone, "fetch", "origin", name);
+    assertThat(byId.exit()).as(byId.output()).isNotZero();
+    assertThat(git.run(clone, "cat-file", "-e", name).exit()).as("not downloaded").isNotZero();
+    // the refused want is one WARN line, not an ERROR with a stack trace
+    assertThat(output.getAll()).contains("WARN").contains("refused a Git request from 127.0.0.1: want " + name)
+        .doesNotContain("Git request failed");
+  }
+
   /** Bad inputs tried: anonymous clone and push, a wrong password, an agent token pushing, a push to worker. */
   @Test
   void stockGitPushesAsAdminOnlyAndAgentsMayFetch() throws Exception {

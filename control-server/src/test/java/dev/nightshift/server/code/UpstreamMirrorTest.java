@@ -65,4 +65,19 @@ class UpstreamMirrorTest {
       assertThat(code.workerCommit()).isEqualTo(java.util.Optional.<ObjectId>empty());
     }
   }
+
+  @Test
+  void upstreamCredentialsAreNeverInMessages() throws Exception {
+    // tries: user:token@ in an unreachable https upstream; the masking of text holding such URLs
+    String withCredentials = "http://bob:s3cret-token@127.0.0.1:9/team/code.git";
+    try (CodeRepository code = new CodeRepository(properties(dir.resolve("server2"), withCredentials))) {
+      UpstreamMirror mirror = new UpstreamMirror(code, properties(dir, withCredentials).code());
+      assertThatThrownBy(mirror::mirror)
+          .hasMessageContaining("could not mirror http://***@127.0.0.1:9/team/code.git")
+          .hasMessageNotContaining("s3cret-token")
+          .hasNoCause();
+    }
+    assertThat(UpstreamMirror.masked("fetch https://x:y@git.example/a.git and ssh://git@h/b failed"))
+        .isEqualTo("fetch https://***@git.example/a.git and ssh://***@h/b failed");
+  }
 }

@@ -40,6 +40,23 @@ class AgentSecurityIT {
   }
 
   @Test
+  void anAgentRefusesPlainHttpToAnotherMachineAndDataDirsArePrivate() throws Exception {
+    // tries: a real agent told to use plain http:// to an address that is not this machine (TEST-NET-1)
+    Path data = dir.resolve("agent-insecure");
+    try (AgentProcess agent =
+        AgentProcess.start("once", "http://192.0.2.1:" + server.port, data, "agent-insecure.log")) {
+      assertThat(agent.waitFor(60)).as(agent.logText()).isEqualTo(2);
+      assertThat(agent.logText()).contains("refusing plain http:// to 192.0.2.1, which is not this machine")
+          .contains("--allow-insecure-http");
+    }
+    // the server's data directory (Git repository, embedded database) is its OS user's only
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(server.dataDir))).isEqualTo("rwx------");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(server.dataDir.resolve("git")))).isEqualTo("rwx------");
+  }
+
+  @Test
   void aScriptCannotSeeTheAgentTokenOrTheEnrollmentToken() throws Exception {
     Path data = dir.resolve("agent-env");
     long jobId =

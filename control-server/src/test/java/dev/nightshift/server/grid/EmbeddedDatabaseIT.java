@@ -51,18 +51,49 @@ class EmbeddedDatabaseIT {
     Path base = dir.resolve("mariadb/base");
     Path data = dir.resolve("mariadb/data");
     assertThat(data.toAbsolutePath()).startsWithRaw(tmpdir());
+    String password;
     try (EmbeddedMariaDb db = EmbeddedMariaDb.start(base, data, "kept");
-        Connection c = DriverManager.getConnection(db.url("kept"), "root", "");
+        Connection c = DriverManager.getConnection(db.url("kept"), "root", db.password());
         Statement s = c.createStatement()) {
+      password = db.password();
       s.execute("CREATE TABLE note (id INT PRIMARY KEY, text VARCHAR(20))");
       s.execute("INSERT INTO note VALUES (1, 'still here')");
     }
     try (EmbeddedMariaDb db = EmbeddedMariaDb.start(base, data, "kept");
-        Connection c = DriverManager.getConnection(db.url("kept"), "root", "");
+        Connection c = DriverManager.getConnection(db.url("kept"), "root", password);
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT text FROM note WHERE id = 1")) {
       assertThat(rs.next()).isTrue();
       assertThat(rs.getString(1)).isEqualTo("still here");
+    }
+  }
+
+  /**
+   * Any local user can reach the loopback port: the embedded database must not let them in. Tried: root with an
+   * empty password, an anonymous user, root with a wrong password; the password file must be the owner's only.
+   */
+  @Test
+  void theEmbeddedDatabaseNeedsTheGeneratedPasswordKeptInTheDataDir() throws Exception {
+    Path base = dir.resolve("secured/mariadb/base");
+    Path data = dir.resolve("secured/mariadb/data");
+    Path passwordFile = dir.resolve("secured/mariadb/root.password");
+    for (int start = 0; start < 2; start++) { // the first start secures a new server; the second reuses the file
+      try (EmbeddedMariaDb db = EmbeddedMariaDb.start(base, data, "secured")) {
+        assertThat(db.password()).hasSizeGreaterThanOrEqualTo(24);
+        assertThat(passwordFile).hasContent(db.password());
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+            java.nio.file.Files.getPosixFilePermissions(passwordFile))).isEqualTo("rw-------");
+        for (String[] login : List.of(new String[] {"root", ""}, new String[] {"", ""},
+            new String[] {"root", "wrong-password"})) {
+          org.assertj.core.api.Assertions.assertThatThrownBy(
+                  () -> DriverManager.getConnection(db.url("secured"), login[0], login[1]).close())
+              .as("user '%s' with password '%s'", login[0], login[1])
+              .isInstanceOf(java.sql.SQLException.class);
+        }
+        try (Connection c = DriverManager.getConnection(db.url("secured"), "root", db.password())) {
+          assertThat(c.isValid(5)).isTrue();
+        }
+      }
     }
   }
 

@@ -142,6 +142,7 @@ class HostileRequestsTest {
     assertThat(admin.get("/api/v1/jobs?limit=5").status()).isEqualTo(200);
     assertThat(Http.anonymous(port).get("/actuator/health").status()).isEqualTo(200);
     assertThat(Http.anonymous(port).get("/login").status()).isEqualTo(200);
+    Db.restoreStandingEnrollmentToken(jdbc); // the storm's admin DELETEs may have revoked it, as an admin may
     TestAgent agent = TestAgent.enroll(port, "after-the-storm", 1, Map.of());
     assertThat(agent.heartbeat(List.of()).instructions()).isNotNull();
     long job = Jobs.submit(admin, Jobs.range("after-the-storm", "true", 1, 1));

@@ -208,6 +208,7 @@ class AccessMatrixTest {
               Map.entry("POST /api/v1/workers/{id}/resume", Policy.API_WRITE),
               Map.entry("POST /api/v1/workers/{id}/revoke", Policy.API_WRITE),
               Map.entry("DELETE /api/v1/workers/{id}", Policy.API_WRITE),
+              Map.entry("PUT /api/v1/workers/{id}/labels", Policy.API_WRITE),
               Map.entry("POST /api/v1/enrollment-tokens", Policy.API_WRITE),
               Map.entry("GET /api/v1/enrollment-tokens", Policy.API_READ),
               Map.entry("DELETE /api/v1/enrollment-tokens/{id}", Policy.API_WRITE),
@@ -402,7 +403,7 @@ class AccessMatrixTest {
       return (who == Who.ADMIN ? adminSession : operatorSession).send(method, path);
     }
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
-    String body = "POST".equals(method) || "PATCH".equals(method) ? "{}" : null;
+    String body = "POST".equals(method) || "PATCH".equals(method) || "PUT".equals(method) ? "{}" : null;
     if (path.equals(AgentPaths.REGISTER)) {
       body = "{\"enrollmentToken\": \"nse_not-a-token\", \"name\": \"matrix\", \"slots\": 1}";
     }

@@ -63,6 +63,62 @@ class SecurityApiTest {
   }
 
   @Test
+  void aPageOnAnotherOriginCannotChangeAnythingWithTheBrowsersCachedCredentials() {
+    // tries, all with the admin's right Basic credentials (what a browser that logged in once sends by itself):
+    // Origin of another site, Origin "null", Sec-Fetch-Site cross-site and same-site, and the bodies an HTML form
+    // can send without CORS (text/plain, form-urlencoded, multipart) - to pause a job and revoke a worker
+    long job = Jobs.submit(admin, Jobs.range("csrf", "true", 10, 5));
+    String pause = "/api/v1/jobs/" + job + "/pause";
+    for (Http browser : List.of(
+        admin.withHeader("Origin", "https://evil.example"),
+        admin.withHeader("Origin", "null"),
+        admin.withHeader("Origin", "http://127.0.0.1:" + (port + 1)),
+        admin.withHeader("Sec-Fetch-Site", "cross-site"),
+        admin.withHeader("Sec-Fetch-Site", "same-site"))) {
+      Http.Response r = browser.post(pause, "");
+      assertThat(r.status()).as(r.toString()).isEqualTo(403);
+      assertThat(r.detail()).containsAnyOf("Cross-site request refused", "Cross-origin request refused");
+    }
+    for (String type : List.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x")) {
+      Http.Response r = admin.post(pause, "{\"a\":1}", type);
+      assertThat(r.status()).as(type + ": " + r).isEqualTo(415);
+      assertThat(r.detail()).contains("API writes take Content-Type: application/json");
+    }
+    Http.Response form = admin.post("/api/v1/jobs", "{\"name\":\"x\",\"command\":\"id\"}", "text/plain");
+    assertThat(form.status()).as("a text/plain job submission").isEqualTo(415);
+    assertThat(Jobs.get(admin, job).get("state").asString()).as("nothing changed").isNotEqualTo("PAUSED");
+
+    // reads stay open to the same credentials (another origin cannot read the answer: no CORS headers), and the
+    // server's own origin and scripts (no Origin, no Sec-Fetch-Site) may write
+    assertThat(admin.withHeader("Origin", "https://evil.example").get("/api/v1/jobs").status()).isEqualTo(200);
+    assertThat(admin.withHeader("Origin", "https://evil.example").get("/api/v1/jobs").headers()
+        .firstValue("Access-Control-Allow-Origin")).isEmpty();
+    Http.Response own = admin.withHeader("Origin", "http://127.0.0.1:" + port)
+        .withHeader("Sec-Fetch-Site", "same-origin").post(pause, "");
+    assertThat(own.status()).as(own.toString()).isEqualTo(200);
+    assertThat(Jobs.get(admin, job).get("state").asString()).isEqualTo("PAUSED");
+  }
+
+  @Test
+  void aWorkerNeverHoldsMoreLeasesThanItsSlots() {
+    // tries: a 1-slot worker claiming 20 at once, claiming again while it holds one, a 2-slot worker asking 5
+    Jobs.submit(admin, Jobs.range("greedy", "true", 100, 1));
+    TestAgent one = TestAgent.enroll(port, "one-slot", 1, Map.of());
+    List<Lease> first = one.claim(20, 0);
+    assertThat(first).as("asked for 20 with 1 slot").hasSize(1);
+    assertThat(one.claim(20, 0)).as("holds one already").isEmpty();
+    assertThat(one.complete(first.get(0), "done").status()).isEqualTo(200);
+    assertThat(one.claim(20, 0)).as("its slot is free again").hasSize(1);
+
+    TestAgent two = TestAgent.enroll(port, "two-slots", 2, Map.of());
+    assertThat(two.claim(5, 0)).hasSize(2);
+    assertThat(two.claim(5, 0)).isEmpty();
+    assertThat(jdbc.queryForObject(
+            "SELECT COUNT(*) FROM batch WHERE worker_id = ? AND state = 'LEASED'", Integer.class, one.workerId))
+        .isEqualTo(1);
+  }
+
+  @Test
   void usersAreManagedByAdminsAndTheLastAdminStays() {
     createUser("olga", "OPERATOR");
     Http olga = Http.basic(port, "olga", "olga-password-1");
@@ -146,6 +202,130 @@ class SecurityApiTest {
     assertThat(ci.get("/api/v1/jobs").status()).isEqualTo(401);
     assertThat(admin.delete("/api/v1/api-tokens/" + id).status()).isEqualTo(204);
     assertThat(admin.delete("/api/v1/api-tokens/424242").status()).isEqualTo(404);
+  }
+
+  @Test
+  void theStandingEnrollmentTokenIsRevocableWithoutARestartAndARevokedWorkerNeedsAnAdminToComeBack() {
+    // tries: the standing token after an admin revoked it; a revoked worker's name enrolling again with the standing
+    // token, and with a token created before the revocation; then with a new one an admin creates after
+    JsonNode standing = null;
+    for (JsonNode t : admin.get("/api/v1/enrollment-tokens").json().get("items")) {
+      if ("NIGHTSHIFT_ENROLLMENT_TOKEN".equals(t.get("description").asString())) {
+        standing = t;
+      }
+    }
+    assertThat(standing).as("NIGHTSHIFT_ENROLLMENT_TOKEN is listed as a token row").isNotNull();
+    assertThat(standing.toString()).doesNotContain(Http.ENROLLMENT_TOKEN);
+    long standingId = standing.get("id").asLong();
+    try {
+      String early = admin.post("/api/v1/enrollment-tokens", Map.of("description", "before")).json().get("token")
+          .asString();
+      TestAgent agent = TestAgent.enroll(port, "pc-revoked", 1, Map.of());
+      clock.advance(Duration.ofSeconds(1));
+      assertThat(admin.post("/api/v1/workers/" + agent.workerId + "/revoke", "").status()).isEqualTo(200);
+      for (String token : List.of(Http.ENROLLMENT_TOKEN, early)) {
+        Http.Response again = registerAs(token, "pc-revoked");
+        assertThat(again.status()).as(again.toString()).isEqualTo(403);
+        assertThat(again.detail()).contains("was revoked at").contains("token an admin creates after that");
+      }
+      assertThat(registerAs(Http.ENROLLMENT_TOKEN, "pc-other").status()).as("other names").isEqualTo(200);
+      clock.advance(Duration.ofSeconds(1));
+      String approval = admin.post("/api/v1/enrollment-tokens", Map.of("description", "let pc-revoked back"))
+          .json().get("token").asString();
+      assertThat(registerAs(approval, "pc-revoked").status()).isEqualTo(200);
+
+      assertThat(admin.delete("/api/v1/enrollment-tokens/" + standingId).status()).isEqualTo(204);
+      Http.Response refused = registerAs(Http.ENROLLMENT_TOKEN, "pc-new");
+      assertThat(refused.status()).as("revoked without a restart").isEqualTo(401);
+      assertThat(refused.detail()).contains("revoked");
+    } finally {
+      jdbc.update("UPDATE enrollment_token SET revoked_at = NULL WHERE id = ?", standingId); // for the other tests
+      limiter.reset();
+    }
+  }
+
+  @Test
+  void anAdminCannotMintTokensOwnedByAnotherAdmin() {
+    // tries: admin minting a token owned by another ADMIN (with and without a role); then that admin herself
+    createUser("ada", "ADMIN");
+    for (Map<String, Object> body : List.<Map<String, Object>>of(
+        Map.of("name", "as ada", "username", "ada"), Map.of("name", "as ada", "username", "ada", "role", "OPERATOR"))) {
+      Http.Response r = admin.post("/api/v1/api-tokens", body);
+      assertThat(r.status()).as(r.toString()).isEqualTo(403);
+      assertThat(r.detail()).contains("only ada may create API tokens owned by ada");
+    }
+    Http.Response own = Http.basic(port, "ada", "ada-password-1").post("/api/v1/api-tokens", Map.of("name", "mine"));
+    assertThat(own.status()).as(own.toString()).isEqualTo(201);
+  }
+
+  @Test
+  void jobEnvValuesAreShownOnlyToAdmins() {
+    // tries: an OPERATOR reading the job and the job list; an admin reading them
+    createUser("olga", "OPERATOR");
+    Map<String, Object> job = new java.util.HashMap<>(Jobs.range("with secret", "true", 2, 1));
+    job.put("env", Map.of("API_KEY", "s3cret-value"));
+    long id = Jobs.submit(admin, job);
+    Http olga = Http.basic(port, "olga", "olga-password-1");
+    Http.Response one = olga.get("/api/v1/jobs/" + id);
+    assertThat(one.json().get("env").get("API_KEY").asString()).isEqualTo("***");
+    assertThat(one.body()).doesNotContain("s3cret-value");
+    assertThat(olga.get("/api/v1/jobs").body()).contains("API_KEY").doesNotContain("s3cret-value");
+    assertThat(Jobs.get(admin, id).get("env").get("API_KEY").asString()).isEqualTo("s3cret-value");
+  }
+
+  @Test
+  void aReservedLabelCannotBeSelfDeclaredOnlyAnAdminGivesIt() {
+    // tries: an agent declaring secure-zone=finance (reserved in NightshiftTest); PUT labels with a list, with a bad
+    // key, with a number, for an unknown worker; then an admin giving the label
+    Map<String, Object> job = new java.util.HashMap<>(Jobs.range("finance", "true", 1, 1));
+    job.put("labels", Map.of("secure-zone", "finance"));
+    Jobs.submit(admin, job);
+    TestAgent pretender = TestAgent.enroll(port, "pretender", 1, Map.of("secure-zone", "finance", "os", "linux"));
+    assertThat(pretender.claim(1, 0)).as("the declared reserved label is ignored").isEmpty();
+    JsonNode labels = admin.get("/api/v1/workers/" + pretender.workerId).json().get("labels");
+    assertThat(labels.has("secure-zone")).isFalse();
+    assertThat(labels.get("os").asString()).isEqualTo("linux");
+
+    String path = "/api/v1/workers/" + pretender.workerId + "/labels";
+    assertThat(admin.send("PUT", path, "[\"secure-zone\"]").status()).isEqualTo(400);
+    assertThat(admin.send("PUT", path, "{\"bad key\": \"x\"}").detail()).contains("is not valid");
+    assertThat(admin.send("PUT", path, "{\"n\": 1}").detail()).contains("must be a string");
+    assertThat(admin.send("PUT", "/api/v1/workers/no-such/labels", "{}").status()).isEqualTo(404);
+
+    Http.Response given = admin.send("PUT", path, "{\"secure-zone\": \"finance\", \"os\": \"linux\"}");
+    assertThat(given.status()).as(given.toString()).isEqualTo(200);
+    assertThat(given.json().get("labels").get("secure-zone").asString()).isEqualTo("finance");
+    assertThat(pretender.claim(1, 0)).as("given by an admin").hasSize(1);
+  }
+
+  @Test
+  @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+  void textFromAgentsCannotForgeLogLines(org.springframework.boot.test.system.CapturedOutput output) {
+    // tries: a heartbeat reason with CR/LF and an ESC sequence, logged when the agent goes offline
+    TestAgent agent = TestAgent.enroll(port, "forger", 1, Map.of());
+    String forged = "bye\r\n2026-01-01 ERROR [main] FORGED: admin password reset\u001b[2J";
+    Http.Response r = agent.http.post(AgentPaths.HEARTBEAT,
+        new HeartbeatRequest(WorkerState.OFFLINE, forged, 1, 1, List.of(), null));
+    assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    assertThat(output.getAll()).contains("is going offline: bye??2026-01-01 ERROR [main] FORGED")
+        .doesNotContain("\n2026-01-01 ERROR [main] FORGED");
+  }
+
+  @Test
+  void bootstrapSecretsMustBeStrong() {
+    // tries: a 3-character admin password; an 11-character one
+    for (String weak : List.of("abc", "abcdefghijk")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> AdminBootstrap.checkConfigured(weak))
+          .hasMessageContaining("NIGHTSHIFT_ADMIN_PASSWORD is too short");
+    }
+    AdminBootstrap.checkConfigured(Http.ADMIN_PASSWORD);
+  }
+
+  private Http.Response registerAs(String token, String name) {
+    return Http.anonymous(port)
+        .post(
+            AgentPaths.REGISTER,
+            new RegisterRequest(token, name, new HostFacts(name, "Linux", "amd64", 2, 0, "t", "17"), 1, Map.of()));
   }
 
   @Test
@@ -304,7 +484,9 @@ class SecurityApiTest {
   }
 
   @Test
-  void repeatedAuthenticationFailuresFromOneAddressAreRateLimited() {
+  void repeatedAuthenticationFailuresAreRateLimitedPerAddressAndIdentity() {
+    createUser("olga", "OPERATOR");
+    TestAgent good = TestAgent.enroll(port, "behind-nat", 1, Map.of());
     Http wrong = Http.basic(port, "admin", "wrong-password");
     for (int i = 0; i < 10; i++) {
       assertThat(wrong.get("/api/v1/jobs").status()).isEqualTo(401);
@@ -312,29 +494,46 @@ class SecurityApiTest {
     Http.Response limited = wrong.get("/api/v1/jobs");
     assertThat(limited.status()).isEqualTo(429);
     assertThat(limited.isProblem()).isTrue();
-    assertThat(limited.detail()).contains("Too many failed authentications");
+    assertThat(limited.detail()).contains("Too many failed authentications").contains("as user admin");
     assertThat(limited.headers().firstValue("Retry-After")).isPresent();
     long retryAfter = Long.parseLong(limited.headers().firstValue("Retry-After").get());
     assertThat(retryAfter).isBetween(1L, 60L);
-    // Every kind of credential from that address waits: also the right password, tokens and agents.
+    // The identity being guessed waits, with any password and also on Git (guessing learns nothing) ...
     assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(429);
-    assertThat(Http.bearer(port, "nsa_guess").post(AgentPaths.HEARTBEAT, "{}").status()).isEqualTo(429);
-    assertThat(Http.basic(port, "x", "y").get("/git/code.git/info/refs?service=git-upload-pack").status())
+    assertThat(Http.basic(port, "admin", "x").get("/git/code.git/info/refs?service=git-upload-pack").status())
         .isEqualTo(429);
-    assertThat(register("guess").status()).isEqualTo(429);
+    // ... but the right credentials of everyone else at that address do not: another user, an agent.
+    assertThat(Http.basic(port, "olga", "olga-password-1").get("/api/v1/jobs").status()).isEqualTo(200);
+    assertThat(good.http.post(AgentPaths.HEARTBEAT, "{}").status()).isNotIn(401, 429);
     // Requests without credentials are not affected.
     assertThat(Http.anonymous(port).get("/actuator/health").status()).isEqualTo(200);
 
     clock.advance(Duration.ofSeconds(retryAfter));
     assertThat(admin.get("/api/v1/jobs").status()).as("the window ended").isEqualTo(200);
 
-    // Each kind of failure counts: agent tokens, enrollment tokens, Git passwords.
-    for (int i = 0; i < 4; i++) {
-      Http.bearer(port, "nsa_guess").post(AgentPaths.HEARTBEAT, "{}");
+    // One desktop behind a NAT with a wrong agent token locks out that token only: the agent next to it, using
+    // the same address, keeps its heartbeats and its code fetches.
+    Http stale = Http.bearer(port, "nsa_stale-token-of-a-revoked-desktop");
+    for (int i = 0; i < 10; i++) {
+      assertThat(stale.post(AgentPaths.HEARTBEAT, "{}").status()).isEqualTo(401);
+    }
+    assertThat(stale.post(AgentPaths.HEARTBEAT, "{}").status()).isEqualTo(429);
+    assertThat(good.http.post(AgentPaths.HEARTBEAT, "{}").status()).isNotIn(401, 429);
+    assertThat(Http.basic(port, "agent", good.token).get("/git/code.git/info/refs?service=git-upload-pack").status())
+        .isEqualTo(200);
+
+    // Each kind of failure counts: enrollment tokens, Git passwords, agent tokens on Git.
+    for (int i = 0; i < 10; i++) {
       register("guess");
       Http.basic(port, "x", "y").get("/git/code.git/info/refs?service=git-upload-pack");
+      Http.basic(port, "agent", "nsa_guess").get("/git/code.git/info/refs?service=git-upload-pack");
     }
-    assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(429);
+    assertThat(register("guess").status()).isEqualTo(429);
+    assertThat(Http.basic(port, "x", "y").get("/git/code.git/info/refs?service=git-upload-pack").status())
+        .isEqualTo(429);
+    assertThat(Http.basic(port, "agent", "nsa_guess").get("/git/code.git/info/refs?service=git-upload-pack")
+        .status()).isEqualTo(429);
+    assertThat(admin.get("/api/v1/jobs").status()).isEqualTo(200);
   }
 
   @Test

@@ -23,6 +23,7 @@ import org.springframework.test.context.ContextConfiguration;
       "nightshift.admin-password=" + Http.ADMIN_PASSWORD,
       "nightshift.enrollment-token=" + Http.ENROLLMENT_TOKEN,
       "nightshift.claim.poll-interval=200ms",
+      "nightshift.security.reserved-labels=secure-zone",
       "nightshift.retry.initial-backoff=1s",
       "logging.level.dev.nightshift=INFO",
       // a small jar the install tests write (install/InstallControllerTest), not the real agent

@@ -23,11 +23,14 @@ public final class TestAgent {
   public final String workerId;
   public final String token;
   public final Http http;
+  /** The slots it enrolled with, declared again in its heartbeats (the server grants no more leases than that). */
+  public final int slots;
 
-  private TestAgent(String workerId, String token, Http http) {
+  private TestAgent(String workerId, String token, Http http, int slots) {
     this.workerId = workerId;
     this.token = token;
     this.http = http;
+    this.slots = slots;
   }
 
   public static TestAgent enroll(int port, String name, int slots, Map<String, String> labels) {
@@ -43,7 +46,7 @@ public final class TestAgent {
                     labels));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     RegisterResponse reg = Http.JSON.readValue(r.body(), RegisterResponse.class);
-    return new TestAgent(reg.workerId(), reg.agentToken(), Http.bearer(port, reg.agentToken()));
+    return new TestAgent(reg.workerId(), reg.agentToken(), Http.bearer(port, reg.agentToken()), slots);
   }
 
   public List<Lease> claim(int slots, long waitMillis) {
@@ -72,7 +75,7 @@ public final class TestAgent {
 
   public HeartbeatResponse heartbeat(List<LeaseRef> leases) {
     Http.Response r =
-        http.post(AgentPaths.HEARTBEAT, new HeartbeatRequest(WorkerState.IDLE, "ready", 1, 1, leases, null));
+        http.post(AgentPaths.HEARTBEAT, new HeartbeatRequest(WorkerState.IDLE, "ready", slots, Math.max(0, slots - leases.size()), leases, null));
     assertThat(r.status()).as(r.toString()).isEqualTo(200);
     return Http.JSON.readValue(r.body(), HeartbeatResponse.class);
   }

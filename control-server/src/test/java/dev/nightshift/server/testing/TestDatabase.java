@@ -53,8 +53,8 @@ public final class TestDatabase {
                     deleteTree(mine);
                   }));
       serverUrl = "jdbc:mariadb://127.0.0.1:" + db.port() + "/";
-      user = "root";
-      password = "";
+      user = db.user();
+      password = db.password();
     } catch (Exception e) {
       throw new IllegalStateException("could not start the embedded test database", e);
     }

@@ -48,6 +48,17 @@ class AgentProtocolTest {
 
   /** Bad inputs tried: no token, a wrong token, 0 and 1000 slots, a garbage body, an unknown agent token. */
   @Test
+  void aWeakStandingEnrollmentTokenStopsTheServerNamingTheVariable() {
+    // tries: "a", 11 characters; accepted: unset, the tests' token
+    for (String weak : List.of("a", "abcdefghijk")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> EnrollmentService.checkStanding(weak))
+          .hasMessageContaining("NIGHTSHIFT_ENROLLMENT_TOKEN is too short");
+    }
+    EnrollmentService.checkStanding(null);
+    EnrollmentService.checkStanding(dev.nightshift.server.testing.Http.ENROLLMENT_TOKEN);
+  }
+
+  @Test
   void enrollmentNeedsAValidTokenAndSaneSettings() {
     assertThat(register(null, 1).status()).isEqualTo(401);
     Http.Response wrong = register("guess", 1);

@@ -19,7 +19,6 @@ import dev.nightshift.agent.loop.AgentLoop;
 import dev.nightshift.agent.loop.LoopConfig;
 import dev.nightshift.agent.runner.RunnerConfig;
 import dev.nightshift.agent.runner.ScriptRunner;
-import dev.nightshift.agent.runner.WorkDirWorkspace;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.system.AgentVersion;
 import dev.nightshift.agent.system.HostFactsProbe;
@@ -27,6 +26,7 @@ import dev.nightshift.agent.sync.Checkouts;
 import dev.nightshift.agent.sync.CodeRepository;
 import dev.nightshift.agent.sync.GitWorkspace;
 import dev.nightshift.agent.sync.Prefetcher;
+import dev.nightshift.agent.system.AtomicFiles;
 import dev.nightshift.agent.system.Logging;
 import dev.nightshift.protocol.AgentPaths;
 import java.io.IOException;
@@ -95,6 +95,7 @@ abstract class AgentCommand implements Callable<Integer> {
     InstanceLock.Attempt attempt;
     try {
       Files.createDirectories(data.root());
+      AtomicFiles.restrictDirToOwner(data.root()); // identity, logs, spool, code: its OS user only
       attempt = InstanceLock.tryAcquire(data.lockFile(), data.pidFile());
     } catch (IOException | RuntimeException e) {
       return usageError(err, "cannot use data dir " + data.root() + ": " + e.getMessage());
@@ -118,6 +119,12 @@ abstract class AgentCommand implements Callable<Integer> {
       }
       if (server == null) {
         return usageError(err, "no server: pass --server URL (or NIGHTSHIFT_SERVER)");
+      }
+      if (!settings.allowInsecureHttp() && !secureEnough(server)) {
+        return usageError(err, "refusing plain http:// to " + server.getHost() + ", which is not this machine:"
+            + " the agent token, the code it runs and its results would cross the network unencrypted and could be"
+            + " changed on the way. Use https:// (see docs/security.md#tls), or pass --allow-insecure-http"
+            + " (NIGHTSHIFT_ALLOW_INSECURE_HTTP=true) on a network you trust");
       }
       if (identity != null && identity.server() != null && !sameServer(identity.server(), server)) {
         if (settings.enrollmentToken() == null) {
@@ -163,7 +170,7 @@ abstract class AgentCommand implements Callable<Integer> {
             data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT, trustedCa);
     Checkouts checkouts = new Checkouts(code, data.checkoutsDir(), s.codeCache(), clock);
     ScriptRunner runner =
-        new ScriptRunner(runnerConfig, new GitWorkspace(new WorkDirWorkspace(data.workDir()), checkouts), clock);
+        new ScriptRunner(runnerConfig, new GitWorkspace(checkouts), clock);
     if (s.dataSource() != null) {
       runner.useReferenceData(new dev.nightshift.agent.data.ReferenceData(s.dataSource(), clock).start());
     }
@@ -207,6 +214,30 @@ abstract class AgentCommand implements Callable<Integer> {
             // already shutting down: the hook is running
           }
         });
+  }
+
+  /** https://, or http:// to this machine (a loopback name or address, resolved without DNS). */
+  static boolean secureEnough(URI server) {
+    if (!"http".equalsIgnoreCase(server.getScheme())) {
+      return true;
+    }
+    String host = server.getHost();
+    if (host == null) {
+      return false;
+    }
+    host = host.toLowerCase(java.util.Locale.ROOT);
+    if (host.equals("localhost") || host.endsWith(".localhost")) {
+      return true;
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    boolean literal = host.matches("[0-9.]+") || host.contains(":");
+    try {
+      return literal && java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
   }
 
   private static boolean sameServer(String a, URI b) {

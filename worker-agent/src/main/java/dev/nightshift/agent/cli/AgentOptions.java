@@ -21,9 +21,24 @@ final class AgentOptions {
       names = "--enrollment-token",
       paramLabel = "TOKEN",
       description = "Enrollment token from an admin; needed to enroll (once) and to enroll again if the agent token"
-          + " is revoked. Prefer the env NIGHTSHIFT_ENROLLMENT_TOKEN (flags show in process lists);"
-          + " file key 'enrollment-token'. Never passed to scripts.")
+          + " is revoked. Prefer --enrollment-token-file (flags show in process lists, and the environment of a"
+          + " process is readable by its OS user); env NIGHTSHIFT_ENROLLMENT_TOKEN; file key 'enrollment-token'."
+          + " Never passed to scripts.")
   String enrollmentToken;
+
+  @Option(
+      names = "--enrollment-token-file",
+      paramLabel = "FILE",
+      description = "A file holding the enrollment token on its first line (keep it 0600, owned by whoever"
+          + " installs the agent). Env NIGHTSHIFT_ENROLLMENT_TOKEN_FILE; file key 'enrollment-token-file'.")
+  String enrollmentTokenFile;
+
+  @Option(
+      names = "--allow-insecure-http",
+      description = "Accept a plain http:// server that is not on this machine: tokens, code and results then"
+          + " cross the network unencrypted and can be changed on the way. Env NIGHTSHIFT_ALLOW_INSECURE_HTTP;"
+          + " file key 'allow-insecure-http' (true/false). Default: only https://, or http:// to localhost.")
+  boolean allowInsecureHttp;
 
   @Option(
       names = "--data-dir",
@@ -195,6 +210,8 @@ final class AgentOptions {
     put(m, Key.DATA_SOURCE, dataSource);
     put(m, Key.DATA_SOURCE_USER, dataSourceUser);
     put(m, Key.DATA_SOURCE_PASSWORD_FILE, dataSourcePasswordFile);
+    put(m, Key.ENROLLMENT_TOKEN_FILE, enrollmentTokenFile);
+    put(m, Key.ALLOW_INSECURE_HTTP, allowInsecureHttp ? "true" : null);
     return m;
   }
 

@@ -22,6 +22,7 @@ import java.util.Map;
  * @param verbose log debug details
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  * @param dataSource the local reference-data database (docs/reference-data.md), or null when there is none
+ * @param allowInsecureHttp whether a plain {@code http://} server that is not on this machine (loopback) is accepted
  */
 public record AgentSettings(
     URI server,
@@ -37,15 +38,16 @@ public record AgentSettings(
     int codeCache,
     boolean verbose,
     Path caFile,
-    dev.nightshift.agent.data.ReferenceData.Settings dataSource) {
+    dev.nightshift.agent.data.ReferenceData.Settings dataSource,
+    boolean allowInsecureHttp) {
 
-  /** Settings without a reference-data database. */
+  /** Settings without a reference-data database, plain HTTP to loopback only. */
   public AgentSettings(
       URI server, String enrollmentToken, Path dataDir, int slots, String name, Map<String, String> labels,
       IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
       Path caFile) {
     this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
-        codeCache, verbose, caFile, null);
+        codeCache, verbose, caFile, null, false);
   }
 
   public AgentSettings {
@@ -60,7 +62,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
   }
 
   public DataDir layout() {
@@ -70,7 +72,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
   }
 
   /** Never prints the enrollment token. */
@@ -81,6 +83,7 @@ public record AgentSettings(
         + ", idle=" + idle + ", claimWait=" + claimWait + ", maxOutputBytes=" + maxOutputBytes
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
         + (caFile == null ? "" : ", caFile=" + caFile) + (dataSource == null ? "" : ", dataSource=" + dataSource)
+        + (allowInsecureHttp ? ", allowInsecureHttp=true" : "")
         + "]";
   }
 }

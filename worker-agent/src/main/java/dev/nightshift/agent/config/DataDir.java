@@ -45,11 +45,6 @@ public record DataDir(Path root) {
     return root.resolve("runs");
   }
 
-  /** Where scripts of leases that name no commit run. */
-  public Path workDir() {
-    return root.resolve("work");
-  }
-
   /** The local clone of the server's code: a bare repository. */
   public Path codeRepository() {
     return root.resolve("code").resolve("repo.git");

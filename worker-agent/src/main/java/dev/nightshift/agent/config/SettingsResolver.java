@@ -51,7 +51,10 @@ public final class SettingsResolver {
     CA_FILE("ca-file"),
     DATA_SOURCE("data-source"),
     DATA_SOURCE_USER("data-source-user"),
-    DATA_SOURCE_PASSWORD_FILE("data-source-password-file");
+    DATA_SOURCE_PASSWORD_FILE("data-source-password-file"),
+
+    ENROLLMENT_TOKEN_FILE("enrollment-token-file"),
+    ALLOW_INSECURE_HTTP("allow-insecure-http");
 
     private final String fileKey;
 
@@ -131,7 +134,7 @@ public final class SettingsResolver {
             : Defaults.dataDir(userHome);
     return new AgentSettings(
         server(chosen.get(Key.SERVER)),
-        text(chosen.get(Key.ENROLLMENT_TOKEN)),
+        enrollmentToken(chosen.get(Key.ENROLLMENT_TOKEN), chosen.get(Key.ENROLLMENT_TOKEN_FILE)),
         dataDir.toAbsolutePath().normalize(),
         chosen.containsKey(Key.SLOTS) ? slots(chosen.get(Key.SLOTS)) : Defaults.SLOTS,
         chosen.containsKey(Key.NAME) ? text(chosen.get(Key.NAME)) : hostname.apply(env),
@@ -147,7 +150,8 @@ public final class SettingsResolver {
         chosen.containsKey(Key.CODE_CACHE) ? codeCache(chosen.get(Key.CODE_CACHE)) : Defaults.CODE_CACHE,
         verbose,
         chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null,
-        dataSource(chosen));
+        dataSource(chosen),
+        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)));
   }
 
   /** The reference-data database: a JDBC URL, a user and a password read from a file (never a flag). */
@@ -181,6 +185,31 @@ public final class SettingsResolver {
     Sourced user = chosen.get(Key.DATA_SOURCE_USER);
     return new dev.nightshift.agent.data.ReferenceData.Settings(
         u, user == null ? null : user.value().trim(), password);
+  }
+
+  /**
+   * The enrollment token, given itself or (better: flags show in process lists, and a process's environment is
+   * readable by its OS user in {@code /proc/<pid>/environ}) as a file holding it on its first line.
+   */
+  private static String enrollmentToken(Sourced token, Sourced file) {
+    if (token != null && file != null) {
+      throw new SettingsException(
+          "both " + token.source() + " and " + file.source() + " give the enrollment token: keep only one"
+              + " (preferably the file)");
+    }
+    if (file == null) {
+      return text(token);
+    }
+    Path p = Path.of(file.value().trim()).toAbsolutePath().normalize();
+    try {
+      String first = Files.readString(p, StandardCharsets.UTF_8).strip().lines().findFirst().orElse("").strip();
+      if (first.isEmpty()) {
+        throw invalid(file, "the file " + p + " is empty; write the enrollment token on its first line");
+      }
+      return first;
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw invalid(file, "expected a readable file holding the enrollment token; cannot read " + p);
+    }
   }
 
   private static IdleSettings idle(Map<Key, Sourced> chosen) {

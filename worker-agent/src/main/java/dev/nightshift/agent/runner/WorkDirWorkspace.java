@@ -5,7 +5,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Runs every lease in one fixed directory ({@code <data>/work}): leases that name no commit. */
+/**
+ * Runs every lease in one fixed directory, whatever commit it names: for tests of the runner. The agent itself runs
+ * leases only in checkouts of their commits ({@code sync.GitWorkspace}).
+ */
 public final class WorkDirWorkspace implements WorkspaceProvider {
   private final Path dir;
 

@@ -4,8 +4,8 @@ import dev.nightshift.protocol.Lease;
 import java.io.IOException;
 
 /**
- * Where a lease's command runs: the work directory when the lease names no commit, else a checkout of its commit
- * (see {@code sync.GitWorkspace}).
+ * Where a lease's command runs: a checkout of its commit (see {@code sync.GitWorkspace}, which refuses a lease that
+ * names none).
  */
 public interface WorkspaceProvider {
   /**

@@ -10,8 +10,9 @@ import java.time.Duration;
 import java.util.logging.Logger;
 
 /**
- * Runs a lease in a checkout of the commit it names, pinned for the run, or in the work directory when it names
- * none. A commit that cannot be fetched or checked out fails that attempt with the reason, nothing else; a fetch
+ * Runs a lease in a checkout of the commit it names, pinned for the run. A lease that names no commit is refused:
+ * its command does not run and the attempt fails with the reason (the server always names the code to run, so
+ * such a lease comes from a server that is broken or not a Nightshift server). A commit that cannot be fetched or checked out fails that attempt with the reason, nothing else; a fetch
  * that fails because the server could not be reached (a network blip, a server restart) is tried again for up to
  * {@link #DEFAULT_RETRY} first, while heartbeats keep the lease, so an outage does not use up the batch's attempts.
  */
@@ -19,21 +20,16 @@ public final class GitWorkspace implements WorkspaceProvider {
   private static final Logger LOG = Logger.getLogger(GitWorkspace.class.getName());
   /** How long a fetch failing for want of the server is retried before the attempt fails. */
   public static final Duration DEFAULT_RETRY = Duration.ofSeconds(60);
-  private final WorkspaceProvider workDir;
   private final Checkouts checkouts;
   private final Duration retryFor;
 
-  /**
-   * @param workDir where leases without a commit run
-   * @param checkouts where leases with a commit run
-   */
-  public GitWorkspace(WorkspaceProvider workDir, Checkouts checkouts) {
-    this(workDir, checkouts, DEFAULT_RETRY);
+  /** @param checkouts where leases run */
+  public GitWorkspace(Checkouts checkouts) {
+    this(checkouts, DEFAULT_RETRY);
   }
 
   /** Like the other constructor, retrying unreachable-server fetches for {@code retryFor} (zero: not at all). */
-  public GitWorkspace(WorkspaceProvider workDir, Checkouts checkouts, Duration retryFor) {
-    this.workDir = workDir;
+  public GitWorkspace(Checkouts checkouts, Duration retryFor) {
     this.checkouts = checkouts;
     this.retryFor = retryFor;
   }
@@ -73,8 +69,14 @@ public final class GitWorkspace implements WorkspaceProvider {
 
   @Override
   public Workspace workspaceFor(Lease lease) throws IOException {
-    if (lease.commit() == null) {
-      return workDir.workspaceFor(lease);
+    if (lease.commit() == null || lease.commit().isBlank()) {
+      throw new WorkspaceException(
+          "the lease names no commit: refused to run its command (the server must name the code to run)",
+          "nightshift-agent: batch " + lease.batchId() + " names no commit, so there is no code to run it with;"
+              + " the agent runs commands only in a checkout of the commit a lease names, and refused this one\n"
+              + "nightshift-agent: the command did not run; this attempt fails and the agent goes on with other"
+              + " work\n",
+          null);
     }
     Checkouts.Handle handle;
     try {

@@ -80,6 +80,18 @@ public final class AtomicFiles {
     }
   }
 
+  /**
+   * Sets POSIX permissions 700 on a directory where supported, so that other OS users can read nothing below it; a
+   * no-op elsewhere (on Windows, the directory's ACL applies: see docs/security.md).
+   */
+  public static void restrictDirToOwner(Path dir) {
+    try {
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system
+    }
+  }
+
   /** Deletes {@code file} when there is one; a file that cannot be deleted is left for the next startup's cleanup. */
   public static void deleteQuietly(Path file) {
     if (file != null) {

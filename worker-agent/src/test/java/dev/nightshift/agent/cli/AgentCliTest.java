@@ -89,7 +89,7 @@ class AgentCliTest {
     assertThat(run("run", "--data-dir", data, "--enrollment-token", "t")).isEqualTo(2);
     assertThat(err.toString()).contains("no server: pass --server URL (or NIGHTSHIFT_SERVER)");
 
-    assertThat(run("run", "--data-dir", data, "--server", "http://x")).isEqualTo(2);
+    assertThat(run("run", "--data-dir", data, "--server", "http://localhost:1")).isEqualTo(2);
     assertThat(err.toString()).contains("not enrolled: pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
 
     assertThat(run("run", "--data-dir", data, "--server", "http://x", "--idle-policy", "sometimes")).isEqualTo(2);
@@ -97,6 +97,39 @@ class AgentCliTest {
 
     assertThat(run("run", "--data-dir", data, "--server", "ftp://x", "--enrollment-token", "t")).isEqualTo(2);
     assertThat(err.toString()).contains("invalid value 'ftp://x' for --server");
+  }
+
+  @Test
+  void plainHttpToAnotherMachineIsRefusedUnlessExplicitlyAllowed() {
+    // tries: http://grid.example.lan, http://10.0.0.5:8080, the same in NIGHTSHIFT_SERVER; then loopback names and
+    // addresses, https://, and --allow-insecure-http / NIGHTSHIFT_ALLOW_INSECURE_HTTP=true
+    String data = home.resolve("d").toString();
+    for (String url : new String[] {"http://grid.example.lan", "http://10.0.0.5:8080"}) {
+      err.getBuffer().setLength(0);
+      assertThat(run("once", "--data-dir", data, "--server", url, "--enrollment-token", "t")).as(url).isEqualTo(2);
+      assertThat(err.toString()).as(url).contains("refusing plain http:// to ")
+          .contains("which is not this machine").contains("--allow-insecure-http");
+    }
+    env.put("NIGHTSHIFT_SERVER", "http://grid.example.lan");
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data)).isEqualTo(2);
+    assertThat(err.toString()).contains("refusing plain http:// to grid.example.lan");
+    env.remove("NIGHTSHIFT_SERVER");
+
+    // accepted: the next complaint is the missing enrollment
+    for (String url : new String[] {"http://localhost:1", "http://127.0.0.1:1", "http://[::1]:1", "https://grid.example.lan"}) {
+      err.getBuffer().setLength(0);
+      assertThat(run("once", "--data-dir", data, "--server", url)).as(url).isEqualTo(2);
+      assertThat(err.toString()).as(url).contains("not enrolled").doesNotContain("refusing plain http://");
+    }
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data, "--server", "http://grid.example.lan", "--allow-insecure-http"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("not enrolled").doesNotContain("refusing");
+    env.put("NIGHTSHIFT_ALLOW_INSECURE_HTTP", "true");
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data, "--server", "http://10.0.0.5")).isEqualTo(2);
+    assertThat(err.toString()).contains("not enrolled").doesNotContain("refusing");
   }
 
   @Test

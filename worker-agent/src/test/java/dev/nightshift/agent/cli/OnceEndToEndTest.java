@@ -9,6 +9,7 @@ import dev.nightshift.protocol.AgentPaths;
 import dev.nightshift.protocol.BatchInput;
 import dev.nightshift.protocol.ClaimResponse;
 import dev.nightshift.protocol.CompleteRequest;
+import dev.nightshift.protocol.FailRequest;
 import dev.nightshift.protocol.HeartbeatResponse;
 import dev.nightshift.protocol.Lease;
 import dev.nightshift.protocol.RegisterRequest;
@@ -42,6 +43,7 @@ class OnceEndToEndTest {
   private HttpServer server;
   private final List<RegisterRequest> registers = new CopyOnWriteArrayList<>();
   private final List<CompleteRequest> completes = new CopyOnWriteArrayList<>();
+  private final List<FailRequest> fails = new CopyOnWriteArrayList<>();
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
   private final AtomicInteger claims = new AtomicInteger();
 
@@ -70,10 +72,14 @@ class OnceEndToEndTest {
         case AgentPaths.HEARTBEAT -> new HeartbeatResponse(Instant.now(), 60_000, List.of(), null);
         case AgentPaths.CLAIM -> claims.incrementAndGet() == 1
             ? new ClaimResponse(List.of(new Lease(5, 9, 1, "lt-5", Instant.now().plusSeconds(120), null, null,
-                "sed 's/^/seen /'", 30, new BatchInput("1\n2\n", 2, null, null), Map.of())))
+                "touch ran-without-code", 30, new BatchInput("1\n2\n", 2, null, null), Map.of())))
             : new ClaimResponse(List.of());
         case AgentPaths.COMPLETE -> {
           completes.add(json.readValue(body, CompleteRequest.class));
+          yield new ReportResponse(ReportStatus.ACCEPTED);
+        }
+        case AgentPaths.FAIL -> {
+          fails.add(json.readValue(body, FailRequest.class));
           yield new ReportResponse(ReportStatus.ACCEPTED);
         }
         case AgentPaths.RELEASE -> new ReleaseResponse(0);
@@ -98,7 +104,7 @@ class OnceEndToEndTest {
   }
 
   @Test
-  void onceEnrollsRunsTheBatchReportsItAndExits() throws Exception {
+  void onceEnrollsRefusesALeaseThatNamesNoCommitReportsThatAndExits() throws Exception {
     startServer();
     Path data = home.resolve("agent");
     String url = "http://127.0.0.1:" + server.getAddress().getPort();
@@ -117,10 +123,12 @@ class OnceEndToEndTest {
       assertThat(r.labels()).containsEntry("os", "linux").containsEntry("tier", "desk");
       assertThat(r.host().cpus()).isPositive();
     });
-    assertThat(completes).singleElement().satisfies(c -> {
-      assertThat(c.batchId()).isEqualTo(5);
-      assertThat(c.leaseToken()).isEqualTo("lt-5");
-      assertThat(c.output()).isEqualTo("seen 1\nseen 2\n");
+    // a lease without code is handed back as failed, with the reason, and its command never runs
+    assertThat(completes).isEmpty();
+    assertThat(fails).singleElement().satisfies(f -> {
+      assertThat(f.batchId()).isEqualTo(5);
+      assertThat(f.leaseToken()).isEqualTo("lt-5");
+      assertThat(f.error()).contains("names no commit: refused to run its command");
     });
     assertThat(authorizations).isNotEmpty().allMatch("Bearer nsa_agent"::equals);
     assertThat(Files.readString(data.resolve("identity.json"))).contains("w-42", "nsa_agent", url);
@@ -135,7 +143,12 @@ class OnceEndToEndTest {
           .collect(Collectors.toList());
       assertThat(names).contains("agent.lock", "identity.json", "logs/agent.log.0", "logs/attempts/5-1.log")
           .doesNotContain("agent.pid")
-          .noneMatch(n -> n.startsWith("spool/") || n.startsWith("runs/"));
+          .noneMatch(n -> n.startsWith("spool/") || n.startsWith("runs/") || n.endsWith("ran-without-code"));
     }
+    // the data dir is its OS user's only
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(data)))
+        .isEqualTo("rwx------");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(data.resolve("identity.json")))).isEqualTo("rw-------");
   }
 }

@@ -83,6 +83,26 @@ class SettingsResolverTest {
   }
 
   @Test
+  void theEnrollmentTokenIsReadFromAFileAndNeverFromBothPlaces() throws Exception {
+    // tries: a token file; a token file and a token; an empty file; a missing file
+    Path file = Files.writeString(home.resolve("enroll.token"), "tok-from-file\n");
+    AgentSettings s =
+        resolver(Map.of("NIGHTSHIFT_ENROLLMENT_TOKEN_FILE", file.toString())).resolve(flags(), null, false);
+    assertThat(s.enrollmentToken()).isEqualTo("tok-from-file");
+    assertThat(s.toString()).doesNotContain("tok-from-file");
+
+    assertThatThrownBy(() -> resolver(Map.of("NIGHTSHIFT_ENROLLMENT_TOKEN", "t"))
+            .resolve(flags(Key.ENROLLMENT_TOKEN_FILE, file.toString()), null, false))
+        .hasMessageContaining("both NIGHTSHIFT_ENROLLMENT_TOKEN and --enrollment-token-file give the enrollment token");
+    Path empty = Files.writeString(home.resolve("empty.token"), "\n");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.ENROLLMENT_TOKEN_FILE, empty.toString()), null, false))
+        .hasMessageContaining("is empty");
+    assertThatThrownBy(() -> resolver(Map.of())
+            .resolve(flags(Key.ENROLLMENT_TOKEN_FILE, home.resolve("none").toString()), null, false))
+        .hasMessageContaining("expected a readable file holding the enrollment token");
+  }
+
+  @Test
   void badValuesNameTheSourceAndWhatIsExpected() throws Exception {
     // tries: slots 0, -1, abc, 1000 as a flag; slots abc in the environment; a server without scheme;
     // a label without '='; a claim wait of 0; an unknown key in the config file

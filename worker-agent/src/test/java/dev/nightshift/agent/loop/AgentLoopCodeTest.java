@@ -9,7 +9,6 @@ import dev.nightshift.agent.identity.IdentityStore;
 import dev.nightshift.agent.idle.IdleVerdict;
 import dev.nightshift.agent.runner.RunnerConfig;
 import dev.nightshift.agent.runner.ScriptRunner;
-import dev.nightshift.agent.runner.WorkDirWorkspace;
 import dev.nightshift.agent.spool.Spool;
 import dev.nightshift.agent.sync.Checkouts;
 import dev.nightshift.agent.sync.CodeRepository;
@@ -78,7 +77,7 @@ class AgentLoopCodeTest {
     RunnerConfig rc = new RunnerConfig(data.resolve("runs"), data.resolve("logs/attempts"), 1 << 20, 4096,
         List.of("sh", "-c"), Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")));
     ScriptRunner runner =
-        new ScriptRunner(rc, new GitWorkspace(new WorkDirWorkspace(data.resolve("work")), checkouts), clock);
+        new ScriptRunner(rc, new GitWorkspace(checkouts), clock);
     LoopConfig config = new LoopConfig(slots, Duration.ZERO, Duration.ofSeconds(30), Duration.ofSeconds(1),
         Duration.ofSeconds(60), Duration.ofMillis(10), Duration.ofMillis(50), 3);
     loop = new AgentLoop(
@@ -96,18 +95,19 @@ class AgentLoopCodeTest {
   }
 
   @Test
-  void aLeaseRunsInTheCheckoutOfItsCommitAndReportsCommitAndVersion() throws Exception {
+  void aLeaseRunsInTheCheckoutOfItsCommitAndALeaseWithoutACommitIsRefused() throws Exception {
     String a = release("1.0");
     String b = release("2.0");
     AgentLoop loop = loop(2);
     server.add(Leases.atCommit(1, a, "1.0", "bin/process.sh && echo \"$NIGHTSHIFT_COMMIT $NIGHTSHIFT_VERSION\"",
         "\"x\""));
     server.add(Leases.atCommit(2, b, "2.0", "bin/process.sh", "\"y\""));
-    server.add(Leases.items(3, "pwd", 10));
+    Path ran = data.resolve("ran-without-code");
+    server.add(Leases.items(3, "touch '" + ran + "'", 10));
 
     await().atMost(WAIT).until(() -> {
       loop.tick();
-      return server.completes().size() == 3;
+      return server.completes().size() == 2 && server.fails().size() == 1;
     });
     CompleteRequest first = byBatch(server.completes(), 1);
     assertThat(first.output()).as(first.logTail()).isEqualTo("\"x\"@1.0\n" + a + " 1.0\n");
@@ -117,9 +117,12 @@ class AgentLoopCodeTest {
     assertThat(second.output()).as(second.logTail()).isEqualTo("\"y\"@2.0\n");
     assertThat(second.commit()).isEqualTo(b);
     assertThat(second.version()).isEqualTo("2.0");
-    CompleteRequest noCommit = byBatch(server.completes(), 3);
-    assertThat(noCommit.output().trim()).isEqualTo(data.resolve("work").toRealPath().toString());
-    assertThat(noCommit.commit()).isNull();
+    FailRequest noCommit = server.fails().get(0);
+    assertThat(noCommit.batchId()).isEqualTo(3);
+    assertThat(noCommit.outcome()).isEqualTo(AttemptOutcome.FAILED);
+    assertThat(noCommit.exitCode()).isNull();
+    assertThat(noCommit.error()).contains("the lease names no commit: refused to run its command");
+    assertThat(ran).doesNotExist(); // the command never ran
     assertThat(checkouts.commits()).containsExactlyInAnyOrder(a, b);
   }
 

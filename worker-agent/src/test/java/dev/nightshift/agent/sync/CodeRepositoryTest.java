@@ -141,7 +141,7 @@ class CodeRepositoryTest {
     CodeRepository down = new CodeRepository(tmp.resolve("down.git"), closedPort, () -> "t", Duration.ofSeconds(5));
     closing.add(down::close);
     GitWorkspace retrying =
-        new GitWorkspace(null, new Checkouts(down, tmp.resolve("down-checkouts"), 2, java.time.Clock.systemUTC()),
+        new GitWorkspace(new Checkouts(down, tmp.resolve("down-checkouts"), 2, java.time.Clock.systemUTC()),
             Duration.ofSeconds(3));
     assertThatThrownBy(() -> retrying.workspaceFor(dev.nightshift.agent.testing.Leases.atCommit(1, commit, "1", "x", "1")))
         .hasMessageContaining("could not fetch from " + closedPort);
@@ -151,7 +151,7 @@ class CodeRepositoryTest {
     remote.commit("refs/heads/worker", Map.of("VERSION", "1.0\n"));
     CodeRepository up = local(remote.url());
     GitWorkspace notRetrying =
-        new GitWorkspace(null, new Checkouts(up, tmp.resolve("up-checkouts"), 2, java.time.Clock.systemUTC()),
+        new GitWorkspace(new Checkouts(up, tmp.resolve("up-checkouts"), 2, java.time.Clock.systemUTC()),
             Duration.ofSeconds(30));
     assertThatThrownBy(() -> notRetrying.workspaceFor(dev.nightshift.agent.testing.Leases.atCommit(1, commit, "1", "x", "1")))
         .hasMessageContaining("is not on the server");
