@@ -156,6 +156,11 @@ public class BatchEngine implements SmartLifecycle {
       freeSlots = Math.max(0, Math.min(freeSlots, MAX_SLOTS));
     }
 
+    /** The same request asking for {@code n} batches (everything else kept, the reference data too). */
+    Request withFreeSlots(int n) {
+      return new Request(workerId, labels, n, completed, failed, data);
+    }
+
     public static Request claim(String workerId, Map<String, String> labels, int freeSlots) {
       return new Request(workerId, labels, freeSlots, null, null);
     }
@@ -791,7 +796,8 @@ public class BatchEngine implements SmartLifecycle {
       if (left < r.freeSlots) {
         log.debug("worker {} asked for {} batches; its slots leave room for {}", r.workerId, r.freeSlots, left);
       }
-      capped.add(new Pending(new Request(r.workerId, r.labels, left, r.completed, r.failed), p.result, p.queuedAt));
+      capped.add(
+          new Pending(r.withFreeSlots(left), p.result, p.queuedAt));
     }
     return capped;
   }

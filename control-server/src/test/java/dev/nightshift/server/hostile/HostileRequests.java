@@ -153,6 +153,8 @@ final class HostileRequests {
         query("state", "PENDING", "after", "0", "limit", "10"), List.of(String.valueOf(f.leaseJobId())));
     add("job results", "GET", "/api/v1/jobs/{id}/results", Auth.ADMIN, null, null, none,
         List.of(String.valueOf(f.leaseJobId())));
+    add("job failures", "GET", "/api/v1/jobs/{id}/failures", Auth.ADMIN, null, null, query("limit", "10"), jobIds);
+    add("job wait reasons", "GET", "/api/v1/jobs/{id}/wait-reasons", Auth.ADMIN, null, null, none, jobIds);
     add("get batch", "GET", "/api/v1/batches/{id}", Auth.ADMIN, null, null, none, batchIds);
     add("code", "GET", "/api/v1/code", Auth.ADMIN, null, null, query("limit", "5"), null);
     add("promote", "POST", "/api/v1/code/promotions", Auth.ADMIN, "application/json",

@@ -198,6 +198,8 @@ class AccessMatrixTest {
               Map.entry("GET /api/v1/jobs/{id}/batches", Policy.API_READ),
               Map.entry("GET /api/v1/batches/{id}", Policy.API_READ),
               Map.entry("GET /api/v1/jobs/{id}/results", Policy.API_READ),
+              Map.entry("GET /api/v1/jobs/{id}/failures", Policy.API_READ),
+              Map.entry("GET /api/v1/jobs/{id}/wait-reasons", Policy.API_READ),
               // code
               Map.entry("GET /api/v1/code", Policy.API_READ),
               Map.entry("POST /api/v1/code/promotions", Policy.API_WRITE),
