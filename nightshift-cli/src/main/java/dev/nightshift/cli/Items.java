@@ -136,6 +136,10 @@ final class Items {
 
   /** Elements of a top-level JSON array, streamed. */
   static final class JsonArrayItems implements Source {
+    private static final tools.jackson.databind.ObjectReader ELEMENT =
+        ApiClient.JSON
+            .readerFor(JsonNode.class)
+            .without(tools.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private final JsonParser parser;
     private final String name;
     private boolean started;
@@ -165,7 +169,7 @@ final class Items {
         if (t == null) {
           throw new ItemsException(name + ": the JSON array is not closed (missing ']')");
         }
-        JsonNode item = ApiClient.JSON.readTree(parser);
+        JsonNode item = ELEMENT.readValue(parser);
         return ApiClient.JSON.writeValueAsString(item);
       } catch (JacksonException e) {
         throw new ItemsException(
