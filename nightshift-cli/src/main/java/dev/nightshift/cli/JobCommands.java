@@ -465,7 +465,7 @@ final class JobCommands {
           w.write(f);
         }
       }
-      w.write("\r\n");
+      w.write("\n");
     }
   }
 

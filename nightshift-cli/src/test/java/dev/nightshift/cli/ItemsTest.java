@@ -63,6 +63,6 @@ class ItemsTest {
             out);
     assertThat(rows).isEqualTo(3);
     assertThat(out.toString(StandardCharsets.UTF_8))
-        .isEqualTo("id,ok,geo\r\n1,true,\"{\"\"x\"\":1}\"\r\n2,false,\r\n");
+        .isEqualTo("id,ok,geo\n1,true,\"{\"\"x\"\":1}\"\n2,false,\n");
   }
 }
