@@ -141,10 +141,13 @@ class CliIT {
     assertThat(Jobs.get(admin, csvJob).get("itemCount").asLong()).isEqualTo(4);
     assertThat(Jobs.get(admin, csvJob).get("batchCount").asLong()).isEqualTo(2);
     // the CSV rows arrive as JSON objects: the agent gets them on stdin
-    TestAgent agent = TestAgent.enroll(port, "csv-reader", 1, Map.of());
-    List<Lease> leases = agent.claim(1, 0);
-    assertThat(leases).hasSize(1);
-    assertThat(leases.get(0).input().items())
+    TestAgent agent = TestAgent.enroll(port, "csv-reader", 8, Map.of());
+    Lease first =
+        agent.claim(8, 0).stream()
+            .filter(l -> l.jobId() == csvJob)
+            .min(java.util.Comparator.comparingLong(Lease::batchId))
+            .orElseThrow();
+    assertThat(first.input().items())
         .isEqualTo("{\"id\":\"1\",\"addr\":\"Main St, 1\"}\n{\"id\":\"2\",\"addr\":\"Elm\"}\n");
 
     r = cli("[10, 20, 30, 40, 50]", concat(base, "--items", "-"));
