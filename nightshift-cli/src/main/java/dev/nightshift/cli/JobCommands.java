@@ -51,8 +51,10 @@ final class JobCommands {
     Progress.JobStatus s = status(j);
     return "job " + s.id() + " " + s.state() + ": " + Progress.count(s.succeededItems()) + " of "
         + Progress.count(s.itemCount()) + " items succeeded"
-        + (s.dead() > 0 ? ", " + s.dead() + (s.dead() == 1 ? " batch dead" : " batches dead") : "")
-        + (s.cancelled() > 0 ? ", " + s.cancelled() + " batches cancelled" : "");
+        + (s.dead() > 0 ? ", " + Progress.count(s.dead()) + (s.dead() == 1 ? " batch dead" : " batches dead") : "")
+        + (s.cancelled() > 0
+            ? ", " + Progress.count(s.cancelled()) + (s.cancelled() == 1 ? " batch cancelled" : " batches cancelled")
+            : "");
   }
 
   @Command(
@@ -509,7 +511,7 @@ final class JobCommands {
         if (!text(f, "error").isEmpty()) {
           out.println("  error: " + text(f, "error"));
         }
-        String tail = text(f, "logTail");
+        String tail = text(f, "logTail").stripTrailing();
         if (!tail.isEmpty()) {
           out.println("  stderr:");
           for (String l : tail.split("\r?\n", -1)) {
