@@ -91,16 +91,7 @@ final class ApiClient {
 
   /** Opens a streamed answer (results); the caller closes the stream. */
   HttpResponse<InputStream> open(String path) {
-    HttpRequest req = request(path).GET().build();
-    HttpResponse<InputStream> r;
-    try {
-      r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
-    } catch (IOException e) {
-      throw unreachable(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw CliException.failure("interrupted");
-    }
+    HttpResponse<InputStream> r = exchange(request(path).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
     if (r.statusCode() >= 400) {
       String body;
       try (InputStream in = r.body()) {
@@ -121,19 +112,22 @@ final class ApiClient {
   }
 
   private Answer send(HttpRequest req) {
-    HttpResponse<String> r;
+    HttpResponse<String> r = exchange(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    if (r.statusCode() >= 400) {
+      throw refused(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
+    }
+    return new Answer(r.statusCode(), r.body(), r.headers());
+  }
+
+  private <T> HttpResponse<T> exchange(HttpRequest req, HttpResponse.BodyHandler<T> handler) {
     try {
-      r = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      return http.send(req, handler);
     } catch (IOException e) {
       throw unreachable(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw CliException.failure("interrupted");
     }
-    if (r.statusCode() >= 400) {
-      throw refused(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
-    }
-    return new Answer(r.statusCode(), r.body(), r.headers());
   }
 
   private CliException unreachable(IOException e) {
