@@ -5,24 +5,18 @@ import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.PushbackReader;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.function.LongConsumer;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Items files turned into the NDJSON the server streams: a JSON array (one line per element), NDJSON (as is) or
- * CSV with a header row (one JSON object per row, values as strings). Converts as the upload reads, so memory does
- * not grow with the file; a malformed file throws {@link ItemsException} naming the line, which aborts the upload.
+ * Items files as the server streams them: a JSON array becomes NDJSON (one line per element), NDJSON goes as it is
+ * (CSV goes as it is too, as {@code text/csv}: the server parses it). Converts as the upload reads, so memory does
+ * not grow with the file; a malformed array throws {@link ItemsException} naming the line, which aborts the upload.
  */
 final class Items {
   enum Format {
@@ -62,7 +56,7 @@ final class Items {
     return switch (format) {
       case NDJSON -> in;
       case JSON -> new Converted(new JsonArrayItems(in, name));
-      case CSV -> new Converted(new CsvItems(in, name));
+      case CSV -> throw new IllegalArgumentException("CSV goes to the server as it is");
     };
   }
 
@@ -174,124 +168,6 @@ final class Items {
       } catch (JacksonException e) {
         throw new ItemsException(
             name + " line " + e.getLocation().getLineNr() + ": malformed JSON: " + e.getOriginalMessage());
-      }
-    }
-  }
-
-  /** RFC 4180 CSV: a header row names the fields; quoted fields may hold commas, quotes ("") and newlines. */
-  static final class CsvItems implements Source {
-    private final PushbackReader in;
-    private final String name;
-    private List<String> header;
-    private int line = 1;
-
-    CsvItems(InputStream in, String name) {
-      this(new InputStreamReader(in, StandardCharsets.UTF_8), name);
-    }
-
-    CsvItems(Reader in, String name) {
-      this.in = new PushbackReader(in, 1);
-      this.name = name;
-    }
-
-    @Override
-    public String next() throws IOException {
-      if (header == null) {
-        int at = line;
-        header = row();
-        if (header == null) {
-          throw new ItemsException(name + ": empty CSV file (a header row naming the fields comes first)");
-        }
-        if (!header.isEmpty() && header.get(0).startsWith("\uFEFF")) {
-          header.set(0, header.get(0).substring(1));
-        }
-        for (String h : header) {
-          if (h.isBlank()) {
-            throw new ItemsException(name + " line " + at + ": the header row has an empty field name");
-          }
-        }
-      }
-      while (true) {
-        int at = line;
-        List<String> fields = row();
-        if (fields == null) {
-          return null;
-        }
-        if (fields.size() == 1 && fields.get(0).isEmpty()) {
-          continue; // blank line
-        }
-        if (fields.size() != header.size()) {
-          throw new ItemsException(
-              name + " line " + at + ": " + fields.size() + " fields, but the header row has " + header.size());
-        }
-        ObjectNode item = ApiClient.JSON.createObjectNode();
-        for (int i = 0; i < fields.size(); i++) {
-          item.put(header.get(i), fields.get(i));
-        }
-        return ApiClient.JSON.writeValueAsString(item);
-      }
-    }
-
-    /** The next row's fields, or null at the end of the input. */
-    private List<String> row() throws IOException {
-      int c = in.read();
-      if (c < 0) {
-        return null;
-      }
-      in.unread(c);
-      List<String> fields = new ArrayList<>();
-      StringBuilder field = new StringBuilder();
-      int startLine = line;
-      while (true) {
-        c = in.read();
-        if (c < 0 || c == '\n') {
-          if (c == '\n') {
-            line++;
-          }
-          fields.add(field.toString());
-          return fields;
-        }
-        if (c == '\r') {
-          int d = in.read();
-          if (d != '\n' && d >= 0) {
-            in.unread(d);
-          }
-          line++;
-          fields.add(field.toString());
-          return fields;
-        }
-        if (c == ',') {
-          fields.add(field.toString());
-          field.setLength(0);
-        } else if (c == '"' && field.length() == 0) {
-          while (true) {
-            int q = in.read();
-            if (q < 0) {
-              throw new ItemsException(name + " line " + startLine + ": a quoted field is not closed");
-            }
-            if (q == '"') {
-              int d = in.read();
-              if (d == '"') {
-                field.append('"');
-                continue;
-              }
-              if (d >= 0) {
-                in.unread(d);
-              }
-              if (d >= 0 && d != ',' && d != '\n' && d != '\r') {
-                throw new ItemsException(
-                    name + " line " + line + ": text after a closing quote (write a quote inside quotes as \"\")");
-              }
-              break;
-            }
-            if (q == '\n') {
-              line++;
-            }
-            field.append((char) q);
-          }
-        } else {
-          field.append((char) c);
-        }
       }
     }
   }

@@ -1,13 +1,9 @@
 package dev.nightshift.cli;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.PrintStream;
-import java.io.Writer;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,8 +58,8 @@ final class JobCommands {
       mixinStandardHelpOptions = true,
       description = {
         "Submit a job.",
-        "Items come from --items FILE (a JSON array, NDJSON or CSV with a header row; - reads stdin)",
-        "and are streamed to the server with a progress bar; or from --range, or from \"items\" in --spec.",
+        "Items come from --items FILE (a JSON array, NDJSON or CSV; - reads stdin), streamed to the server",
+        "with a progress bar; or from --range, or from \"items\" in --spec.",
         "Options override the fields of --spec. Prints the job; -q prints its id only."
       })
   static final class Submit extends Base {
@@ -109,6 +105,12 @@ final class JobCommands {
     @Option(names = "--commit", description = "Pin the job to this commit.")
     String commit;
 
+    @Option(names = "--retention", paramLabel = "AGE", description = "Keep inputs, results and attempts this long after the job finishes: 7d, 12h, 90m (default: the server's).")
+    String retention;
+
+    @Option(names = "--no-csv-header", description = "CSV items have no header row: each line is one string item, as sent.")
+    boolean noCsvHeader;
+
     @Option(names = {"-q", "--quiet"}, description = "Print only the new job's id.")
     boolean quiet;
 
@@ -140,6 +142,7 @@ final class JobCommands {
       put(job, "timeoutSeconds", timeoutSeconds);
       put(job, "maxParallel", maxParallel);
       put(job, "commit", commit);
+      put(job, "retention", retention);
       if (env != null) {
         ObjectNode e = job.has("env") && job.get("env").isObject() ? (ObjectNode) job.get("env") : job.putObject("env");
         env.forEach(e::put);
@@ -245,10 +248,21 @@ final class JobCommands {
         total = Files.size(file);
         raw = Files.newInputStream(file);
       }
+      if (noCsvHeader) {
+        if (fmt != Items.Format.CSV) {
+          throw CliException.usage("--no-csv-header goes with CSV items (a .csv file or --format csv)");
+        }
+        params.add(Map.entry("csvHeader", "false"));
+      }
       Transfer t = new Transfer(main(), "uploading " + label, total);
-      try (InputStream counted = new Items.Counting(raw, t::update);
-          InputStream ndjson = Items.ndjson(counted, fmt, label)) {
-        return api().upload("/api/v1/jobs" + ApiClient.query(params), "application/x-ndjson", ndjson);
+      try (InputStream counted = new Items.Counting(raw, t::update)) {
+        if (fmt == Items.Format.CSV) {
+          // the server parses CSV itself, streamed, and names the line of a bad row
+          return api().upload("/api/v1/jobs" + ApiClient.query(params), "text/csv", counted);
+        }
+        try (InputStream ndjson = Items.ndjson(counted, fmt, label)) {
+          return api().upload("/api/v1/jobs" + ApiClient.query(params), "application/x-ndjson", ndjson);
+        }
       } finally {
         t.done();
       }
@@ -351,8 +365,9 @@ final class JobCommands {
       mixinStandardHelpOptions = true,
       description = {
         "Download a job's results as NDJSON or CSV.",
-        "What its batches wrote to stdout, in batch order) as NDJSON, or as CSV: the",
-        "fields of the first line are the columns (nested values as JSON text). Works while the job runs."
+        "What its succeeded batches wrote to stdout, in batch order (CSV: the server's export, one row per output",
+        "line). Works while the job runs. A FAILED or CANCELLED job with batches lacking a result is refused",
+        "unless --partial."
       })
   static final class Results extends Base {
     @Parameters(paramLabel = "JOB", description = "Job id.")
@@ -364,24 +379,30 @@ final class JobCommands {
     @Option(names = "--format", paramLabel = "FMT", description = "ndjson (default) or csv.")
     String format = "ndjson";
 
+    @Option(names = "--partial", description = "Download what exists of a FAILED or CANCELLED job's results.")
+    boolean partial;
+
     @Override
     public Integer call() throws IOException {
-      boolean csv;
+      List<Map.Entry<String, String>> q = new ArrayList<>();
       if (format.equalsIgnoreCase("csv")) {
-        csv = true;
-      } else if (format.equalsIgnoreCase("ndjson")) {
-        csv = false;
-      } else {
+        q.add(Map.entry("format", "csv"));
+      } else if (!format.equalsIgnoreCase("ndjson")) {
         throw CliException.usage("--format must be ndjson or csv (got '" + format + "')");
       }
+      if (partial) {
+        q.add(Map.entry("partial", "true"));
+      }
       Main main = main();
-      HttpResponse<InputStream> r = api().open("/api/v1/jobs/" + job + "/results");
+      HttpResponse<InputStream> r = api().open("/api/v1/jobs/" + job + "/results" + ApiClient.query(q));
       String state = r.headers().firstValue("Nightshift-Job-State").orElse("");
+      String batches = r.headers().firstValue("Nightshift-Batches").orElse("?");
+      String withResult = r.headers().firstValue("Nightshift-Batches-With-Result").orElse("?");
       Transfer t = new Transfer(main, "downloading results of job " + job, -1);
       long lines;
       OutputStream sink = output == null ? main.out : Files.newOutputStream(output);
       try (InputStream in = new Items.Counting(r.body(), t::update)) {
-        lines = csv ? toCsv(in, sink) : copy(in, sink);
+        lines = copy(in, sink);
       } catch (IOException e) {
         throw new CliException(CliException.UNREACHABLE, "the download of results broke off: " + e.getMessage());
       } finally {
@@ -393,7 +414,8 @@ final class JobCommands {
       }
       if (!state.equals("SUCCEEDED")) {
         main.err.println(
-            "nightshift: job " + job + " is " + state + ": these are the results of its succeeded batches so far");
+            "nightshift: job " + job + " is " + state + ": results of " + withResult + " of " + batches
+                + " batches");
       }
       if (output != null) {
         main.err.println("wrote " + Progress.count(lines) + " lines to " + output);
@@ -414,60 +436,6 @@ final class JobCommands {
         out.write(buf, 0, n);
       }
       return lines;
-    }
-
-    /** NDJSON to CSV; the first line's fields are the columns; a line that is not an object goes in "value". */
-    static long toCsv(InputStream in, OutputStream out) throws IOException {
-      var reader = new java.io.BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-      Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8));
-      List<String> columns = null;
-      long rows = 0;
-      String line;
-      while ((line = reader.readLine()) != null) {
-        if (line.isBlank()) {
-          continue;
-        }
-        JsonNode node;
-        try {
-          node = ApiClient.JSON.readTree(line);
-        } catch (JacksonException e) {
-          node = ApiClient.JSON.getNodeFactory().stringNode(line);
-        }
-        if (columns == null) {
-          columns = new ArrayList<>();
-          if (node.isObject()) {
-            columns.addAll(node.propertyNames());
-          } else {
-            columns.add("value");
-          }
-          writeRow(w, columns);
-          rows++;
-        }
-        List<String> row = new ArrayList<>();
-        for (String c : columns) {
-          JsonNode v = node.isObject() ? node.get(c) : c.equals("value") ? node : null;
-          row.add(v == null || v.isNull() ? "" : v.isValueNode() ? v.asString() : ApiClient.JSON.writeValueAsString(v));
-        }
-        writeRow(w, row);
-        rows++;
-      }
-      w.flush();
-      return rows;
-    }
-
-    static void writeRow(Writer w, List<String> fields) throws IOException {
-      for (int i = 0; i < fields.size(); i++) {
-        if (i > 0) {
-          w.write(',');
-        }
-        String f = fields.get(i);
-        if (f.indexOf(',') >= 0 || f.indexOf('"') >= 0 || f.indexOf('\n') >= 0 || f.indexOf('\r') >= 0) {
-          w.write('"' + f.replace("\"", "\"\"") + '"');
-        } else {
-          w.write(f);
-        }
-      }
-      w.write("\n");
     }
   }
 

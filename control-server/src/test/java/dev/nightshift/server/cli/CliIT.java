@@ -89,8 +89,9 @@ class CliIT {
     }
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("nightshift " + String.join(" ", args) + " finished").isTrue();
     Run run = new Run(p.exitValue(), Files.readString(out), Files.readString(err));
-    // plain output when not a terminal: never an escape or a carriage return
-    assertThat(run.out + run.err).as("output of " + String.join(" ", args)).doesNotContain("\033", "\r");
+    // plain output when not a terminal: never an escape or a carriage return (the server's CSV export is data: CRLF)
+    String checked = List.of(args).contains("csv") && List.of(args).contains("results") ? run.err : run.out + run.err;
+    assertThat(checked).as("output of " + String.join(" ", args)).doesNotContain("\033", "\r");
     return run;
   }
 
@@ -150,6 +151,10 @@ class CliIT {
     assertThat(first.input().items())
         .isEqualTo("{\"id\":\"1\",\"addr\":\"Main St, 1\"}\n{\"id\":\"2\",\"addr\":\"Elm\"}\n");
 
+    r = cli("first line\nsecond, with a comma\n", concat(base, "--items", "-", "--format", "csv", "--no-csv-header"));
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(Jobs.get(admin, Long.parseLong(r.out.trim())).get("itemCount").asLong()).isEqualTo(2);
+
     r = cli("[10, 20, 30, 40, 50]", concat(base, "--items", "-"));
     assertThat(r.exit).as(r.toString()).isZero();
     assertThat(Jobs.get(admin, Long.parseLong(r.out.trim())).get("itemCount").asLong()).isEqualTo(5);
@@ -174,7 +179,7 @@ class CliIT {
     Path csv = Files.writeString(dir.resolve("bad.csv"), "id,addr\n1,a\n2,b,EXTRA\n");
     Run r = cli(null, "submit", "--name", "x", "--command", "cat", "--batch-size", "1", "--items", csv.toString());
     assertThat(r.exit).as(r.toString()).isEqualTo(1);
-    assertThat(r.err).contains("nightshift: bad.csv line 3: 3 fields, but the header row has 2");
+    assertThat(r.err).startsWith("nightshift: ").contains("line 3: the row has 3 field(s) but the header has 2");
 
     Path json = Files.writeString(dir.resolve("bad.json"), "[1,\n2,\n{oops}]");
     r = cli(null, "submit", "--name", "x", "--command", "cat", "--batch-size", "1", "--items", json.toString());
@@ -216,8 +221,9 @@ class CliIT {
     assertThat(Files.readAllLines(out)).hasSize(3).allMatch(l -> l.startsWith("{\"batch\":"));
     assertThat(r.err).contains("wrote 3 lines to");
     r = cli(null, "results", Long.toString(ok), "--format", "csv");
-    assertThat(r.out.split("\n")).hasSize(4);
-    assertThat(r.out).startsWith("batch,note\n").contains(",\"a,b\"\n");
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(r.out.split("\r\n")).hasSize(4);
+    assertThat(r.out).startsWith("index,batch,line,").contains(",\"a,b\"\r\n");
 
     long bad =
         Jobs.submit(
@@ -231,6 +237,14 @@ class CliIT {
     assertThat(r.out).contains("FAILED on cli-agent").contains("error: exit 3").contains("    Traceback: boom on stderr");
     r = cli(null, "failures", Long.toString(bad), "--json");
     assertThat(Http.JSON.readTree(r.out).get("failures").get(0).get("logTail").asString()).contains("boom");
+
+    r = cli(null, "results", Long.toString(bad));
+    assertThat(r.exit).as("results of a FAILED job without --partial: " + r).isEqualTo(1);
+    assertThat(r.err).startsWith("nightshift: ").contains("partial");
+    r = cli(null, "results", Long.toString(bad), "--partial");
+    assertThat(r.exit).as(r.toString()).isZero();
+    assertThat(r.out).isEmpty();
+    assertThat(r.err).contains("job " + bad + " is FAILED: results of 0 of 1 batches");
 
     r = cli(null, "retry", Long.toString(bad));
     assertThat(r.exit).as(r.toString()).isZero();
