@@ -181,8 +181,9 @@ final class JobCommands {
         main.out.println(id);
       } else {
         main.out.println(
-            "submitted job " + id + " \"" + text(created, "name") + "\": " + Progress.count(created.path("itemCount").asLong())
-                + " items in " + Progress.count(created.path("batchCount").asLong()) + " batches");
+            "submitted job " + id + " \"" + text(created, "name") + "\": "
+                + Progress.plural(created.path("itemCount").asLong(), "item") + " in "
+                + Progress.plural(created.path("batchCount").asLong(), "batch"));
         if (!watch) {
           main.out.println("watch it: nightshift watch " + id);
         }
@@ -394,7 +395,15 @@ final class JobCommands {
         q.add(Map.entry("partial", "true"));
       }
       Main main = main();
-      HttpResponse<InputStream> r = api().open("/api/v1/jobs/" + job + "/results" + ApiClient.query(q));
+      HttpResponse<InputStream> r;
+      try {
+        r = api().open("/api/v1/jobs/" + job + "/results" + ApiClient.query(q));
+      } catch (CliException e) {
+        if (e.exitCode == CliException.FAILURE && e.getMessage().contains("partial=true")) {
+          throw CliException.failure(e.getMessage() + " (here: nightshift results " + job + " --partial)");
+        }
+        throw e;
+      }
       String state = r.headers().firstValue("Nightshift-Job-State").orElse("");
       String batches = r.headers().firstValue("Nightshift-Batches").orElse("?");
       String withResult = r.headers().firstValue("Nightshift-Batches-With-Result").orElse("?");

@@ -92,6 +92,11 @@ final class Progress {
     return String.format(Locale.ROOT, "%,d", n);
   }
 
+  /** 1 item, 2 items, 1 batch, 1,000 batches. */
+  static String plural(long n, String noun) {
+    return count(n) + " " + (n == 1 ? noun : noun.endsWith("h") ? noun + "es" : noun + "s");
+  }
+
   /** 512 B, 1.5 KB, 27.0 MB, 3.2 GB (powers of 1024). */
   static String bytes(long n) {
     if (n < 1024) {

@@ -30,6 +30,7 @@ class ProgressTest {
     assertThat(Progress.duration(2 * 86400 + 4 * 3600)).isEqualTo("2d04h");
     assertThat(Progress.duration(-1)).isEqualTo("?");
     assertThat(Progress.count(37800)).isEqualTo("37,800");
+    assertThat(Progress.plural(1, "item") + ", " + Progress.plural(1000, "batch")).isEqualTo("1 item, 1,000 batches");
     assertThat(Progress.bytes(512)).isEqualTo("512 B");
     assertThat(Progress.bytes(1536)).isEqualTo("1.5 KB");
     assertThat(Progress.bytes(27L * 1024 * 1024)).isEqualTo("27.0 MB");
