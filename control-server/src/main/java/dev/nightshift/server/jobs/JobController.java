@@ -1,5 +1,13 @@
 package dev.nightshift.server.jobs;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.system.JsonBodies;
 import dev.nightshift.server.system.ProblemException;
@@ -27,6 +35,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Admin API for jobs: submit (JSON, or streamed NDJSON or CSV), watch, steer. */
+@Tag(name = "jobs", description = "Submit jobs (JSON, NDJSON or CSV), watch and steer them")
 @RestController
 @RequestMapping("/api/v1/jobs")
 class JobController {
@@ -57,6 +66,48 @@ class JobController {
     this.json = json;
   }
 
+  @Operation(
+      summary = "Submit a job",
+      description = "One operation, three bodies (Content-Type picks): application/json carries the job's fields and"
+          + " its items (any JSON values) or a range; application/x-ndjson (one JSON value per line) and text/csv (a"
+          + " header row naming the fields of one JSON object per row; csvHeader=false: each line one string item)"
+          + " stream large inputs, the job's fields as query parameters, env and label repeatable as KEY=value."
+          + " Streamed bodies are cut into batches as they arrive; a bad line is refused with its number and nothing"
+          + " of the job is kept. Unknown fields and query parameters are refused. See docs/api.md.",
+      requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
+          required = true,
+          description = "JSON: the job (name, command, batchSize, items or range; optional priority, maxAttempts,"
+              + " timeoutSeconds, maxParallel, env, labels, commit, maxDataLagSeconds, minDataPosition, retention);"
+              + " NDJSON or CSV: the items only, the job's fields as query parameters",
+          content = {
+            @Content(
+                mediaType = MediaType.APPLICATION_JSON_VALUE,
+                schema = @Schema(implementation = JobSubmission.class),
+                examples = {
+                  @ExampleObject(name = "items", summary = "items as JSON values", value = """
+                      {"name": "geocode", "command": "php geocode.php", "batchSize": 100,
+                       "items": [{"id": 1, "addr": "Main St 1"}, {"id": 2, "addr": "Main St 2"}],
+                       "priority": 10, "maxAttempts": 3, "timeoutSeconds": 600, "maxParallel": 20,
+                       "env": {"DB_HOST": "replica"}, "labels": {"os": "linux"}}"""),
+                  @ExampleObject(name = "range", summary = "a range of numbers, end exclusive", value = """
+                      {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}""")
+                }),
+            @Content(
+                mediaType = NDJSON,
+                schema = @Schema(type = "string", description = "one JSON value per line"),
+                examples = @ExampleObject(name = "lines", value = "{\"id\": 1}\n{\"id\": 2}\n3\n")),
+            @Content(
+                mediaType = "text/csv",
+                schema = @Schema(type = "string", description = "a header row, then one row per item"),
+                examples = @ExampleObject(name = "rows", value = "id,name\r\n1,\"Smith, Bob\"\r\n2,Ann\r\n"))
+          }),
+      responses = {
+        @ApiResponse(responseCode = "201", description = "created; Location: /api/v1/jobs/{id}; the job"),
+        @ApiResponse(responseCode = "400", description = "a field is missing or invalid, an unknown field or query parameter, a bad line (with its number)"),
+        @ApiResponse(responseCode = "409", description = "no code promoted yet and no commit given, or the commit is unknown"),
+        @ApiResponse(responseCode = "413", description = "the body is larger than the server accepts"),
+        @ApiResponse(responseCode = "415", description = "a Content-Type other than application/json, application/x-ndjson or text/csv")
+      })
   @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<JobQueries.JobView> submit(@RequestBody JsonNode body, Principal user) {
     JobSubmission submission = JsonBodies.read(json, body, JobSubmission.class);
@@ -65,17 +116,133 @@ class JobController {
     return created(id);
   }
 
+  @Operation(
+      summary = "Submit a job",
+      description = "One operation, three bodies (Content-Type picks): application/json carries the job's fields and"
+          + " its items (any JSON values) or a range; application/x-ndjson (one JSON value per line) and text/csv (a"
+          + " header row naming the fields of one JSON object per row; csvHeader=false: each line one string item)"
+          + " stream large inputs, the job's fields as query parameters, env and label repeatable as KEY=value."
+          + " Streamed bodies are cut into batches as they arrive; a bad line is refused with its number and nothing"
+          + " of the job is kept. Unknown fields and query parameters are refused. See docs/api.md.",
+      parameters = {
+        @Parameter(name = "name", in = ParameterIn.QUERY, required = true, description = "the job's name, up to 200 characters", example = "big"),
+        @Parameter(name = "command", in = ParameterIn.QUERY, required = true, description = "shell command run for each batch", example = "wc -l"),
+        @Parameter(name = "batchSize", in = ParameterIn.QUERY, required = true, description = "items per batch, 1-1,000,000", example = "1000"),
+        @Parameter(name = "priority", in = ParameterIn.QUERY, description = "-1000..1000, higher runs first (default 0)"),
+        @Parameter(name = "maxAttempts", in = ParameterIn.QUERY, description = "failed runs before a batch is DEAD (default 3)"),
+        @Parameter(name = "timeoutSeconds", in = ParameterIn.QUERY, description = "per batch (default 3600)"),
+        @Parameter(name = "maxParallel", in = ParameterIn.QUERY, description = "most batches of this job leased at once"),
+        @Parameter(name = "env", in = ParameterIn.QUERY, description = "extra environment, KEY=value, repeatable", example = "MODE=fast"),
+        @Parameter(name = "label", in = ParameterIn.QUERY, description = "required agent label, key=value, repeatable", example = "os=linux"),
+        @Parameter(name = "commit", in = ParameterIn.QUERY, description = "pin the job to this commit"),
+        @Parameter(name = "maxDataLagSeconds", in = ParameterIn.QUERY, description = "only workers whose reference-data replica is at most this far behind"),
+        @Parameter(name = "minDataPosition", in = ParameterIn.QUERY, description = "only workers whose replica has applied this GTID position"),
+        @Parameter(name = "retention", in = ParameterIn.QUERY, description = "how long inputs, results and attempts are kept after the job ends (7d, 12h, 90m)"),
+        @Parameter(name = "csvHeader", in = ParameterIn.QUERY, description = "CSV only: false takes each line as one string item (default true: a header row names the fields)")
+      },
+      requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
+          required = true,
+          description = "JSON: the job (name, command, batchSize, items or range; optional priority, maxAttempts,"
+              + " timeoutSeconds, maxParallel, env, labels, commit, maxDataLagSeconds, minDataPosition, retention);"
+              + " NDJSON or CSV: the items only, the job's fields as query parameters",
+          content = {
+            @Content(
+                mediaType = MediaType.APPLICATION_JSON_VALUE,
+                schema = @Schema(implementation = JobSubmission.class),
+                examples = {
+                  @ExampleObject(name = "items", summary = "items as JSON values", value = """
+                      {"name": "geocode", "command": "php geocode.php", "batchSize": 100,
+                       "items": [{"id": 1, "addr": "Main St 1"}, {"id": 2, "addr": "Main St 2"}],
+                       "priority": 10, "maxAttempts": 3, "timeoutSeconds": 600, "maxParallel": 20,
+                       "env": {"DB_HOST": "replica"}, "labels": {"os": "linux"}}"""),
+                  @ExampleObject(name = "range", summary = "a range of numbers, end exclusive", value = """
+                      {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}""")
+                }),
+            @Content(
+                mediaType = NDJSON,
+                schema = @Schema(type = "string", description = "one JSON value per line"),
+                examples = @ExampleObject(name = "lines", value = "{\"id\": 1}\n{\"id\": 2}\n3\n")),
+            @Content(
+                mediaType = "text/csv",
+                schema = @Schema(type = "string", description = "a header row, then one row per item"),
+                examples = @ExampleObject(name = "rows", value = "id,name\r\n1,\"Smith, Bob\"\r\n2,Ann\r\n"))
+          }),
+      responses = {
+        @ApiResponse(responseCode = "201", description = "created; Location: /api/v1/jobs/{id}; the job"),
+        @ApiResponse(responseCode = "400", description = "a field is missing or invalid, an unknown field or query parameter, a bad line (with its number)"),
+        @ApiResponse(responseCode = "409", description = "no code promoted yet and no commit given, or the commit is unknown"),
+        @ApiResponse(responseCode = "413", description = "the body is larger than the server accepts"),
+        @ApiResponse(responseCode = "415", description = "a Content-Type other than application/json, application/x-ndjson or text/csv")
+      })
   @PostMapping(consumes = NDJSON)
   ResponseEntity<JobQueries.JobView> submitStream(
-      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
     return upload(params, request, user, false);
   }
 
   /** CSV: a header row names the fields of one JSON object per row; {@code csvHeader=false} takes raw lines. */
+  @Operation(
+      summary = "Submit a job",
+      description = "One operation, three bodies (Content-Type picks): application/json carries the job's fields and"
+          + " its items (any JSON values) or a range; application/x-ndjson (one JSON value per line) and text/csv (a"
+          + " header row naming the fields of one JSON object per row; csvHeader=false: each line one string item)"
+          + " stream large inputs, the job's fields as query parameters, env and label repeatable as KEY=value."
+          + " Streamed bodies are cut into batches as they arrive; a bad line is refused with its number and nothing"
+          + " of the job is kept. Unknown fields and query parameters are refused. See docs/api.md.",
+      parameters = {
+        @Parameter(name = "name", in = ParameterIn.QUERY, required = true, description = "the job's name, up to 200 characters", example = "big"),
+        @Parameter(name = "command", in = ParameterIn.QUERY, required = true, description = "shell command run for each batch", example = "wc -l"),
+        @Parameter(name = "batchSize", in = ParameterIn.QUERY, required = true, description = "items per batch, 1-1,000,000", example = "1000"),
+        @Parameter(name = "priority", in = ParameterIn.QUERY, description = "-1000..1000, higher runs first (default 0)"),
+        @Parameter(name = "maxAttempts", in = ParameterIn.QUERY, description = "failed runs before a batch is DEAD (default 3)"),
+        @Parameter(name = "timeoutSeconds", in = ParameterIn.QUERY, description = "per batch (default 3600)"),
+        @Parameter(name = "maxParallel", in = ParameterIn.QUERY, description = "most batches of this job leased at once"),
+        @Parameter(name = "env", in = ParameterIn.QUERY, description = "extra environment, KEY=value, repeatable", example = "MODE=fast"),
+        @Parameter(name = "label", in = ParameterIn.QUERY, description = "required agent label, key=value, repeatable", example = "os=linux"),
+        @Parameter(name = "commit", in = ParameterIn.QUERY, description = "pin the job to this commit"),
+        @Parameter(name = "maxDataLagSeconds", in = ParameterIn.QUERY, description = "only workers whose reference-data replica is at most this far behind"),
+        @Parameter(name = "minDataPosition", in = ParameterIn.QUERY, description = "only workers whose replica has applied this GTID position"),
+        @Parameter(name = "retention", in = ParameterIn.QUERY, description = "how long inputs, results and attempts are kept after the job ends (7d, 12h, 90m)"),
+        @Parameter(name = "csvHeader", in = ParameterIn.QUERY, description = "CSV only: false takes each line as one string item (default true: a header row names the fields)")
+      },
+      requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
+          required = true,
+          description = "JSON: the job (name, command, batchSize, items or range; optional priority, maxAttempts,"
+              + " timeoutSeconds, maxParallel, env, labels, commit, maxDataLagSeconds, minDataPosition, retention);"
+              + " NDJSON or CSV: the items only, the job's fields as query parameters",
+          content = {
+            @Content(
+                mediaType = MediaType.APPLICATION_JSON_VALUE,
+                schema = @Schema(implementation = JobSubmission.class),
+                examples = {
+                  @ExampleObject(name = "items", summary = "items as JSON values", value = """
+                      {"name": "geocode", "command": "php geocode.php", "batchSize": 100,
+                       "items": [{"id": 1, "addr": "Main St 1"}, {"id": 2, "addr": "Main St 2"}],
+                       "priority": 10, "maxAttempts": 3, "timeoutSeconds": 600, "maxParallel": 20,
+                       "env": {"DB_HOST": "replica"}, "labels": {"os": "linux"}}"""),
+                  @ExampleObject(name = "range", summary = "a range of numbers, end exclusive", value = """
+                      {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}""")
+                }),
+            @Content(
+                mediaType = NDJSON,
+                schema = @Schema(type = "string", description = "one JSON value per line"),
+                examples = @ExampleObject(name = "lines", value = "{\"id\": 1}\n{\"id\": 2}\n3\n")),
+            @Content(
+                mediaType = "text/csv",
+                schema = @Schema(type = "string", description = "a header row, then one row per item"),
+                examples = @ExampleObject(name = "rows", value = "id,name\r\n1,\"Smith, Bob\"\r\n2,Ann\r\n"))
+          }),
+      responses = {
+        @ApiResponse(responseCode = "201", description = "created; Location: /api/v1/jobs/{id}; the job"),
+        @ApiResponse(responseCode = "400", description = "a field is missing or invalid, an unknown field or query parameter, a bad line (with its number)"),
+        @ApiResponse(responseCode = "409", description = "no code promoted yet and no commit given, or the commit is unknown"),
+        @ApiResponse(responseCode = "413", description = "the body is larger than the server accepts"),
+        @ApiResponse(responseCode = "415", description = "a Content-Type other than application/json, application/x-ndjson or text/csv")
+      })
   @PostMapping(consumes = "text/csv")
   ResponseEntity<JobQueries.JobView> submitCsv(
-      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
     return upload(params, request, user, true);
   }
@@ -189,11 +356,19 @@ class JobController {
     return out;
   }
 
+  @Operation(
+      summary = "List jobs",
+      description = "Newest first, keyset paged: pass the page's nextBefore as before for the next page.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "a page of jobs"),
+        @ApiResponse(responseCode = "400", description = "state is not a job state, or limit is outside 1..500")
+      })
   @GetMapping
   JobQueries.JobPage list(
-      @RequestParam(required = false) String state,
-      @RequestParam(required = false) Long before,
-      @RequestParam(defaultValue = "50") int limit) {
+      @Parameter(description = "only jobs in this state (QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED)", example = "RUNNING")
+          @RequestParam(required = false) String state,
+      @Parameter(description = "only jobs with an id below this (the previous page's nextBefore)") @RequestParam(required = false) Long before,
+      @Parameter(description = "page size, 1..500") @RequestParam(defaultValue = "50") int limit) {
     if (limit < 1 || limit > 500) {
       throw ProblemException.badRequest("limit must be between 1 and 500");
     }
@@ -209,31 +384,70 @@ class JobController {
     }
   }
 
+  @Operation(
+      summary = "Get a job",
+      description = "The job with its state, counts of batches by state, progress, rate and ETA, and purgeAfter.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job"),
+        @ApiResponse(responseCode = "404", description = "no job with this id")
+      })
   @GetMapping("/{id}")
-  JobQueries.JobView get(@PathVariable long id) {
+  JobQueries.JobView get(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Cancel a job",
+      description = "Pending batches are cancelled and running leases are told to stop at their next heartbeat. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has already SUCCEEDED or FAILED (cancelling a CANCELLED job answers 200)")
+      })
   @PostMapping("/{id}/cancel")
-  JobQueries.JobView cancel(@PathVariable long id) {
+  JobQueries.JobView cancel(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.cancel(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Pause a job",
+      description = "No new batches of the job are leased; running ones finish. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job cannot be paused in its state (it has ended)")
+      })
   @PostMapping("/{id}/pause")
-  JobQueries.JobView pause(@PathVariable long id) {
+  JobQueries.JobView pause(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.pause(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Resume a job",
+      description = "A paused job's batches are leased again. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has ended (only a PAUSED job can be resumed; QUEUED and RUNNING answer 200 unchanged)")
+      })
   @PostMapping("/{id}/resume")
-  JobQueries.JobView resume(@PathVariable long id) {
+  JobQueries.JobView resume(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.resume(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Retry a job",
+      description = "The job's DEAD batches go back to PENDING with fresh attempts; a FAILED job runs again. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has no DEAD batches, is SUCCEEDED or CANCELLED, or was purged")
+      })
   @PostMapping("/{id}/retry")
-  JobQueries.JobView retry(@PathVariable long id) {
+  JobQueries.JobView retry(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.retry(id);
     return queries.get(id);
   }

@@ -144,8 +144,9 @@ class OpenApiConfig {
           "503", problem("The database is unreachable; nothing was changed. Retry after the Retry-After seconds."));
       for (Map.Entry<String, ApiResponse> e : responses.entrySet()) {
         char first = e.getKey().charAt(0);
-        if ((first == '4' || first == '5') && (e.getValue().getContent() == null || e.getValue().getContent().isEmpty())) {
-          e.getValue().setContent(problemContent());
+        if ((first == '4' || first == '5')
+            && (e.getValue().getContent() == null || e.getValue().getContent().get(PROBLEM_JSON) == null)) {
+          e.getValue().setContent(problemContent()); // ProblemHandling and the security chains answer problem+json
         }
       }
       return operation;
