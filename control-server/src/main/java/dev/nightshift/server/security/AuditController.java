@@ -29,16 +29,16 @@ class AuditController {
 
   @Operation(
       summary = "Read the audit trail",
-      description = "Who did what, newest first (changes, logins refused, enrollments), keyset paged: pass nextBefore as before for the next page.",
+      description = "Every state-changing request (API writes, dashboard actions, Git pushes): who, how, the method and endpoint pattern as action, the concrete path as target, status and outcome; newest first, keyset paged: pass nextBefore as before for the next page.",
       responses = {
         @ApiResponse(responseCode = "200", description = "items and nextBefore (null on the last page)"),
         @ApiResponse(responseCode = "400", description = "limit outside 1..1000, or since is not an instant")
       })
   @GetMapping("/api/v1/audit")
   Map<String, Object> list(
-      @Parameter(description = "only entries by this user, agent or token", example = "admin") @RequestParam(required = false) String actor,
-      @Parameter(description = "only entries of this action", example = "job.cancel") @RequestParam(required = false) String action,
-      @Parameter(description = "only entries about this target", example = "job/42") @RequestParam(required = false) String target,
+      @Parameter(description = "only entries by this user (exact name)", example = "admin") @RequestParam(required = false) String actor,
+      @Parameter(description = "only entries whose action (method and endpoint pattern) contains this", example = "cancel") @RequestParam(required = false) String action,
+      @Parameter(description = "only entries whose target (the concrete path) contains this", example = "/api/v1/jobs/42") @RequestParam(required = false) String target,
       @Parameter(description = "only entries at or after this instant", example = "2026-01-31T20:00:00Z") @RequestParam(required = false) String since,
       @Parameter(description = "only entries with an id below this (the previous page's nextBefore)") @RequestParam(required = false) Long before,
       @Parameter(description = "page size, 1..1000") @RequestParam(defaultValue = "100") int limit) {

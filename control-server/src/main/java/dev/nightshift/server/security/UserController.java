@@ -79,7 +79,7 @@ class UserController {
               })),
       responses = {
         @ApiResponse(responseCode = "201", description = "created; Location: /api/v1/users/{username}; the user"),
-        @ApiResponse(responseCode = "400", description = "a missing or invalid username, a password too short, a role other than ADMIN or OPERATOR, or an unknown field"),
+        @ApiResponse(responseCode = "400", description = "a missing or invalid username, a password the rules refuse (the detail says why), a role other than ADMIN or OPERATOR, or an unknown field"),
         @ApiResponse(responseCode = "409", description = "a user with this name exists")
       })
   @PostMapping("/users")
@@ -103,7 +103,7 @@ class UserController {
 
   @Operation(
       summary = "Change a user",
-      description = "Changes the fields sent: password, role, enabled. Disabling a user or changing its password ends its logins. Audited.",
+      description = "Changes the fields sent: password, role, enabled (a disabled user can no longer log in). Audited.",
       requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
           required = true,
           description = "any of password, role, enabled",
@@ -118,7 +118,7 @@ class UserController {
               })),
       responses = {
         @ApiResponse(responseCode = "200", description = "the user after the change"),
-        @ApiResponse(responseCode = "400", description = "a password too short, an unknown role or field"),
+        @ApiResponse(responseCode = "400", description = "a password the rules refuse (the detail says why), an unknown role or field"),
         @ApiResponse(responseCode = "404", description = "no user with this name"),
         @ApiResponse(responseCode = "409", description = "the change would leave no enabled ADMIN")
       })

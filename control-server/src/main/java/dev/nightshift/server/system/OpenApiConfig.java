@@ -15,6 +15,7 @@ import io.swagger.v3.oas.models.responses.ApiResponses;
 import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
 import java.util.Map;
+import org.springdoc.core.customizers.OpenApiCustomizer;
 import org.springdoc.core.customizers.OperationCustomizer;
 import org.springdoc.core.models.GroupedOpenApi;
 import org.springframework.context.annotation.Bean;
@@ -95,23 +96,64 @@ class OpenApiConfig {
   }
 
   @Bean
-  GroupedOpenApi adminApi(OperationCustomizer nightshiftOperations) {
+  GroupedOpenApi adminApi(OperationCustomizer nightshiftOperations, OpenApiCustomizer nightshiftDocument) {
     return GroupedOpenApi.builder()
         .group("admin")
         .displayName("Admin API (/api/v1)")
         .pathsToMatch("/api/**")
         .addOperationCustomizer(nightshiftOperations)
+        .addOpenApiCustomizer(nightshiftDocument)
         .build();
   }
 
   @Bean
-  GroupedOpenApi agentApi(OperationCustomizer nightshiftOperations) {
+  GroupedOpenApi agentApi(OperationCustomizer nightshiftOperations, OpenApiCustomizer nightshiftDocument) {
     return GroupedOpenApi.builder()
         .group("agent")
         .displayName("Agent protocol (/agent/v1)")
         .pathsToMatch("/agent/**")
         .addOperationCustomizer(nightshiftOperations)
+        .addOpenApiCustomizer(nightshiftDocument)
         .build();
+  }
+
+  /**
+   * On the finished document (after springdoc merged the handlers that share a path and method, such as the three
+   * bodies of POST /api/v1/jobs): JSON answers are application/json (not springdoc's default any type), every error
+   * answer is problem+json only, each security requirement is listed once, and unused schemas go.
+   */
+  @Bean
+  OpenApiCustomizer nightshiftDocument() {
+    return openApi -> {
+      if (openApi.getPaths() == null) {
+        return;
+      }
+      openApi.getPaths().values().forEach(item -> item.readOperations().forEach(operation -> {
+        if (operation.getSecurity() != null) {
+          operation.setSecurity(new java.util.ArrayList<>(new java.util.LinkedHashSet<>(operation.getSecurity())));
+        }
+        if (operation.getResponses() == null) {
+          return;
+        }
+        operation.getResponses().forEach((code, response) -> {
+          Content content = response.getContent();
+          if (code.startsWith("4") || code.startsWith("5")) {
+            response.setContent(problemContent());
+          } else if (content != null && content.containsKey("*/*")) {
+            MediaType any = content.remove("*/*");
+            content.putIfAbsent(org.springframework.http.MediaType.APPLICATION_JSON_VALUE, any);
+          }
+        });
+      }));
+      if (openApi.getComponents() != null && openApi.getComponents().getSchemas() != null) {
+        String all = io.swagger.v3.core.util.Json.pretty(openApi.getPaths());
+        String schemas = io.swagger.v3.core.util.Json.pretty(openApi.getComponents().getSchemas());
+        openApi.getComponents().getSchemas().keySet().removeIf(name -> {
+          String ref = "\"#/components/schemas/" + name + "\"";
+          return !name.equals(PROBLEM) && !all.contains(ref) && !schemas.contains(ref);
+        });
+      }
+    };
   }
 
   /**
@@ -128,13 +170,13 @@ class OpenApiConfig {
       operation.setResponses(responses);
       if (agent) {
         if (!register) {
-          operation.addSecurityItem(new SecurityRequirement().addList(AGENT_TOKEN));
+          addSecurity(operation, AGENT_TOKEN);
           responses.putIfAbsent(
               "401", problem("Agent token missing, unknown or revoked: enroll the agent again."));
         }
       } else {
-        operation.addSecurityItem(new SecurityRequirement().addList(BASIC));
-        operation.addSecurityItem(new SecurityRequirement().addList(BEARER));
+        addSecurity(operation, BASIC);
+        addSecurity(operation, BEARER);
         responses.putIfAbsent(
             "401", problem("No credentials, or wrong ones (HTTP Basic user, or an API token not expired or revoked)."));
         responses.putIfAbsent(
@@ -164,6 +206,13 @@ class OpenApiConfig {
             handler.getBeanType(), org.springframework.web.bind.annotation.RequestMapping.class);
     String prefix = onType == null || onType.path().length == 0 ? "" : onType.path()[0];
     return prefix + own;
+  }
+
+  private static void addSecurity(io.swagger.v3.oas.models.Operation operation, String scheme) {
+    SecurityRequirement requirement = new SecurityRequirement().addList(scheme);
+    if (operation.getSecurity() == null || !operation.getSecurity().contains(requirement)) {
+      operation.addSecurityItem(requirement);
+    }
   }
 
   private static ApiResponse problem(String description) {
