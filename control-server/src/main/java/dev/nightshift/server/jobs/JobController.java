@@ -190,22 +190,6 @@ class JobController {
           + " stream large inputs, the job's fields as query parameters, env and label repeatable as KEY=value."
           + " Streamed bodies are cut into batches as they arrive; a bad line is refused with its number and nothing"
           + " of the job is kept. Unknown fields and query parameters are refused. See docs/api.md.",
-      parameters = {
-        @Parameter(name = "name", in = ParameterIn.QUERY, required = true, description = "the job's name, up to 200 characters", example = "big"),
-        @Parameter(name = "command", in = ParameterIn.QUERY, required = true, description = "shell command run for each batch", example = "wc -l"),
-        @Parameter(name = "batchSize", in = ParameterIn.QUERY, required = true, description = "items per batch, 1-1,000,000", example = "1000"),
-        @Parameter(name = "priority", in = ParameterIn.QUERY, description = "-1000..1000, higher runs first (default 0)"),
-        @Parameter(name = "maxAttempts", in = ParameterIn.QUERY, description = "failed runs before a batch is DEAD (default 3)"),
-        @Parameter(name = "timeoutSeconds", in = ParameterIn.QUERY, description = "per batch (default 3600)"),
-        @Parameter(name = "maxParallel", in = ParameterIn.QUERY, description = "most batches of this job leased at once"),
-        @Parameter(name = "env", in = ParameterIn.QUERY, description = "extra environment, KEY=value, repeatable", example = "MODE=fast"),
-        @Parameter(name = "label", in = ParameterIn.QUERY, description = "required agent label, key=value, repeatable", example = "os=linux"),
-        @Parameter(name = "commit", in = ParameterIn.QUERY, description = "pin the job to this commit"),
-        @Parameter(name = "maxDataLagSeconds", in = ParameterIn.QUERY, description = "only workers whose reference-data replica is at most this far behind"),
-        @Parameter(name = "minDataPosition", in = ParameterIn.QUERY, description = "only workers whose replica has applied this GTID position"),
-        @Parameter(name = "retention", in = ParameterIn.QUERY, description = "how long inputs, results and attempts are kept after the job ends (7d, 12h, 90m)"),
-        @Parameter(name = "csvHeader", in = ParameterIn.QUERY, description = "CSV only: false takes each line as one string item (default true: a header row names the fields)")
-      },
       requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
           required = true,
           description = "JSON: the job (name, command, batchSize, items or range; optional priority, maxAttempts,"

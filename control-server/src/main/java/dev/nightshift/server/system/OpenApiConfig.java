@@ -183,6 +183,9 @@ class OpenApiConfig {
             "403", problem("The caller's role may not do this (changes need ADMIN; OPERATOR is read-only)."));
       }
       responses.putIfAbsent(
+          "429",
+          problem("Too many failed authentications from this address; Retry-After says when to try again."));
+      responses.putIfAbsent(
           "503", problem("The database is unreachable; nothing was changed. Retry after the Retry-After seconds."));
       for (Map.Entry<String, ApiResponse> e : responses.entrySet()) {
         char first = e.getKey().charAt(0);

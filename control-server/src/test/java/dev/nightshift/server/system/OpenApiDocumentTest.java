@@ -55,6 +55,12 @@ class OpenApiDocumentTest {
     assertThat(doc.path("openapi").asString()).startsWith("3.");
     assertThat(doc.path("paths").size()).as("paths in the document").isGreaterThan(20);
     assertThat(incomplete(doc)).isEmpty();
+    JsonNode submit = doc.path("paths").path("/api/v1/jobs").path("post");
+    assertThat(submit.path("requestBody").path("content").propertyNames())
+        .containsExactlyInAnyOrder("application/json", "application/x-ndjson", "text/csv");
+    assertThat(submit.path("parameters").findValuesAsString("name"))
+        .as("the streamed uploads' query parameters")
+        .contains("name", "command", "batchSize", "env", "label", "retention", "csvHeader");
   }
 
   /** The check itself can fail: the real document with one description taken out is reported. */
