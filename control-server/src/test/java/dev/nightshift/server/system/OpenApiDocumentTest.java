@@ -24,7 +24,8 @@ import tools.jackson.databind.node.ObjectNode;
  * The OpenAPI document over real HTTP is complete: every operation has a summary and a description, every
  * parameter a description, every request body an example per media type, every answer a description, every error a
  * problem+json body; and every endpoint Spring MVC serves under /api/** or /agent/** is in it, with each media type it
- * consumes. How to annotate a new endpoint so this passes: docs/api.md, "OpenAPI".
+ * consumes; and no two documented types share a schema name. How to annotate a new endpoint so this passes:
+ * docs/api.md, "OpenAPI document and Swagger UI".
  */
 @NightshiftTest
 class OpenApiDocumentTest {
@@ -117,6 +118,66 @@ class OpenApiDocumentTest {
     }
     assertThat(seen).as("endpoints under /api and /agent").isGreaterThan(30);
     assertThat(missing).as("endpoints Spring MVC serves that the OpenAPI document lacks").isEmpty();
+  }
+
+  /**
+   * springdoc names a schema after the type's simple name: two types with one name (ApiTokens.Created and
+   * EnrollmentService.Created) would share one schema, and one endpoint's answer would be documented wrong. Every
+   * type an endpoint under /api or /agent takes or answers, down through record components, needs its own name
+   * ({@code @Schema(name = ...)} where simple names clash).
+   */
+  @Test
+  void noTwoTypesShareASchemaName() {
+    Map<String, java.util.Set<Class<?>>> byName = new java.util.TreeMap<>();
+    java.util.Set<Class<?>> seen = new java.util.HashSet<>();
+    mappings.getHandlerMethods().forEach((info, handler) -> {
+      if (info.getPatternValues().stream().noneMatch(p -> p.startsWith("/api/") || p.startsWith("/agent/"))) {
+        return;
+      }
+      collect(handler.getMethod().getGenericReturnType(), byName, seen);
+      for (java.lang.reflect.Parameter p : handler.getMethod().getParameters()) {
+        collect(p.getParameterizedType(), byName, seen);
+      }
+      var operation = handler.getMethodAnnotation(io.swagger.v3.oas.annotations.Operation.class);
+      if (operation != null) {
+        for (var content : operation.requestBody().content()) {
+          collect(content.schema().implementation(), byName, seen);
+        }
+      }
+    });
+    assertThat(byName).as("schema names").containsKey("JobView");
+    assertThat(byName.entrySet().stream().filter(e -> e.getValue().size() > 1).map(Object::toString).toList())
+        .as("types that would share one OpenAPI schema")
+        .isEmpty();
+  }
+
+  private static void collect(java.lang.reflect.Type type, Map<String, java.util.Set<Class<?>>> byName,
+      java.util.Set<Class<?>> seen) {
+    if (type instanceof java.lang.reflect.ParameterizedType p) {
+      collect(p.getRawType(), byName, seen);
+      for (java.lang.reflect.Type arg : p.getActualTypeArguments()) {
+        collect(arg, byName, seen);
+      }
+      return;
+    }
+    if (!(type instanceof Class<?> c) || c.isPrimitive() || c.isArray() && c.getComponentType().isPrimitive()) {
+      return;
+    }
+    if (c.isArray()) {
+      collect(c.getComponentType(), byName, seen);
+      return;
+    }
+    if (!seen.add(c) || !c.getName().startsWith("dev.nightshift.")) {
+      return;
+    }
+    var schema = c.getAnnotation(io.swagger.v3.oas.annotations.media.Schema.class);
+    String name = schema != null && !schema.name().isEmpty() ? schema.name() : c.getSimpleName();
+    byName.computeIfAbsent(name, k -> new java.util.HashSet<>()).add(c);
+    if (c.isRecord()) {
+      for (var component : c.getRecordComponents()) {
+        collect(component.getGenericType(), byName, seen);
+      }
+    }
   }
 
   @Test
