@@ -1,5 +1,12 @@
 package dev.nightshift.server.dashboard;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import dev.nightshift.server.system.ProblemException;
 import java.time.Instant;
 import java.util.List;
@@ -12,6 +19,7 @@ import org.springframework.web.bind.annotation.RestController;
  * What the job page shows, for scripts: why a job's pending batches wait, and its failures with their stderr in
  * one call (before, finding a failure's stderr took three: the job, its DEAD batches, each batch's attempts).
  */
+@Tag(name = "jobs")
 @RestController
 class JobDiagnosticsController {
   private static final int MAX_FAILURES = 100;
@@ -26,8 +34,15 @@ class JobDiagnosticsController {
 
   public record WaitReasonsResponse(long jobId, String state, int pending, List<WaitReason> reasons) {}
 
+  @Operation(
+      summary = "Why a job's batches wait",
+      description = "The reasons the job's pending batches are not running now (no worker with its labels, maxParallel reached, workers busy, data too stale...), as the job page shows them; blocking: nothing runs the job until something changes.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job's state, pending count and reasons"),
+        @ApiResponse(responseCode = "404", description = "no job with this id")
+      })
   @GetMapping("/api/v1/jobs/{id}/wait-reasons")
-  WaitReasonsResponse waitReasons(@PathVariable long id) {
+  WaitReasonsResponse waitReasons(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     var job = views.jobView(id);
     return new WaitReasonsResponse(
         id,
@@ -56,8 +71,18 @@ class JobDiagnosticsController {
 
   public record FailuresResponse(long jobId, List<Failure> failures) {}
 
+  @Operation(
+      summary = "A job's failures with their stderr",
+      description = "The job's failed attempts, newest first, each with its batch, worker, exit code, error and the tail of its stderr, in one call.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the failed attempts"),
+        @ApiResponse(responseCode = "400", description = "limit is outside 1..100"),
+        @ApiResponse(responseCode = "404", description = "no job with this id")
+      })
   @GetMapping("/api/v1/jobs/{id}/failures")
-  FailuresResponse failures(@PathVariable long id, @RequestParam(defaultValue = "10") int limit) {
+  FailuresResponse failures(
+      @Parameter(description = "the job's id", example = "42") @PathVariable long id,
+      @Parameter(description = "most failures, 1..100") @RequestParam(defaultValue = "10") int limit) {
     if (limit < 1 || limit > MAX_FAILURES) {
       throw ProblemException.badRequest("limit must be between 1 and " + MAX_FAILURES + " (got " + limit + ")");
     }

@@ -46,6 +46,12 @@ class InstallController {
     this.properties = properties;
   }
 
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "Download the agent",
+      description = "The agent jar this server was built with (no login): the Nightshift-Agent-Version header names its version, the ETag is its SHA-256.",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the jar")
+      })
   @GetMapping("/install/" + JAR)
   ResponseEntity<StreamingResponseBody> jar() {
     AgentDownload.Served served = served();
@@ -66,6 +72,12 @@ class InstallController {
   }
 
   /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "The agent jar's SHA-256",
+      description = "The served agent jar's SHA-256 in sha256sum format (no login).",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the sum and the file name")
+      })
   @GetMapping(value = "/install/" + JAR + ".sha256", produces = MediaType.TEXT_PLAIN_VALUE)
   ResponseEntity<String> sha256() {
     return ResponseEntity.ok()
@@ -73,6 +85,12 @@ class InstallController {
         .body(served().sha256() + "  " + JAR + "\n");
   }
 
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "The install manifest",
+      description = "The served agent's version, SHA-256 and size, and the URLs of the jar and the install scripts (no login).",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the manifest")
+      })
   @GetMapping("/install/manifest.json")
   ResponseEntity<Map<String, Object>> manifest(HttpServletRequest request) {
     AgentDownload.Served served = served();
@@ -90,8 +108,21 @@ class InstallController {
     return ResponseEntity.ok().cacheControl(CacheControl.noCache()).body(body);
   }
 
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "Download an install script",
+      description = "An install script with this server's URL filled in (no login): agent.sh (Linux, macOS), install-agent.ps1 (Windows), host-idle.sh and host-idle.ps1 (host companions for agents in VMs). See docs/operations.md, Rolling out agents.",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the script"),
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "404", description = "no such script"),
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "400", description = "the server's URL is not safe to put in a script")
+      })
   @GetMapping("/install/{script:[a-z\\-]+\\.(?:sh|ps1)}")
-  ResponseEntity<String> script(@PathVariable String script, HttpServletRequest request) {
+  ResponseEntity<String> script(
+      @io.swagger.v3.oas.annotations.Parameter(
+              description = "agent.sh, install-agent.ps1, host-idle.sh or host-idle.ps1", example = "agent.sh")
+          @PathVariable
+          String script,
+      HttpServletRequest request) {
     if (!SCRIPTS.contains(script)) {
       throw ProblemException.notFound("install script", script + " (there are " + String.join(", ", SCRIPTS) + ")");
     }

@@ -1,5 +1,13 @@
 package dev.nightshift.server.jobs;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import dev.nightshift.protocol.JobState;
 import dev.nightshift.server.system.JsonBodies;
 import dev.nightshift.server.system.ProblemException;
@@ -27,6 +35,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Admin API for jobs: submit (JSON, or streamed NDJSON or CSV), watch, steer. */
+@Tag(name = "jobs", description = "Submit jobs (JSON, NDJSON or CSV), watch and steer them")
 @RestController
 @RequestMapping("/api/v1/jobs")
 class JobController {
@@ -57,6 +66,7 @@ class JobController {
     this.json = json;
   }
 
+  @SubmitDocs
   @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
   ResponseEntity<JobQueries.JobView> submit(@RequestBody JsonNode body, Principal user) {
     JobSubmission submission = JsonBodies.read(json, body, JobSubmission.class);
@@ -65,17 +75,20 @@ class JobController {
     return created(id);
   }
 
+  @SubmitDocs
+  @StreamParameters
   @PostMapping(consumes = NDJSON)
   ResponseEntity<JobQueries.JobView> submitStream(
-      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
     return upload(params, request, user, false);
   }
 
   /** CSV: a header row names the fields of one JSON object per row; {@code csvHeader=false} takes raw lines. */
+  @SubmitDocs
   @PostMapping(consumes = "text/csv")
   ResponseEntity<JobQueries.JobView> submitCsv(
-      @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
+      @Parameter(hidden = true) @RequestParam MultiValueMap<String, String> params, HttpServletRequest request, Principal user)
       throws IOException {
     return upload(params, request, user, true);
   }
@@ -189,11 +202,19 @@ class JobController {
     return out;
   }
 
+  @Operation(
+      summary = "List jobs",
+      description = "Newest first, keyset paged: pass the page's nextBefore as before for the next page.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "a page of jobs"),
+        @ApiResponse(responseCode = "400", description = "state is not a job state, or limit is outside 1..500")
+      })
   @GetMapping
   JobQueries.JobPage list(
-      @RequestParam(required = false) String state,
-      @RequestParam(required = false) Long before,
-      @RequestParam(defaultValue = "50") int limit) {
+      @Parameter(description = "only jobs in this state (QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED)", example = "RUNNING")
+          @RequestParam(required = false) String state,
+      @Parameter(description = "only jobs with an id below this (the previous page's nextBefore)") @RequestParam(required = false) Long before,
+      @Parameter(description = "page size, 1..500") @RequestParam(defaultValue = "50") int limit) {
     if (limit < 1 || limit > 500) {
       throw ProblemException.badRequest("limit must be between 1 and 500");
     }
@@ -220,32 +241,71 @@ class JobController {
     }
   }
 
+  @Operation(
+      summary = "Get a job",
+      description = "The job with its state, counts of batches by state, progress, rate and ETA, and purgeAfter.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job"),
+        @ApiResponse(responseCode = "404", description = "no job with this id")
+      })
   @GetMapping("/{id}")
-  JobQueries.JobView get(@PathVariable long id) {
+  JobQueries.JobView get(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     JobQueries.JobView job = queries.get(id);
     return isAdmin() ? job : job.withEnvMasked();
   }
 
+  @Operation(
+      summary = "Cancel a job",
+      description = "Pending batches are cancelled and running leases are told to stop at their next heartbeat. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has already SUCCEEDED or FAILED (cancelling a CANCELLED job answers 200)")
+      })
   @PostMapping("/{id}/cancel")
-  JobQueries.JobView cancel(@PathVariable long id) {
+  JobQueries.JobView cancel(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.cancel(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Pause a job",
+      description = "No new batches of the job are leased; running ones finish. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job cannot be paused in its state (it has ended)")
+      })
   @PostMapping("/{id}/pause")
-  JobQueries.JobView pause(@PathVariable long id) {
+  JobQueries.JobView pause(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.pause(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Resume a job",
+      description = "A paused job's batches are leased again. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has ended (only a PAUSED job can be resumed; QUEUED and RUNNING answer 200 unchanged)")
+      })
   @PostMapping("/{id}/resume")
-  JobQueries.JobView resume(@PathVariable long id) {
+  JobQueries.JobView resume(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.resume(id);
     return queries.get(id);
   }
 
+  @Operation(
+      summary = "Retry a job",
+      description = "The job's DEAD batches go back to PENDING with fresh attempts; a FAILED job runs again. Answers the job as it is afterwards.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the job after the change"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job has no DEAD batches, is SUCCEEDED or CANCELLED, or was purged")
+      })
   @PostMapping("/{id}/retry")
-  JobQueries.JobView retry(@PathVariable long id) {
+  JobQueries.JobView retry(@Parameter(description = "the job's id", example = "42") @PathVariable long id) {
     jobs.retry(id);
     return queries.get(id);
   }

@@ -1,5 +1,12 @@
 package dev.nightshift.server.results;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import dev.nightshift.server.system.ProblemException;
 import dev.nightshift.server.system.Times;
 import java.io.IOException;
@@ -34,6 +41,7 @@ import tools.jackson.databind.json.JsonMapper;
  * (index, batch, line), then the fields of results that are JSON objects with scalar values, one column each, and
  * a {@code result} column with the line as sent for every other line.
  */
+@Tag(name = "results", description = "A job's results, as NDJSON or CSV")
 @RestController
 class ResultController {
   private static final int PAGE = 200;
@@ -54,12 +62,32 @@ class ResultController {
 
   private record JobRow(String state, Instant purgedAt, int batches, int succeeded, int dead, int cancelled) {}
 
+  @Operation(
+      summary = "Download a job's results",
+      description = "For each succeeded batch, in batch order, what its script wrote to stdout (NDJSON by default;"
+          + " CSV with format=csv or Accept: text/csv: index, batch, line, then the fields of flat JSON objects, and a"
+          + " result column for other lines). Streamed in constant memory. Headers Nightshift-Job-State,"
+          + " Nightshift-Batches and Nightshift-Batches-With-Result say how complete the answer is.",
+      responses = {
+        @ApiResponse(
+            responseCode = "200",
+            description = "the results",
+            content = {
+              @Content(mediaType = "application/x-ndjson", schema = @Schema(type = "string")),
+              @Content(mediaType = "text/csv", schema = @Schema(type = "string"))
+            }),
+        @ApiResponse(responseCode = "400", description = "format is not ndjson or csv, or partial is not true or false"),
+        @ApiResponse(responseCode = "404", description = "no job with this id"),
+        @ApiResponse(responseCode = "409", description = "the job is FAILED or CANCELLED and some batches have no result: add partial=true for those that exist"),
+        @ApiResponse(responseCode = "410", description = "the job's results were purged when its retention period ended")
+      })
   @GetMapping("/api/v1/jobs/{id}/results")
   ResponseEntity<StreamingResponseBody> results(
-      @PathVariable long id,
-      @RequestParam(required = false) String format,
-      @RequestParam(required = false) String partial,
-      @RequestHeader(value = "Accept", required = false) String accept) {
+      @Parameter(description = "the job's id", example = "42") @PathVariable long id,
+      @Parameter(description = "ndjson (default) or csv; overrides Accept", example = "csv") @RequestParam(required = false) String format,
+      @Parameter(description = "true: answer the results that exist of a FAILED or CANCELLED job instead of 409")
+          @RequestParam(required = false) String partial,
+      @Parameter(description = "text/csv asks for CSV when format is not given") @RequestHeader(value = "Accept", required = false) String accept) {
     boolean csv = csv(format, accept);
     boolean partialOk = partial(partial);
     JobRow job =

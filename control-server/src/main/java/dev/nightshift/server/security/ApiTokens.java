@@ -35,8 +35,10 @@ public class ApiTokens {
 
   private record Found(TokenPrincipal principal, Instant lastUsedAt) {}
 
+  @io.swagger.v3.oas.annotations.media.Schema(name = "ApiTokenCreated") // OpenAPI: one schema name per type
   record Created(long id, String name, String username, Role role, Instant expiresAt, String token) {}
 
+  @io.swagger.v3.oas.annotations.media.Schema(name = "ApiToken")
   record TokenView(
       long id,
       String name,

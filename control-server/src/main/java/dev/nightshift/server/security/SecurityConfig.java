@@ -200,6 +200,9 @@ class SecurityConfig {
                     .permitAll()
                     .requestMatchers("/actuator/prometheus")
                     .hasAnyRole("ADMIN", "OPERATOR") // metrics: scrape with an operator's API token
+                    .requestMatchers("/v3/api-docs", "/v3/api-docs/**", "/v3/api-docs.yaml", "/swagger-ui.html",
+                        "/swagger-ui/**")
+                    .hasAnyRole("ADMIN", "OPERATOR") // the OpenAPI document and Swagger UI: whoever may use the API
                     .requestMatchers(
                         "/api/v1/users", "/api/v1/users/**", "/api/v1/api-tokens", "/api/v1/api-tokens/**",
                         "/api/v1/audit", "/api/v1/audit/**")

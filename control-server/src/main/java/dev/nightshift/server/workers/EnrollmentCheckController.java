@@ -21,9 +21,22 @@ class EnrollmentCheckController {
     this.enrollment = enrollment;
   }
 
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "Check an enrollment token",
+      description = "Whether the enrollment token would enroll an agent now, without using it up: the install scripts"
+          + " ask before they install anything. No login; a refusal counts toward the failed-authentication limit.",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "204", description = "the token is usable"),
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(
+            responseCode = "401", description = "no token, or unknown, expired, used up or revoked: the reason says which")
+      })
   @PostMapping(PATH)
   @ResponseStatus(HttpStatus.NO_CONTENT)
-  void check(@RequestHeader(name = HttpHeaders.AUTHORIZATION, required = false) String authorization) {
+  void check(
+      @io.swagger.v3.oas.annotations.Parameter(
+              description = "Bearer and the enrollment token", example = "Bearer ne_3f1c...")
+          @RequestHeader(name = HttpHeaders.AUTHORIZATION, required = false)
+          String authorization) {
     String token =
         authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
             ? authorization.substring(7).trim()

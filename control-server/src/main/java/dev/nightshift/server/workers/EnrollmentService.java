@@ -61,8 +61,10 @@ class EnrollmentService {
         .update();
   }
 
+  @io.swagger.v3.oas.annotations.media.Schema(name = "EnrollmentTokenCreated") // OpenAPI: one schema name per type
   record Created(long id, String token, Instant expiresAt, Integer maxUses) {}
 
+  @io.swagger.v3.oas.annotations.media.Schema(name = "EnrollmentToken")
   record TokenView(
       long id,
       String description,

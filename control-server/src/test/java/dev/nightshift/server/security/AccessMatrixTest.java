@@ -224,6 +224,13 @@ class AccessMatrixTest {
               Map.entry("GET /api/v1/api-tokens", Policy.API_ADMIN),
               Map.entry("DELETE /api/v1/api-tokens/{id}", Policy.API_ADMIN),
               Map.entry("GET /api/v1/audit", Policy.API_ADMIN),
+              // the OpenAPI document and Swagger UI (springdoc): whoever may read the API
+              Map.entry("GET /v3/api-docs", Policy.API_READ),
+              Map.entry("GET /v3/api-docs/{group}", Policy.API_READ),
+              Map.entry("GET /v3/api-docs.yaml", Policy.API_READ),
+              Map.entry("GET /v3/api-docs.yaml/{group}", Policy.API_READ),
+              Map.entry("GET /v3/api-docs/swagger-config", Policy.API_READ),
+              Map.entry("GET /swagger-ui.html", Policy.API_READ),
               // the dashboard
               Map.entry("GET /ui", Policy.DASHBOARD_READ),
               Map.entry("GET /ui/", Policy.DASHBOARD_READ),
@@ -395,7 +402,7 @@ class AccessMatrixTest {
     if (pattern.startsWith("/api/v1/workers/{id}")) {
       return pattern.replace("{id}", "no-such-worker");
     }
-    return pattern.replace("{username}", "no-such-user").replace("{id}", "999999");
+    return pattern.replace("{username}", "no-such-user").replace("{id}", "999999").replace("{group}", "admin");
   }
 
   private HttpResponse<String> call(Who who, String method, String path) throws IOException, InterruptedException {
