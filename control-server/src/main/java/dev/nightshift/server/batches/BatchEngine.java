@@ -93,13 +93,12 @@ public class BatchEngine implements SmartLifecycle {
   private final Map<Long, Long> served = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicLong servedSeq = new java.util.concurrent.atomic.AtomicLong();
   /**
-   * Held (by stripe of worker id) from a group's slot check to its commit, so that two engine threads never grant
-   * the same worker's leases at once: a worker never holds more leases than its slots (on one server instance).
+   * Workers whose claim is in a group an engine thread is handling. A worker's claims are never in two groups at
+   * once (a later one waits for the next group), so the slot check of one group sees every lease the worker holds
+   * and a worker never holds more leases than its slots (on one server instance), without making one group wait
+   * for another's commit.
    */
-  private final java.util.concurrent.locks.ReentrantLock[] workerStripes =
-      java.util.stream.IntStream.range(0, 64)
-          .mapToObj(i -> new java.util.concurrent.locks.ReentrantLock())
-          .toArray(java.util.concurrent.locks.ReentrantLock[]::new);
+  private final java.util.Set<String> claiming = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   BatchEngine(
       JdbcTemplate jdbc,
@@ -228,16 +227,42 @@ public class BatchEngine implements SmartLifecycle {
 
   private void loop() {
     List<Pending> group = new ArrayList<>();
-    while (running || !queue.isEmpty()) {
+    List<Pending> deferred = new ArrayList<>();
+    java.util.Set<String> mine = new java.util.HashSet<>();
+    while (running || !queue.isEmpty() || !deferred.isEmpty()) {
       try {
-        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        List<Pending> taken = new ArrayList<>(deferred);
+        deferred.clear();
+        Pending first = taken.isEmpty() ? queue.poll(200, TimeUnit.MILLISECONDS) : queue.poll();
+        if (first != null) {
+          taken.add(first);
+        }
+        if (taken.isEmpty()) {
           continue;
         }
+        queue.drainTo(taken, Math.max(0, MAX_GROUP - taken.size()));
         group.clear();
-        group.add(first);
-        queue.drainTo(group, MAX_GROUP - 1);
-        handle(group);
+        mine.clear();
+        for (Pending p : taken) {
+          String worker = p.request.workerId;
+          if (p.request.freeSlots == 0 || mine.contains(worker) || claiming.add(worker)) {
+            if (p.request.freeSlots > 0) {
+              mine.add(worker);
+            }
+            group.add(p);
+          } else {
+            deferred.add(p); // the other thread's group has this worker's claim: the next group takes it
+          }
+        }
+        if (group.isEmpty()) {
+          Thread.sleep(1);
+          continue;
+        }
+        try {
+          handle(group);
+        } finally {
+          claiming.removeAll(mine);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
@@ -246,6 +271,7 @@ public class BatchEngine implements SmartLifecycle {
         group.forEach(p -> p.result.completeExceptionally(t));
       }
     }
+    deferred.forEach(p -> p.result.completeExceptionally(new IllegalStateException("the server is stopping")));
     for (Pending p; (p = queue.poll()) != null; ) {
       p.result.completeExceptionally(new IllegalStateException("the server is stopping"));
     }
@@ -255,17 +281,7 @@ public class BatchEngine implements SmartLifecycle {
     groups.incrementAndGet();
     requests.addAndGet(group.size());
     try {
-      GroupResult result;
-      java.util.SortedSet<Integer> stripes = new java.util.TreeSet<>();
-      group.stream()
-          .filter(p -> p.request.freeSlots > 0)
-          .forEach(p -> stripes.add(Math.floorMod(p.request.workerId.hashCode(), workerStripes.length)));
-      stripes.forEach(i -> workerStripes[i].lock()); // in order: no deadlock between engine threads
-      try {
-        result = tx.inTransaction(() -> group(group));
-      } finally {
-        stripes.forEach(i -> workerStripes[i].unlock());
-      }
+      GroupResult result = tx.inTransaction(() -> group(group));
       for (int i = 0; i < group.size(); i++) {
         group.get(i).result.complete(result.outcomes.get(i));
       }

@@ -119,6 +119,26 @@ class SecurityApiTest {
   }
 
   @Test
+  void concurrentClaimsOfOneWorkerStillGetNoMoreThanItsSlots() throws Exception {
+    Jobs.submit(admin, Jobs.range("raced", "true", 200, 1));
+    TestAgent two = TestAgent.enroll(port, "racing-two", 2, Map.of());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      List<java.util.concurrent.Future<List<Lease>>> claims = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        claims.add(pool.submit(() -> two.claim(2, 0)));
+      }
+      int total = 0;
+      for (var f : claims) {
+        total += f.get().size();
+      }
+      assertThat(total).as("8 claims of 2 at once by a 2-slot worker").isEqualTo(2);
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
   void usersAreManagedByAdminsAndTheLastAdminStays() {
     createUser("olga", "OPERATOR");
     Http olga = Http.basic(port, "olga", "olga-password-1");
