@@ -31,10 +31,12 @@ import tools.jackson.databind.json.JsonMapper;
 class AuthFailureFilter extends OncePerRequestFilter {
   private final AuthFailureLimiter limiter;
   private final JsonMapper json;
+  private final AuditLog audit;
 
-  AuthFailureFilter(AuthFailureLimiter limiter, JsonMapper json) {
+  AuthFailureFilter(AuthFailureLimiter limiter, JsonMapper json, AuditLog audit) {
     this.limiter = limiter;
     this.json = json;
+    this.audit = audit;
   }
 
   @Override
@@ -71,6 +73,26 @@ class AuthFailureFilter extends OncePerRequestFilter {
             || (login && String.valueOf(response.getHeader("Location")).contains("error"));
     if (failed) {
       limiter.failed(key);
+    }
+    if (failed || (enrollment && response.getStatus() < 300)) {
+      audited(request, response, identity, login, enrollment, failed);
+    }
+  }
+
+  /**
+   * Failed logins, failed authentications and every enrollment go to the audit trail (refusals while an address
+   * and identity are blocked do not: the limiter bounds how many rows a guesser can write).
+   */
+  private void audited(
+      HttpServletRequest request, HttpServletResponse response, String identity, boolean login, boolean enrollment,
+      boolean failed) {
+    try {
+      String via = login ? "dashboard" : enrollment ? "enrollment" : identity.startsWith("token ") ? "token" : "password";
+      String action = enrollment ? (failed ? "enrollment refused" : "enrolled") : (login ? "login failed" : "authentication failed");
+      audit.record(identity, via, action, request.getRequestURI(), response.getStatus(),
+          failed ? "refused (HTTP " + response.getStatus() + ")" : "done", request.getRemoteAddr());
+    } catch (RuntimeException e) {
+      logger.warn("could not write the audit entry of a " + (failed ? "failed" : "") + " authentication: " + e);
     }
   }
 

@@ -583,6 +583,31 @@ class SecurityApiTest {
   }
 
   @Test
+  void failedLoginsAndEnrollmentsAreAudited() {
+    assertThat(Http.basic(port, "nobody-here", "wrong-password-1").get("/api/v1/jobs").status()).isEqualTo(401);
+    assertThat(Http.bearer(port, "nst_not-a-token").get("/api/v1/jobs").status()).isEqualTo(401);
+    Http.Response refused =
+        Http.anonymous(port)
+            .post(
+                AgentPaths.REGISTER,
+                new dev.nightshift.protocol.RegisterRequest(
+                    "wrong-enrollment-token", "intruder",
+                    new dev.nightshift.protocol.HostFacts("intruder", "Linux", "amd64", 2, 1L << 30, "test", "17"), 1,
+                    Map.of()));
+    assertThat(refused.status()).isEqualTo(401);
+    TestAgent.enroll(port, "newcomer", 1, Map.of());
+
+    JsonNode failed = admin.get("/api/v1/audit?action=authentication%20failed").json().get("items");
+    assertThat(failed.findValuesAsString("actor")).contains("user nobody-here");
+    assertThat(failed.findValuesAsString("actor")).anyMatch(a -> a.startsWith("token "));
+    assertThat(failed.toString()).doesNotContain("wrong-password-1").doesNotContain("nst_not-a-token");
+    JsonNode enrollRefused = admin.get("/api/v1/audit?action=enrollment%20refused").json().get("items").get(0);
+    assertThat(enrollRefused.get("status").asInt()).isEqualTo(401);
+    assertThat(enrollRefused.get("target").asString()).isEqualTo(AgentPaths.REGISTER);
+    assertThat(admin.get("/api/v1/audit?action=enrolled").json().get("items")).isNotEmpty();
+  }
+
+  @Test
   void gitPushesAreAudited() throws Exception {
     try (CodeFixture code = CodeFixture.open(port)) {
       code.commit("audit-1", Map.of("a.txt", "a\n"));
