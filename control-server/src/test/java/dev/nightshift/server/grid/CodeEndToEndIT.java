@@ -60,7 +60,9 @@ class CodeEndToEndIT {
         String v2 = commit(git, repo, "2.0.0");
         git.ok(repo, "push", "-q", "origin", "HEAD:main");
         promote(admin, Map.of("ref", "main"));
-        long second = run(admin, job("v2", 40, null));
+        // 40 batches of at least 0.2 s over 2 + 2 slots: long enough that both agents, moving to the new release
+        // (fetch, checkout), take part even on a loaded machine (with 20, one agent once did them all).
+        long second = run(admin, job("v2", 80, null));
         assertThat(versionsOf(admin, second)).as("no batch by stale code").containsExactly("2.0.0");
         assertThat(workersOf(admin, second)).as("both agents ran the new code").hasSize(2);
 
