@@ -333,10 +333,19 @@ final class JobCommands {
     static int watch(Main main, long job, long interval) {
       boolean terminal = !main.json && main.stdoutTerminal();
       Progress progress = new Progress(main.out, terminal, terminal ? Terminal.width() : 200);
+      int settle = 0;
       while (true) {
         ApiClient.Answer answer = main.api().get("/api/v1/jobs/" + job);
         JsonNode j = answer.json();
         Progress.JobStatus s = status(j);
+        // a just-cancelled job's counts move for a moment (its batches are swept after its state): wait for the
+        // final ones, a few seconds at most, rather than print "1,000 batches cancelled" of 3,000
+        if (s.settling() && settle++ < SETTLE_POLLS) {
+          if (!sleep(SETTLE_INTERVAL_MS)) {
+            return 1;
+          }
+          continue;
+        }
         if (main.json) {
           progress.show(answer.body().strip(), s.changeKey());
         } else {
@@ -351,12 +360,22 @@ final class JobCommands {
               summary(j)
                   + (s.dead() > 0 ? " (see: nightshift failures " + job + ")" : ""));
         }
-        try {
-          Thread.sleep(interval);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+        if (!sleep(interval)) {
           return 1;
         }
+      }
+    }
+
+    private static final int SETTLE_POLLS = 50;
+    private static final long SETTLE_INTERVAL_MS = 200;
+
+    private static boolean sleep(long millis) {
+      try {
+        Thread.sleep(millis);
+        return true;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
       }
     }
   }

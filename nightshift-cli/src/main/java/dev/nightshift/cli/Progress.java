@@ -143,6 +143,14 @@ final class Progress {
       return state.equals("SUCCEEDED") || state.equals("FAILED") || state.equals("CANCELLED");
     }
 
+    /**
+     * A finished job whose batches are still being moved: a cancel changes the job's state first, then sweeps its
+     * batches in chunks (and running attempts report their end), so counts read at that moment are not the final ones.
+     */
+    boolean settling() {
+      return finished() && pending + leased > 0;
+    }
+
     /** Items not yet processed in any way: all but the succeeded ones, less those of dead and cancelled batches. */
     long remaining() {
       if (finished()) {

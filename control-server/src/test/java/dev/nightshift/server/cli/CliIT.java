@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.nightshift.protocol.Lease;
+import dev.nightshift.server.batches.BatchSweeps;
 import dev.nightshift.server.testing.CodeFixture;
 import dev.nightshift.server.testing.Db;
 import dev.nightshift.server.testing.Http;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeEach;
@@ -42,6 +44,7 @@ class CliIT {
 
   @LocalServerPort int port;
   @Autowired JdbcTemplate jdbc;
+  @Autowired BatchSweeps sweeps;
   @TempDir Path dir;
   Http admin;
 
@@ -275,6 +278,32 @@ class CliIT {
     r = cli(null, "resume", Long.toString(id));
     assertThat(r.exit).as("resuming a cancelled job is refused: " + r).isEqualTo(1);
     assertThat(r.err).startsWith("nightshift: ");
+  }
+
+  /**
+   * A cancel sets the job's state first and sweeps its batches after (in chunks; a crash or a locked row leaves the
+   * rest to the reaper's sweep): a watch that sees CANCELLED at that moment waits for the final counts instead of
+   * printing "0 batches cancelled" of 3 (seen: "1000 batches cancelled" of a 3,000-batch job).
+   */
+  @Test
+  void watchOfAJobCancelledMidSweepPrintsTheFinalCounts() throws Exception {
+    long id = Jobs.submit(admin, Jobs.range("swept", "true", 3, 1));
+    jdbc.update("UPDATE job SET state = 'CANCELLED' WHERE id = ?", id); // the state is changed, no batch swept yet
+    CompletableFuture<Run> watch =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return cli(null, "watch", Long.toString(id));
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    Thread.sleep(3000); // the watch is reading the half-cancelled job (a JVM starts in ~1 s)
+    assertThat(watch).as("the watch waits while the batches are swept").isNotDone();
+    assertThat(sweeps.sweepCancelledJobs()).isEqualTo(3);
+    Run r = watch.get(60, TimeUnit.SECONDS);
+    assertThat(r.exit).as(r.toString()).isEqualTo(1);
+    assertThat(r.err).contains("job " + id + " CANCELLED").contains("3 batches cancelled");
   }
 
   @Test
