@@ -5,6 +5,7 @@ import static dev.nightshift.server.batches.BatchStore.marks;
 import java.sql.ResultSet;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,10 +35,12 @@ class JobSpecs {
   private final JdbcTemplate jdbc;
   private final JsonMapper json;
   private final Map<Long, Spec> kept = new ConcurrentHashMap<>();
+  private final dev.nightshift.server.jobs.JobSecrets secrets;
 
-  JobSpecs(JdbcTemplate jdbc, JsonMapper json) {
+  JobSpecs(JdbcTemplate jdbc, JsonMapper json, dev.nightshift.server.jobs.JobSecrets secrets) {
     this.jdbc = jdbc;
     this.json = json;
+    this.secrets = secrets;
   }
 
   /** The specs of these jobs, by id; ids of jobs that do not exist are absent. */
@@ -57,7 +60,7 @@ class JobSpecs {
       kept.clear();
     }
     jdbc.query(
-        "SELECT id, command, timeout_seconds, env, commit_sha, input_kind, max_attempts FROM job WHERE id IN ("
+        "SELECT id, command, timeout_seconds, env, commit_sha, input_kind, max_attempts, secrets FROM job WHERE id IN ("
             + marks(missing.size())
             + ")",
         (ResultSet rs) -> {
@@ -66,7 +69,7 @@ class JobSpecs {
                   rs.getLong(1),
                   rs.getString(2),
                   rs.getInt(3),
-                  json.readValue(rs.getString(4), STRING_MAP),
+                  scriptEnv(rs.getLong(1), json.readValue(rs.getString(4), STRING_MAP), rs.getString(8)),
                   rs.getString(5),
                   rs.getString(6).equals("ITEMS"),
                   rs.getInt(7));
@@ -75,5 +78,19 @@ class JobSpecs {
         },
         missing.toArray());
     return found;
+  }
+
+  /** The job's env and its opened secrets (names never clash: refused at submission). */
+  private Map<String, String> scriptEnv(long jobId, Map<String, String> env, String sealed) {
+    if (sealed == null) {
+      return env;
+    }
+    Map<String, String> all = new LinkedHashMap<>(env);
+    try {
+      all.putAll(secrets.open(sealed));
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("job " + jobId + ": " + e.getMessage(), e);
+    }
+    return Map.copyOf(all);
   }
 }

@@ -96,6 +96,11 @@ class JobController {
   private ResponseEntity<JobQueries.JobView> upload(
       MultiValueMap<String, String> params, HttpServletRequest request, Principal user, boolean csv)
       throws IOException {
+    if (params.containsKey("secret") || params.containsKey("secrets")) {
+      throw ProblemException.badRequest(
+          "secrets are never taken from a URL (proxies and logs keep URLs): send each as a header "
+              + SECRET_HEADER + ": NAME=value, or submit the job as JSON with \"secrets\"");
+    }
     Set<String> unknown = new TreeSet<>(params.keySet());
     unknown.removeAll(STREAM_PARAMS);
     if (!unknown.isEmpty()) {
@@ -118,7 +123,8 @@ class JobController {
             params.getFirst("commit"),
             integer(params, "maxDataLagSeconds") == null ? null : (long) integer(params, "maxDataLagSeconds"),
             params.getFirst("minDataPosition"),
-            params.getFirst("retention"));
+            params.getFirst("retention"),
+            secretHeaders(request));
     JobSpec spec;
     long id;
     try {
@@ -184,6 +190,27 @@ class JobController {
       default -> throw ProblemException.badRequest(
           "query parameter " + name + " must be true or false (got '" + value + "')");
     };
+  }
+
+  /** The header that carries a streamed upload's secrets, one {@code NAME=value} each (repeatable). */
+  static final String SECRET_HEADER = "Nightshift-Secret";
+
+  private static Map<String, String> secretHeaders(HttpServletRequest request) {
+    var headers = request.getHeaders(SECRET_HEADER);
+    if (headers == null || !headers.hasMoreElements()) {
+      return null;
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    while (headers.hasMoreElements()) {
+      String v = headers.nextElement();
+      int eq = v.indexOf('=');
+      if (eq <= 0) {
+        throw ProblemException.badRequest("header " + SECRET_HEADER + " must look like NAME=value (got a value"
+            + " without '=' or without a name)"); // the value itself is never echoed: it may be the secret
+      }
+      out.put(v.substring(0, eq), v.substring(eq + 1));
+    }
+    return out;
   }
 
   private static Map<String, String> pairs(MultiValueMap<String, String> params, String name) {

@@ -27,12 +27,13 @@ import tools.jackson.databind.json.JsonMapper;
 public class JobQueries {
   static final int RATE_WINDOW_MINUTES = 5;
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
+  private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {};
   private static final String COLUMNS =
       "id, name, command, state, priority, batch_size, max_attempts, timeout_seconds, max_parallel, env, labels,"
           + " commit_sha, input_kind, item_count, batch_count, pending_count, leased_count, succeeded_count,"
           + " dead_count, cancelled_count, succeeded_items, submitted_by, created_at, started_at, finished_at,"
           + " updated_at, max_data_lag_seconds, min_data_position,"
-          + " retention_seconds, purged_at";
+          + " retention_seconds, purged_at, secret_names";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -100,7 +101,8 @@ public class JobQueries {
       Integer maxDataLagSeconds,
       String minDataPosition,
       List<DataSeen> data,
-      Retention retention) {
+      Retention retention,
+      List<String> secrets) {
 
     /** The same job with every {@code env} value shown as {@code ***} (keys stay): what OPERATOR sees. */
     public JobView withEnvMasked() {
@@ -109,7 +111,7 @@ public class JobQueries {
       return new JobView(id, name, state, command, priority, batchSize, maxAttempts, timeoutSeconds, maxParallel,
           masked, labels, commit, input, itemCount, batchCount, counts, succeededItems, progress, itemsPerMinute,
           etaSeconds, eta, submittedBy, createdAt, startedAt, finishedAt, updatedAt, versions, maxDataLagSeconds,
-          minDataPosition, data, retention);
+          minDataPosition, data, retention, secrets);
     }
   }
 
@@ -238,7 +240,8 @@ public class JobQueries {
       Integer maxDataLagSeconds,
       String minDataPosition,
       Long retentionSeconds,
-      Instant purgedAt) {}
+      Instant purgedAt,
+      String secretNames) {}
 
   private Row row(ResultSet rs) throws SQLException {
     return new Row(
@@ -272,7 +275,8 @@ public class JobQueries {
         rs.getObject("max_data_lag_seconds", Integer.class),
         rs.getString("min_data_position"),
         rs.getObject("retention_seconds", Long.class),
-        Times.instant(rs, "purged_at"));
+        Times.instant(rs, "purged_at"),
+        rs.getString("secret_names"));
   }
 
   /** {@code versions} and {@code data} null = not loaded (lists leave them out). */
@@ -333,7 +337,8 @@ public class JobQueries {
         r.maxDataLagSeconds,
         r.minDataPosition,
         data,
-        retention(r));
+        retention(r),
+        r.secretNames == null ? List.of() : json.readValue(r.secretNames, STRING_LIST));
   }
 
   /** "7d", "12h", "90m", or whole seconds when none fits. */

@@ -37,6 +37,8 @@ public class JobService {
   private final dev.nightshift.server.code.CodeRepository code;
   private final dev.nightshift.server.code.ReleaseService releases;
 
+  private final JobSecrets secrets;
+
   JobService(
       JdbcClient jdbc,
       JdbcTemplate template,
@@ -47,8 +49,10 @@ public class JobService {
       ApplicationEventPublisher events,
       NightshiftProperties properties,
       dev.nightshift.server.code.CodeRepository code,
-      dev.nightshift.server.code.ReleaseService releases) {
+      dev.nightshift.server.code.ReleaseService releases,
+      JobSecrets secrets) {
     this.jdbc = jdbc;
+    this.secrets = secrets;
     this.template = template;
     this.tx = tx;
     this.sweeps = sweeps;
@@ -120,8 +124,8 @@ public class JobService {
                       INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
                         max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
                         submitted_by, created_at, updated_at, max_data_lag_seconds, min_data_position,
-                        retention_seconds)
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?)""")
+                        retention_seconds, secrets, secret_names)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?)""")
                   .params(
                       spec.name(),
                       spec.command(),
@@ -140,7 +144,9 @@ public class JobService {
                       Times.db(now),
                       spec.maxDataLagSeconds(),
                       spec.minDataPosition(),
-                      spec.retention() == null ? null : spec.retention().toSeconds())
+                      spec.retention() == null ? null : spec.retention().toSeconds(),
+                      secrets.seal(spec.secrets()),
+                      spec.secrets().isEmpty() ? null : json.writeValueAsString(JobSecrets.names(spec.secrets())))
                   .update(keys);
               long id = keys.getKey().longValue();
               BatchWriter writer =

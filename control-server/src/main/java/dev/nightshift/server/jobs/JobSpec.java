@@ -17,4 +17,6 @@ record JobSpec(
     Integer maxDataLagSeconds,
     String minDataPosition,
     /** How long after finishing the job's data is kept; null = the server's default. */
-    java.time.Duration retention) {}
+    java.time.Duration retention,
+    /** For the script's environment, sealed at rest ({@link JobSecrets}); empty when none. */
+    Map<String, String> secrets) {}

@@ -15,7 +15,8 @@ import tools.jackson.databind.JsonNode;
  * inclusive, to end, exclusive); everything but name, command and batchSize is optional. {@code maxDataLagSeconds}
  * and {@code minDataPosition} make it a job for workers with fresh reference data only (docs/reference-data.md).
  * {@code retention} ("7d", "12h", "90m") is how long after the job finishes its inputs, results and attempts are kept;
- * left out, the server's {@code nightshift.retention.finished-jobs} applies.
+ * left out, the server's {@code nightshift.retention.finished-jobs} applies. {@code secrets} are like {@code env} for
+ * the script, but sealed at rest and never shown ({@link JobSecrets}); only in a JSON body, never in a URL.
  */
 record JobSubmission(
     String name,
@@ -32,7 +33,8 @@ record JobSubmission(
     String commit,
     Long maxDataLagSeconds,
     String minDataPosition,
-    String retention) {
+    String retention,
+    Map<String, String> secrets) {
 
   /** The longest lag a job may allow: 30 days. */
   static final long MAX_DATA_LAG_SECONDS = 30L * 24 * 3600;
@@ -140,6 +142,26 @@ record JobSubmission(
           });
       tooLarge("env", cleanEnv, errors);
     }
+    Map<String, String> cleanSecrets = new LinkedHashMap<>();
+    if (secrets != null) {
+      secrets.forEach(
+          (k, v) -> {
+            if (k == null || !k.matches("[A-Za-z_][A-Za-z0-9_]{0,127}")) {
+              errors.add("secret name '" + k + "' is not a valid variable name");
+            } else if (k.startsWith("NIGHTSHIFT_")) {
+              errors.add("secret name '" + k + "' is reserved: NIGHTSHIFT_* variables are set by the agent");
+            } else if (cleanEnv.containsKey(k)) {
+              errors.add("'" + k + "' is both in env and in secrets: give it in one of them");
+            } else if (v == null || v.isEmpty()) {
+              errors.add("secret '" + k + "' has no value");
+            } else if (v.indexOf('\0') >= 0) {
+              errors.add("secret '" + k + "' holds a NUL character, which no environment variable can");
+            } else {
+              cleanSecrets.put(k, v);
+            }
+          });
+      tooLarge("secrets", cleanSecrets, errors);
+    }
     Map<String, String> cleanLabels = new LinkedHashMap<>();
     if (labels != null) {
       labels.forEach(
@@ -196,6 +218,7 @@ record JobSubmission(
         commit,
         maxDataLagSeconds == null ? null : maxDataLagSeconds.intValue(),
         position,
-        keep);
+        keep,
+        cleanSecrets);
   }
 }

@@ -43,7 +43,8 @@ import org.springframework.http.MediaType;
                     {"name": "geocode", "command": "php geocode.php", "batchSize": 100,
                      "items": [{"id": 1, "addr": "Main St 1"}, {"id": 2, "addr": "Main St 2"}],
                      "priority": 10, "maxAttempts": 3, "timeoutSeconds": 600, "maxParallel": 20,
-                     "env": {"DB_HOST": "replica"}, "labels": {"os": "linux"}}"""),
+                     "env": {"DB_HOST": "replica"}, "secrets": {"DB_PASSWORD": "correct horse battery"},
+                     "labels": {"os": "linux"}}"""),
                 @ExampleObject(name = "range", summary = "a range of numbers, end exclusive", value = """
                     {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}""")
               }),
