@@ -51,7 +51,7 @@ public class ClaimService {
   /** One read of the worker row. */
   public Claimant claimant(String workerId) {
     return jdbc.query(
-            "SELECT labels, drained_at IS NOT NULL, data_state FROM worker WHERE id = ?",
+            "SELECT labels, drained_at IS NOT NULL OR approval_pending_at IS NOT NULL, data_state FROM worker WHERE id = ?",
             (rs, n) -> claimant(rs.getString(1), rs.getBoolean(2), rs.getString(3)),
             workerId)
         .stream()

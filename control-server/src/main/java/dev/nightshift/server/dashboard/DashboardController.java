@@ -163,6 +163,10 @@ class DashboardController {
             workerService.resume(id, user.getName());
             return "Worker resumed: it claims again after its next heartbeat.";
           };
+          case "approve" -> () -> {
+            workerService.approve(id, user.getName());
+            return "Worker approved: it claims from its next call on.";
+          };
           case "revoke" -> () -> {
             workerService.revoke(id, user.getName());
             return "Worker revoked: its token is refused from now on and its batches were requeued.";

@@ -65,7 +65,8 @@ public class AgentTokens {
     return jdbc.sql(
             """
             SELECT id, name, instance_id, instance_address, instance_seen_at, instance_previous,
-                   instance_taken_at, cloned_instance, labels, drained_at IS NOT NULL, data_state
+                   instance_taken_at, cloned_instance, labels,
+                   drained_at IS NOT NULL OR approval_pending_at IS NOT NULL, data_state
             FROM worker WHERE token_hash = ? AND revoked_at IS NULL""")
         .param(Tokens.sha256(token))
         .query(

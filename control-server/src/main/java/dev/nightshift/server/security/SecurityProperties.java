@@ -19,6 +19,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param reservedLabels label keys only an admin may give a worker ({@code PUT /api/v1/workers/{id}/labels}): an
  *     agent declaring one of them at enrollment has it dropped, so a job requiring it never goes to a machine
  *     that merely says it qualifies (e.g. {@code secure-zone})
+ * @param enrollmentApproval when true, a newly enrolled worker claims nothing until an admin approves it
+ *     ({@code POST /api/v1/workers/{id}/approve}, or the dashboard's Workers page)
  */
 @ConfigurationProperties("nightshift.security")
 public record SecurityProperties(
@@ -27,7 +29,8 @@ public record SecurityProperties(
     @DefaultValue("3650") int apiTokenMaxDays,
     @DefaultValue("60s") Duration credentialCacheTtl,
     @DefaultValue("10000") int credentialCacheSize,
-    @DefaultValue java.util.List<String> reservedLabels) {
+    @DefaultValue java.util.List<String> reservedLabels,
+    @DefaultValue("false") boolean enrollmentApproval) {
 
   public SecurityProperties {
     reservedLabels =

@@ -150,13 +150,31 @@ class WorkerController {
     return queries.get(id);
   }
 
+  /** Approves a worker enrolled while approval was required: it claims from its next call on. */
+  @Operation(
+      summary = "Approve a worker's enrollment",
+      description = "With nightshift.security.enrollment-approval=true a newly enrolled worker claims nothing until"
+          + " an admin approves it here (or on the dashboard's Workers page); it claims from its next call on."
+          + " Repeats are harmless. Audited.",
+      responses = {
+        @ApiResponse(responseCode = "200", description = "the worker after the change"),
+        @ApiResponse(responseCode = "404", description = "no worker with this id"),
+        @ApiResponse(responseCode = "409", description = "the worker is revoked: it must enroll again")
+      })
+  @PostMapping("/workers/{id}/approve")
+  WorkerQueries.WorkerView approve(@Parameter(description = "the worker's id", example = "w-7f3a") @PathVariable String id, Principal user) {
+    workers.approve(id, user.getName());
+    return queries.get(id);
+  }
+
   /** Undoes a drain: the worker claims again after its next heartbeat. */
   @Operation(
       summary = "Resume a drained worker",
       description = "Undoes a drain: the worker claims again after its next heartbeat. Audited.",
       responses = {
         @ApiResponse(responseCode = "200", description = "the worker after the change"),
-        @ApiResponse(responseCode = "404", description = "no worker with this id")
+        @ApiResponse(responseCode = "404", description = "no worker with this id"),
+        @ApiResponse(responseCode = "409", description = "the worker awaits approval, not a resume")
       })
   @PostMapping("/workers/{id}/resume")
   WorkerQueries.WorkerView resume(@Parameter(description = "the worker's id", example = "w-7f3a") @PathVariable String id, Principal user) {

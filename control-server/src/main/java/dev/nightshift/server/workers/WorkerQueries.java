@@ -21,7 +21,8 @@ import tools.jackson.databind.json.JsonMapper;
 public class WorkerQueries {
   private static final String COLUMNS =
       "id, name, hostname, os, arch, cpus, memory_bytes, agent_version, labels, slots, free_slots, state,"
-          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by, data_state, data_checked_at";
+          + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by, data_state, data_checked_at,"
+          + " approval_pending_at, approved_by, approved_at";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -61,7 +62,11 @@ public class WorkerQueries {
       Instant drainedAt,
       String drainedBy,
       dev.nightshift.protocol.DataState data,
-      Instant dataCheckedAt) {}
+      Instant dataCheckedAt,
+      /** Since when the worker awaits an admin's approval of its enrollment; null: approved or never needed. */
+      Instant approvalPendingSince,
+      String approvedBy,
+      Instant approvedAt) {}
 
   public record RunningBatch(long batchId, long jobId, int attempt, Instant leasedAt, Instant leaseExpiresAt) {}
 
@@ -107,6 +112,8 @@ public class WorkerQueries {
     } else if (last == null || Duration.between(last, now).compareTo(offlineAfter) > 0) {
       state = WorkerState.OFFLINE;
       reason = last == null ? "never sent a heartbeat" : "no heartbeat for " + age + " s";
+    } else if (rs.getTimestamp("approval_pending_at") != null) {
+      reason = "awaiting an admin's approval of its enrollment: claims nothing until approved";
     }
     return new WorkerView(
         rs.getString("id"),
@@ -132,6 +139,9 @@ public class WorkerQueries {
         rs.getString("data_state") == null
             ? null
             : json.readValue(rs.getString("data_state"), dev.nightshift.protocol.DataState.class),
-        Times.instant(rs, "data_checked_at"));
+        Times.instant(rs, "data_checked_at"),
+        Times.instant(rs, "approval_pending_at"),
+        rs.getString("approved_by"),
+        Times.instant(rs, "approved_at"));
   }
 }

@@ -42,6 +42,13 @@ public class WorkerService {
   private final NightshiftProperties properties;
   private final java.util.Set<String> reservedLabels;
 
+  private volatile boolean enrollmentApproval;
+
+  /** Turns the approval of new enrollments on or off at run time (tests; a setting otherwise). */
+  public void requireEnrollmentApproval(boolean required) {
+    this.enrollmentApproval = required;
+  }
+
   WorkerService(
       JdbcClient jdbc,
       EnrollmentService enrollment,
@@ -53,6 +60,7 @@ public class WorkerService {
       NightshiftProperties properties,
       dev.nightshift.server.security.SecurityProperties security) {
     this.reservedLabels = java.util.Set.copyOf(security.reservedLabels());
+    this.enrollmentApproval = security.enrollmentApproval();
     this.jdbc = jdbc;
     this.enrollment = enrollment;
     this.leases = leases;
@@ -111,11 +119,13 @@ public class WorkerService {
     String id = UUID.randomUUID().toString();
     String token = Tokens.newToken(Tokens.AGENT);
     Instant now = clock.instant();
+    boolean awaitsApproval = enrollmentApproval;
     jdbc.sql(
             """
             INSERT INTO worker (id, name, token_hash, hostname, os, arch, cpus, memory_bytes, agent_version,
-              java_version, labels, slots, free_slots, state, state_reason, registered_at, last_heartbeat_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'IDLE', 'just enrolled', ?, ?)""")
+              java_version, labels, slots, free_slots, state, state_reason, registered_at, last_heartbeat_at,
+              approval_pending_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'IDLE', 'just enrolled', ?, ?, ?)""")
         .params(
             id,
             name,
@@ -131,9 +141,12 @@ public class WorkerService {
             r.slots(),
             r.slots(),
             Times.db(now),
-            Times.db(now))
+            Times.db(now),
+            awaitsApproval ? Times.db(now) : null)
         .update();
-    log.info("enrolled worker {} ({}) with {} slot(s)", Text.printable(name), id, r.slots());
+    log.info("enrolled worker {} ({}) with {} slot(s){}", Text.printable(name), id, r.slots(),
+        awaitsApproval ? "; it claims nothing until an admin approves it (POST /api/v1/workers/" + id + "/approve)"
+            : "");
     return new RegisterResponse(
         id,
         token,
@@ -188,7 +201,10 @@ public class WorkerService {
       log.info("worker {} is going offline: {}", workerId, Text.printable(r.reason()));
     } else {
       instructions = new ArrayList<>(leases.renew(workerId, r.leases(), standing.instanceSince()));
-      if (drainedBy != null) {
+      if (standing.approvalPending()) {
+        instructions.add(Instruction.of(InstructionType.DRAIN, "awaiting an admin's approval of this enrollment"
+            + " (the dashboard's Workers page, or POST /api/v1/workers/" + workerId + "/approve)"));
+      } else if (drainedBy != null) {
         instructions.add(Instruction.of(InstructionType.DRAIN, "drained by " + drainedBy));
       } else if (state == WorkerState.DRAINING) {
         instructions.add(Instruction.of(InstructionType.RESUME, "not drained (any more)"));
@@ -216,10 +232,11 @@ public class WorkerService {
    * Who drained the worker (null: not drained), and since when the calling agent process uses the identity (null:
    * unknown, or another process does).
    */
-  private record Standing(String drainedBy, Instant instanceSince) {}
+  private record Standing(String drainedBy, Instant instanceSince, boolean approvalPending) {}
 
   private Standing standing(String workerId, String instance) {
-    return jdbc.sql("SELECT drained_by, drained_at, instance_id, instance_taken_at FROM worker WHERE id = ?")
+    return jdbc.sql(
+            "SELECT drained_by, drained_at, instance_id, instance_taken_at, approval_pending_at FROM worker WHERE id = ?")
         .param(workerId)
         .query(
             (rs, n) ->
@@ -227,9 +244,10 @@ public class WorkerService {
                     rs.getTimestamp(2) == null ? null : rs.getString(1),
                     instance != null && instance.equals(rs.getString(3))
                         ? Times.instant(rs, "instance_taken_at")
-                        : null))
+                        : null,
+                    rs.getTimestamp(5) != null))
         .optional()
-        .orElse(new Standing(null, null));
+        .orElse(new Standing(null, null, false));
   }
 
   /**
@@ -298,8 +316,39 @@ public class WorkerService {
     log.info("worker {} revoked by {}; {} lease(s) requeued", workerId, user, released);
   }
 
+  /**
+   * Approves a worker enrolled while approval was required ({@code nightshift.security.enrollment-approval}): it
+   * claims from its next call on (its next heartbeat reply says RESUME unless an admin also drained it). Repeats
+   * are harmless; a revoked worker cannot be approved (it must enroll again).
+   */
+  public void approve(String workerId, String user) {
+    Instant now = clock.instant();
+    Boolean revoked =
+        jdbc.sql("SELECT revoked_at IS NOT NULL FROM worker WHERE id = ?").param(workerId).query(Boolean.class)
+            .optional().orElseThrow(() -> ProblemException.notFound("worker", workerId));
+    if (revoked) {
+      throw ProblemException.conflict("worker " + workerId + " is revoked: it cannot be approved; the agent must"
+          + " enroll again with an enrollment token created after the revocation");
+    }
+    int n =
+        jdbc.sql("UPDATE worker SET approval_pending_at = NULL, approved_at = ?, approved_by = ?"
+                + " WHERE id = ? AND approval_pending_at IS NOT NULL")
+            .params(Times.db(now), cut(user, 100), workerId)
+            .update();
+    if (n > 0) {
+      log.info("worker {} approved by {}", workerId, user);
+    }
+  }
+
   /** Undoes {@link #drain}: the next heartbeat reply says RESUME. Repeats are harmless. */
   public void resume(String workerId, String user) {
+    Boolean pending =
+        jdbc.sql("SELECT approval_pending_at IS NOT NULL FROM worker WHERE id = ?").param(workerId)
+            .query(Boolean.class).optional().orElse(false);
+    if (pending) {
+      throw ProblemException.conflict("worker " + workerId + " awaits an admin's approval of its enrollment, not a"
+          + " resume: approve it (POST /api/v1/workers/" + workerId + "/approve)");
+    }
     int n =
         jdbc.sql("UPDATE worker SET drained_at = NULL, drained_by = NULL WHERE id = ?").param(workerId).update();
     if (n == 0) {

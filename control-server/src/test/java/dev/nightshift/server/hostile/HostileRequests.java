@@ -161,7 +161,7 @@ final class HostileRequests {
         r -> r.nextBoolean() ? "{\"ref\":\"main\"}" : "{\"commit\":\"" + f.commit() + "\",\"rollback\":true}", none, null);
     add("list workers", "GET", "/api/v1/workers", Auth.ADMIN, null, null, none, null);
     add("get worker", "GET", "/api/v1/workers/{id}", Auth.ADMIN, null, null, none, workerIds);
-    for (String action : List.of("drain", "resume", "revoke")) {
+    for (String action : List.of("drain", "resume", "approve", "revoke")) {
       add(action + " worker", "POST", "/api/v1/workers/{id}/" + action, Auth.ADMIN, null, null, none, workerIds);
     }
     add("delete worker", "DELETE", "/api/v1/workers/{id}", Auth.ADMIN, null, null, none, workerIds);

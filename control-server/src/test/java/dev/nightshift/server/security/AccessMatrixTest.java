@@ -208,6 +208,7 @@ class AccessMatrixTest {
               Map.entry("GET /api/v1/workers/{id}", Policy.API_READ),
               Map.entry("POST /api/v1/workers/{id}/drain", Policy.API_WRITE),
               Map.entry("POST /api/v1/workers/{id}/resume", Policy.API_WRITE),
+              Map.entry("POST /api/v1/workers/{id}/approve", Policy.API_WRITE),
               Map.entry("POST /api/v1/workers/{id}/revoke", Policy.API_WRITE),
               Map.entry("DELETE /api/v1/workers/{id}", Policy.API_WRITE),
               Map.entry("PUT /api/v1/workers/{id}/labels", Policy.API_WRITE),

@@ -39,6 +39,7 @@ class SecurityApiTest {
   @Autowired JdbcTemplate jdbc;
   @Autowired MutableClock clock;
   @Autowired AuthFailureLimiter limiter;
+  @Autowired dev.nightshift.server.workers.WorkerService workerService;
 
   Http admin;
 
@@ -405,6 +406,54 @@ class SecurityApiTest {
     assertThat(listed.toString()).contains("DISABLED");
     assertThat(admin.delete("/api/v1/workers/" + agent.workerId).status()).as("repeat is harmless").isEqualTo(200);
     assertThat(admin.post("/api/v1/workers/nope/revoke", "").status()).isEqualTo(404);
+  }
+
+  /**
+   * With approval required a new worker claims nothing (its heartbeat says DRAIN with the reason, the API and the
+   * dashboard say it awaits approval) until an admin approves it; resume is refused for it (409, naming approve);
+   * a revoked worker cannot be approved (409); an unknown one is 404. With approval off, workers claim at once.
+   */
+  @Test
+  void withApprovalRequiredANewWorkerClaimsNothingUntilAnAdminApprovesIt() {
+    workerService.requireEnrollmentApproval(true);
+    try {
+      TestAgent agent = TestAgent.enroll(port, "awaiting", 1, Map.of());
+      Jobs.submit(admin, Jobs.range("approval", "true", 2, 1));
+      assertThat(agent.claim(1, 0)).as("an unapproved worker gets nothing").isEmpty();
+      var beat = agent.heartbeat(List.of());
+      assertThat(beat.instructions()).anySatisfy(i -> {
+        assertThat(i.type()).isEqualTo(dev.nightshift.protocol.InstructionType.DRAIN);
+        assertThat(i.reason()).contains("awaiting an admin's approval").contains("/approve");
+      });
+      JsonNode listed = admin.get("/api/v1/workers/" + agent.workerId).json();
+      assertThat(listed.get("approvalPendingSince").isNull()).isFalse();
+      assertThat(listed.get("reason").asString()).contains("awaiting an admin's approval");
+      Http.Response resume = admin.post("/api/v1/workers/" + agent.workerId + "/resume", "");
+      assertThat(resume.status()).isEqualTo(409);
+      assertThat(resume.detail()).contains("approve");
+
+      Http.Response approved = admin.post("/api/v1/workers/" + agent.workerId + "/approve", "");
+      assertThat(approved.status()).as(approved.toString()).isEqualTo(200);
+      assertThat(approved.json().get("approvalPendingSince").isNull()).isTrue();
+      assertThat(approved.json().get("approvedBy").asString()).isEqualTo("admin");
+      assertThat(admin.post("/api/v1/workers/" + agent.workerId + "/approve", "").status())
+          .as("a repeat is harmless").isEqualTo(200);
+      assertThat(agent.claim(1, 0)).as("approved: it claims").hasSize(1);
+      assertThat(agent.heartbeat(List.of()).instructions())
+          .noneMatch(i -> i.type() == dev.nightshift.protocol.InstructionType.DRAIN);
+
+      TestAgent other = TestAgent.enroll(port, "awaiting-2", 1, Map.of());
+      admin.post("/api/v1/workers/" + other.workerId + "/revoke", "");
+      Http.Response revoked = admin.post("/api/v1/workers/" + other.workerId + "/approve", "");
+      assertThat(revoked.status()).isEqualTo(409);
+      assertThat(revoked.detail()).contains("revoked");
+      assertThat(admin.post("/api/v1/workers/nope/approve", "").status()).isEqualTo(404);
+    } finally {
+      workerService.requireEnrollmentApproval(false);
+    }
+    TestAgent free = TestAgent.enroll(port, "no-approval", 1, Map.of());
+    assertThat(admin.get("/api/v1/workers/" + free.workerId).json().get("approvalPendingSince").isNull()).isTrue();
+    assertThat(free.claim(1, 0)).as("approval off: claims at once").hasSize(1);
   }
 
   @Test

@@ -42,7 +42,7 @@ class VerifiedCredentialsTest {
   }
 
   private VerifiedCredentials cache(Duration ttl, int size) {
-    return new VerifiedCredentials(clock, new SecurityProperties(10, Duration.ofMinutes(1), 3650, ttl, size, java.util.List.of()));
+    return new VerifiedCredentials(clock, new SecurityProperties(10, Duration.ofMinutes(1), 3650, ttl, size, java.util.List.of(), false));
   }
 
   @Test
