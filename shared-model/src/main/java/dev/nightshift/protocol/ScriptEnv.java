@@ -10,6 +10,11 @@ public final class ScriptEnv {
   public static final String RANGE_START = "NIGHTSHIFT_RANGE_START";
   public static final String RANGE_END = "NIGHTSHIFT_RANGE_END";
   public static final String ITEM_COUNT = "NIGHTSHIFT_ITEM_COUNT";
+  /**
+   * A fresh empty directory of this attempt's own (0700), deleted when it ends; {@code TMPDIR}, {@code TMP} and
+   * {@code TEMP} name it too, so temporary files of one batch are never seen by another.
+   */
+  public static final String SCRATCH_DIR = "NIGHTSHIFT_SCRATCH_DIR";
 
   /** The reference-data database's JDBC URL, set only when the agent has a data source. */
   public static final String DATA_SOURCE_URL = "NIGHTSHIFT_DATA_SOURCE_URL";

@@ -75,7 +75,7 @@ final class BatchRunner {
     Path runs = runner.config().runsDir();
     if (Files.isDirectory(runs)) {
       try (var s = Files.list(runs)) {
-        s.forEach(p -> p.toFile().delete());
+        s.forEach(dev.nightshift.agent.system.AtomicFiles::deleteTreeQuietly); // outputs and scratch dirs
       } catch (IOException e) {
         LOG.fine("cannot clean " + runs + ": " + e.getMessage());
       }

@@ -1,5 +1,6 @@
 package dev.nightshift.agent.runner;
 
+import dev.nightshift.agent.system.AtomicFiles;
 import dev.nightshift.agent.system.DaemonThreads;
 import dev.nightshift.protocol.AttemptOutcome;
 import dev.nightshift.protocol.Lease;
@@ -50,6 +51,7 @@ public final class ScriptRun {
 
   private final dev.nightshift.agent.data.ReferenceData referenceData; // null: no data source
   private volatile dev.nightshift.protocol.DataState dataAtStart;
+  private volatile Path scratch; // this attempt's scratch directory while it runs
 
   ScriptRun(Lease lease, RunnerConfig config, WorkspaceProvider workspaces, Clock clock) {
     this(lease, config, workspaces, clock, null);
@@ -183,8 +185,18 @@ public final class ScriptRun {
     } catch (IOException | RuntimeException e) {
       return result(AttemptOutcome.FAILED, null, started, "cannot prepare the workspace: " + e, tail, out);
     }
+    Path scratch = config.runsDir().resolve(attemptName() + ".scratch");
     try (workspace) {
+      AtomicFiles.deleteTree(scratch); // left by an earlier run of this attempt
+      Files.createDirectories(scratch);
+      AtomicFiles.restrictDirToOwner(scratch);
+      this.scratch = scratch;
       return runIn(workspace.dir(), out, log, tail, started);
+    } catch (IOException e) {
+      return result(AttemptOutcome.FAILED, null, started, "cannot make the scratch directory " + scratch + ": " + e,
+          tail, out);
+    } finally {
+      AtomicFiles.deleteTreeQuietly(scratch);
     }
   }
 
@@ -312,6 +324,13 @@ public final class ScriptRun {
     if (referenceData != null) {
       dataAtStart = referenceData.current();
       env.putAll(referenceData.scriptEnv(dataAtStart)); // after the job's env: a job spec cannot redirect it
+    }
+    if (scratch != null) {
+      String dir = scratch.toAbsolutePath().toString();
+      env.put(ScriptEnv.SCRATCH_DIR, dir);
+      env.put("TMPDIR", dir);
+      env.put("TMP", dir);
+      env.put("TEMP", dir);
     }
     env.put(ScriptEnv.JOB_ID, Long.toString(lease.jobId()));
     env.put(ScriptEnv.BATCH_ID, Long.toString(lease.batchId()));

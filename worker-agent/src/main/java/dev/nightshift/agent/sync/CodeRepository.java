@@ -279,17 +279,7 @@ public final class CodeRepository implements AutoCloseable {
   }
 
   static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        if (!p.toFile().canWrite()) {
-          p.toFile().setWritable(true);
-        }
-        Files.deleteIfExists(p);
-      }
-    }
+    dev.nightshift.agent.system.AtomicFiles.deleteTree(root);
   }
 
   @Override

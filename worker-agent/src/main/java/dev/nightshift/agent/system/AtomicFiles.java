@@ -92,6 +92,30 @@ public final class AtomicFiles {
     }
   }
 
+  /** Deletes a directory tree (files made read-only by a script included); nothing when it does not exist. */
+  public static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> s = Files.walk(root)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        if (!Files.isSymbolicLink(p) && !p.toFile().canWrite()) {
+          p.toFile().setWritable(true);
+        }
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  /** {@link #deleteTree}, leaving what cannot be deleted for the next startup's cleanup. */
+  public static void deleteTreeQuietly(Path root) {
+    try {
+      deleteTree(root);
+    } catch (IOException | RuntimeException e) {
+      // left for the next startup's cleanup
+    }
+  }
+
   /** Deletes {@code file} when there is one; a file that cannot be deleted is left for the next startup's cleanup. */
   public static void deleteQuietly(Path file) {
     if (file != null) {

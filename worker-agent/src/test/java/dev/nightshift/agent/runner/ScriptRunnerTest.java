@@ -73,6 +73,31 @@ class ScriptRunnerTest {
             "NIGHTSHIFT_COMMIT", "NIGHTSHIFT_RANGE_START");
   }
 
+  /**
+   * Each attempt gets a fresh empty scratch directory of its own (0700), named by NIGHTSHIFT_SCRATCH_DIR and TMPDIR/
+   * TMP/TEMP, deleted when it ends (read-only files a script leaves included): a batch never sees another's files.
+   */
+  @Test
+  void eachAttemptHasAFreshPrivateScratchDirDeletedAfterwards() throws Exception {
+    String script = "echo \"$NIGHTSHIFT_SCRATCH_DIR|$TMPDIR|$TMP|$TEMP\"; ls -A \"$TMPDIR\" | wc -l;"
+        + " stat -c %a \"$TMPDIR\"; echo left > \"$TMPDIR/mine\"; chmod 400 \"$TMPDIR/mine\";"
+        + " mkdir \"$TMPDIR/sub\"; echo x > \"$TMPDIR/sub/f\"";
+    RunResult first = runner.prepare(Leases.items(11, script, 10, "1")).run();
+    RunResult second = runner.prepare(Leases.items(12, script, 10, "1")).run();
+    assertThat(first.outcome()).as(first.toString()).isEqualTo(AttemptOutcome.SUCCEEDED);
+    String[] a = output(first).split("\n");
+    String[] b = output(second).split("\n");
+    String dir = a[0].split("\\|")[0];
+    assertThat(a[0]).isEqualTo(dir + "|" + dir + "|" + dir + "|" + dir);
+    assertThat(dir).endsWith("11-1.scratch");
+    assertThat(b[0]).startsWith(data.resolve("runs").resolve("12-1.scratch").toString());
+    assertThat(a[1].strip()).as("empty at the start").isEqualTo("0");
+    assertThat(b[1].strip()).as("the next batch sees none of the first one's files").isEqualTo("0");
+    assertThat(a[2].strip()).isEqualTo("700");
+    assertThat(Path.of(dir)).as("deleted when the attempt ended").doesNotExist();
+    assertThat(data.resolve("runs").resolve("12-1.scratch")).doesNotExist();
+  }
+
   @Test
   void rangeBatchesGetRangeVariablesAndAClosedStdin() throws Exception {
     Lease lease = Leases.range(3, "cat; env", 1000, 1500);
