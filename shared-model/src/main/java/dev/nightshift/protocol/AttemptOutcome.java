@@ -17,7 +17,13 @@ public enum AttemptOutcome {
   /** The job was cancelled while this attempt ran. */
   CANCELLED,
   /** The desktop's owner returned and the run was vacated. Does not count toward max attempts. */
-  VACATED;
+  VACATED,
+  /**
+   * The agent refused to run the lease: the release is unsigned or not signed by a key it trusts, the entry point
+   * is missing, or a raw command was handed to an agent that runs only signed entry points. The error starts with
+   * the {@link RefusalReason}. The batch is DEAD at once: another trusted agent would refuse it too.
+   */
+  REFUSED;
 
   /** Whether an attempt ending this way uses up one of the batch's attempts. */
   public boolean countsAsFailure() {

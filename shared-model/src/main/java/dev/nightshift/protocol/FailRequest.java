@@ -9,7 +9,8 @@ import java.time.Instant;
  * @param leaseToken the lease's token
  * @param commit the commit that ran (or was meant to), or null
  * @param version the version tag, or null
- * @param outcome FAILED (non-zero exit or could not start), TIMED_OUT or VACATED (owner returned)
+ * @param outcome FAILED (non-zero exit or could not start), TIMED_OUT, VACATED (owner returned) or REFUSED (the
+ *     agent would not run it: the error starts with the {@link RefusalReason})
  * @param exitCode the process's exit code, null when it never ran or was killed
  * @param startedAt when the process started, or null
  * @param finishedAt when it ended

@@ -18,6 +18,9 @@ import java.util.Map;
  * @param timeoutSeconds the per-batch timeout; the process tree is killed when it passes
  * @param input the batch's input
  * @param env extra environment variables for the script
+ * @param entryPoint the entry point of the commit's manifest ({@code nightshift.json}) to run instead of {@code
+ *     command}, or null; its argv (plus {@code args}) runs without a shell
+ * @param args the arguments appended to the entry point's command, or null
  */
 public record Lease(
     long batchId,
@@ -30,7 +33,17 @@ public record Lease(
     String command,
     long timeoutSeconds,
     BatchInput input,
-    Map<String, String> env) {
+    Map<String, String> env,
+    String entryPoint,
+    java.util.List<String> args) {
+
+  /** A lease of a raw command (no entry point). */
+  public Lease(
+      long batchId, long jobId, int attempt, String leaseToken, Instant expiresAt, String commit, String version,
+      String command, long timeoutSeconds, BatchInput input, Map<String, String> env) {
+    this(batchId, jobId, attempt, leaseToken, expiresAt, commit, version, command, timeoutSeconds, input, env, null,
+        null);
+  }
 
   public LeaseRef ref() {
     return new LeaseRef(batchId, leaseToken);

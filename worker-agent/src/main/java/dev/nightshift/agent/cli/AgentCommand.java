@@ -26,6 +26,7 @@ import dev.nightshift.agent.sync.Checkouts;
 import dev.nightshift.agent.sync.CodeRepository;
 import dev.nightshift.agent.sync.GitWorkspace;
 import dev.nightshift.agent.sync.Prefetcher;
+import dev.nightshift.agent.trust.ReleaseVerifier;
 import dev.nightshift.agent.system.AtomicFiles;
 import dev.nightshift.agent.system.Logging;
 import dev.nightshift.protocol.AgentPaths;
@@ -140,6 +141,16 @@ abstract class AgentCommand implements Callable<Integer> {
       settings = settings.withServer(server);
       Logging.toFile(data.logsDir(), settings.verbose());
       LOG.info("nightshift-agent " + AgentVersion.current() + " starting: " + settings);
+      if (settings.trust().allowUnsigned()) {
+        LOG.warning("*** --allow-unsigned: this agent runs UNSIGNED code and raw shell commands from " + server
+            + "; whoever controls that server (or can pose as it) runs anything here as " + System.getProperty(
+                "user.name") + ". Trust release keys instead (--trusted-key, docs/security.md#signed-releases) ***");
+      } else if (settings.trust().keys().isEmpty()) {
+        LOG.warning("no trusted release keys (--trusted-key): every batch will be refused until one is configured"
+            + " (docs/security.md#signed-releases)");
+      } else {
+        LOG.info("runs only releases signed by: " + settings.trust().keys());
+      }
       IdlePolicy idlePolicy =
           IdlePolicies.create(
               settings.idle(), new OwnerPause(data.pauseFile()), Clock.systemDefaultZone(),
@@ -170,7 +181,11 @@ abstract class AgentCommand implements Callable<Integer> {
             data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT, trustedCa);
     Checkouts checkouts = new Checkouts(code, data.checkoutsDir(), s.codeCache(), clock);
     ScriptRunner runner =
-        new ScriptRunner(runnerConfig, new GitWorkspace(checkouts), clock);
+        new ScriptRunner(
+            runnerConfig,
+            new GitWorkspace(checkouts, GitWorkspace.DEFAULT_RETRY,
+                new ReleaseVerifier(s.trust().keys(), s.trust().allowUnsigned())),
+            clock);
     if (s.dataSource() != null) {
       runner.useReferenceData(new dev.nightshift.agent.data.ReferenceData(s.dataSource(), clock).start());
     }

@@ -41,6 +41,22 @@ final class AgentOptions {
   boolean allowInsecureHttp;
 
   @Option(
+      names = "--trusted-key",
+      paramLabel = "KEY",
+      description = "An Ed25519 public key releases may be signed with: an OpenSSH line ('ssh-ed25519 AAAA..."
+          + " comment', quoted) or a file of such lines; repeat for more (rotation: trust the new and the old key,"
+          + " then drop the old). Only commits signed by one of them run, and only the entry points of their"
+          + " nightshift.json. Env NIGHTSHIFT_TRUSTED_KEYS / file key 'trusted-keys' take a ;-separated list.")
+  List<String> trustedKeys = new ArrayList<>();
+
+  @Option(
+      names = "--allow-unsigned",
+      description = "Run whatever the server hands out: unsigned commits and raw shell commands (a quickstart on"
+          + " one machine, tests). Anyone who controls the server, or can pose as it, then runs code here."
+          + " Env NIGHTSHIFT_ALLOW_UNSIGNED; file key 'allow-unsigned' (true/false). Default: false.")
+  boolean allowUnsigned;
+
+  @Option(
       names = "--data-dir",
       paramLabel = "DIR",
       description = "Agent data directory: identity, lock, spool, logs, work, code."
@@ -212,6 +228,8 @@ final class AgentOptions {
     put(m, Key.DATA_SOURCE_PASSWORD_FILE, dataSourcePasswordFile);
     put(m, Key.ENROLLMENT_TOKEN_FILE, enrollmentTokenFile);
     put(m, Key.ALLOW_INSECURE_HTTP, allowInsecureHttp ? "true" : null);
+    put(m, Key.TRUSTED_KEYS, trustedKeys.isEmpty() ? null : String.join(";", trustedKeys));
+    put(m, Key.ALLOW_UNSIGNED, allowUnsigned ? "true" : null);
     return m;
   }
 

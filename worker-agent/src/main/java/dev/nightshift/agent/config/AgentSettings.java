@@ -23,6 +23,7 @@ import java.util.Map;
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  * @param dataSource the local reference-data database (docs/reference-data.md), or null when there is none
  * @param allowInsecureHttp whether a plain {@code http://} server that is not on this machine (loopback) is accepted
+ * @param trust which release signatures are trusted, or whether unsigned code runs (docs/security.md)
  */
 public record AgentSettings(
     URI server,
@@ -39,7 +40,33 @@ public record AgentSettings(
     boolean verbose,
     Path caFile,
     dev.nightshift.agent.data.ReferenceData.Settings dataSource,
-    boolean allowInsecureHttp) {
+    boolean allowInsecureHttp,
+    Trust trust) {
+
+  /**
+   * What code the agent runs.
+   *
+   * @param keys the Ed25519 keys a release may be signed with
+   * @param allowUnsigned run unsigned releases and raw commands too (an explicit opt-in)
+   */
+  public record Trust(java.util.List<dev.nightshift.agent.trust.TrustedKey> keys, boolean allowUnsigned) {
+    public Trust {
+      keys = java.util.List.copyOf(keys);
+    }
+
+    @Override
+    public String toString() {
+      return allowUnsigned ? "UNSIGNED CODE ALLOWED" : keys.size() + " trusted key(s) " + keys;
+    }
+  }
+
+  public AgentSettings(
+      URI server, String enrollmentToken, Path dataDir, int slots, String name, Map<String, String> labels,
+      IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
+      Path caFile, dev.nightshift.agent.data.ReferenceData.Settings dataSource, boolean allowInsecureHttp) {
+    this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
+        codeCache, verbose, caFile, dataSource, allowInsecureHttp, new Trust(java.util.List.of(), false));
+  }
 
   /** Settings without a reference-data database, plain HTTP to loopback only. */
   public AgentSettings(
@@ -52,6 +79,7 @@ public record AgentSettings(
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+    trust = trust == null ? new Trust(java.util.List.of(), false) : trust;
   }
 
   /** The idle policy's name, or null when the command's default applies. */
@@ -62,7 +90,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, trust);
   }
 
   public DataDir layout() {
@@ -72,7 +100,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, trust);
   }
 
   /** Never prints the enrollment token. */
@@ -84,6 +112,7 @@ public record AgentSettings(
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
         + (caFile == null ? "" : ", caFile=" + caFile) + (dataSource == null ? "" : ", dataSource=" + dataSource)
         + (allowInsecureHttp ? ", allowInsecureHttp=true" : "")
+        + ", trust=" + trust
         + "]";
   }
 }

@@ -54,7 +54,9 @@ public final class SettingsResolver {
     DATA_SOURCE_PASSWORD_FILE("data-source-password-file"),
 
     ENROLLMENT_TOKEN_FILE("enrollment-token-file"),
-    ALLOW_INSECURE_HTTP("allow-insecure-http");
+    ALLOW_INSECURE_HTTP("allow-insecure-http"),
+    TRUSTED_KEYS("trusted-keys"),
+    ALLOW_UNSIGNED("allow-unsigned");
 
     private final String fileKey;
 
@@ -151,7 +153,27 @@ public final class SettingsResolver {
         verbose,
         chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null,
         dataSource(chosen),
-        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)));
+        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)),
+        trust(chosen));
+  }
+
+  /**
+   * The release trust: keys (each an OpenSSH public key line or a file of them, ';'- or newline-separated) and the
+   * unsigned opt-in.
+   */
+  private static AgentSettings.Trust trust(Map<Key, Sourced> chosen) {
+    boolean allowUnsigned = chosen.containsKey(Key.ALLOW_UNSIGNED) && bool(chosen.get(Key.ALLOW_UNSIGNED));
+    Sourced keys = chosen.get(Key.TRUSTED_KEYS);
+    if (keys == null) {
+      return new AgentSettings.Trust(List.of(), allowUnsigned);
+    }
+    try {
+      return new AgentSettings.Trust(
+          dev.nightshift.agent.trust.TrustedKeys.parse(Arrays.asList(keys.value().split("[;\\n]"))),
+          allowUnsigned);
+    } catch (IllegalArgumentException e) {
+      throw invalid(keys, e.getMessage());
+    }
   }
 
   /** The reference-data database: a JDBC URL, a user and a password read from a file (never a flag). */
@@ -283,7 +305,7 @@ public final class SettingsResolver {
 
   /** The command-line flag of a setting ({@code labels} is given one {@code --label} at a time). */
   public static String flagName(Key k) {
-    return k == Key.LABELS ? "label" : k.fileKey();
+    return k == Key.LABELS ? "label" : k == Key.TRUSTED_KEYS ? "trusted-key" : k.fileKey();
   }
 
   private Path configFile(Path configFlag, Sourced dataDirSource) {

@@ -30,6 +30,15 @@ public record RunnerConfig(
     baseEnv = Map.copyOf(baseEnv);
   }
 
+  /**
+   * The low-priority launcher in front of the shell ({@code nice -n 10}), without the shell itself: what an entry
+   * point (run without a shell) is started with.
+   */
+  public List<String> launcher() {
+    int n = shell.size();
+    return n >= 2 ? shell.subList(0, n - 2) : List.of();
+  }
+
   /** The shell of this platform: {@code cmd.exe /c} on Windows, else {@code [nice -n 10] sh -c}. */
   public static List<String> platformShell(String osName) {
     if (osName.toLowerCase(Locale.ROOT).startsWith("windows")) {

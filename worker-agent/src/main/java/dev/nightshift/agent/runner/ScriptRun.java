@@ -181,7 +181,8 @@ public final class ScriptRun {
       tail.write(bytes, 0, bytes.length);
       writeQuietly(log, bytes);
       LOG.warning("batch " + attemptName() + ": " + e.getMessage());
-      return result(AttemptOutcome.FAILED, null, started, e.getMessage(), tail, out);
+      AttemptOutcome outcome = e instanceof RunRefusedException ? AttemptOutcome.REFUSED : AttemptOutcome.FAILED;
+      return result(outcome, null, started, e.getMessage(), tail, out);
     } catch (IOException | RuntimeException e) {
       return result(AttemptOutcome.FAILED, null, started, "cannot prepare the workspace: " + e, tail, out);
     }
@@ -191,7 +192,7 @@ public final class ScriptRun {
       Files.createDirectories(scratch);
       AtomicFiles.restrictDirToOwner(scratch);
       this.scratch = scratch;
-      return runIn(workspace.dir(), out, log, tail, started);
+      return runIn(workspace.dir(), workspace.argv(), out, log, tail, started);
     } catch (IOException e) {
       return result(AttemptOutcome.FAILED, null, started, "cannot make the scratch directory " + scratch + ": " + e,
           tail, out);
@@ -200,9 +201,16 @@ public final class ScriptRun {
     }
   }
 
-  private RunResult runIn(Path dir, Path out, Path log, TailBuffer tail, Instant started) {
-    List<String> commandLine = new ArrayList<>(config.shell());
-    commandLine.add(lease.command());
+  private RunResult runIn(Path dir, List<String> argv, Path out, Path log, TailBuffer tail, Instant started) {
+    List<String> commandLine;
+    if (argv != null) { // an entry point: no shell, only the low-priority launcher
+      commandLine = new ArrayList<>(config.launcher());
+      commandLine.add(program(dir, argv.get(0)));
+      commandLine.addAll(argv.subList(1, argv.size()));
+    } else {
+      commandLine = new ArrayList<>(config.shell());
+      commandLine.add(lease.command());
+    }
     ProcessBuilder pb =
         new ProcessBuilder(commandLine)
             .directory(dir.toFile())
@@ -223,7 +231,8 @@ public final class ScriptRun {
       } catch (IOException | RuntimeException e) {
         return result(
             AttemptOutcome.FAILED, null, started,
-            "could not start '" + String.join(" ", config.shell()) + "': " + e.getMessage(), tail, out);
+            "could not start '" + (argv != null ? argv.get(0) : String.join(" ", config.shell())) + "': "
+                + e.getMessage(), tail, out);
       } finally {
         forking.unlock();
       }
@@ -304,6 +313,12 @@ public final class ScriptRun {
       return result(AttemptOutcome.FAILED, exit, started, "exit code " + exit, tail, out);
     }
     return result(AttemptOutcome.SUCCEEDED, 0, started, null, tail, out);
+  }
+
+  /** A program named by a relative path ({@code ./run.sh}, {@code bin/tool}) is the checkout's; others the PATH's. */
+  private static String program(Path dir, String program) {
+    boolean relativePath = (program.contains("/") || program.contains("\\")) && !Path.of(program).isAbsolute();
+    return relativePath ? dir.resolve(program).normalize().toString() : program;
   }
 
   /** The reference data as it was when the script's environment was built, null without a data source. */

@@ -10,6 +10,14 @@ public interface Workspace extends AutoCloseable {
   /** The directory the command runs in. */
   Path dir();
 
+  /**
+   * The program and arguments to run without a shell (a signed release's entry point and the job's arguments), or
+   * null to run the lease's raw command through the platform shell.
+   */
+  default java.util.List<String> argv() {
+    return null;
+  }
+
   /** The run is over; never throws. */
   @Override
   void close();

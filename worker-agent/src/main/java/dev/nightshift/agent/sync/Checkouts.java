@@ -179,6 +179,11 @@ public final class Checkouts {
     return List.copyOf(entries.keySet());
   }
 
+  /** Where the commits come from. */
+  CodeRepository code() {
+    return repo;
+  }
+
   /** How many trees this cache has written since it started: for tests and diagnostics. */
   int materializedCount() {
     return materialized.get();

@@ -7,10 +7,13 @@ import dev.nightshift.protocol.Lease;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import dev.nightshift.agent.trust.ReleaseVerifier;
 import java.util.logging.Logger;
 
 /**
- * Runs a lease in a checkout of the commit it names, pinned for the run. A lease that names no commit is refused:
+ * Runs a lease in a checkout of the commit it names, pinned for the run, once its {@link ReleaseVerifier} allows
+ * it (a signed release and one of its entry points, unless the agent allows unsigned code). A lease that names no commit is refused:
  * its command does not run and the attempt fails with the reason (the server always names the code to run, so
  * such a lease comes from a server that is broken or not a Nightshift server). A commit that cannot be fetched or checked out fails that attempt with the reason, nothing else; a fetch
  * that fails because the server could not be reached (a network blip, a server restart) is tried again for up to
@@ -22,16 +25,27 @@ public final class GitWorkspace implements WorkspaceProvider {
   public static final Duration DEFAULT_RETRY = Duration.ofSeconds(60);
   private final Checkouts checkouts;
   private final Duration retryFor;
+  private final ReleaseVerifier verifier;
 
-  /** @param checkouts where leases run */
+  /** Runs whatever the server hands out, signed or not (tests): like {@code --allow-unsigned}. */
   public GitWorkspace(Checkouts checkouts) {
     this(checkouts, DEFAULT_RETRY);
   }
 
   /** Like the other constructor, retrying unreachable-server fetches for {@code retryFor} (zero: not at all). */
   public GitWorkspace(Checkouts checkouts, Duration retryFor) {
+    this(checkouts, retryFor, new ReleaseVerifier(java.util.List.of(), true));
+  }
+
+  /**
+   * @param checkouts where leases run
+   * @param retryFor how long unreachable-server fetches are retried (zero: not at all)
+   * @param verifier what may run: signed releases and their entry points only, unless it allows unsigned code
+   */
+  public GitWorkspace(Checkouts checkouts, Duration retryFor, ReleaseVerifier verifier) {
     this.checkouts = checkouts;
     this.retryFor = retryFor;
+    this.verifier = verifier;
   }
 
   private Checkouts.Handle acquire(String commit) throws IOException {
@@ -69,6 +83,10 @@ public final class GitWorkspace implements WorkspaceProvider {
 
   @Override
   public Workspace workspaceFor(Lease lease) throws IOException {
+    if (!verifier.allowsUnsigned() && (lease.commit() == null || lease.commit().isBlank()
+        || lease.entryPoint() == null)) {
+      verifier.check(null, lease); // refuses: no commit, or a raw command
+    }
     if (lease.commit() == null || lease.commit().isBlank()) {
       throw new WorkspaceException(
           "the lease names no commit: refused to run its command (the server must name the code to run)",
@@ -93,10 +111,22 @@ public final class GitWorkspace implements WorkspaceProvider {
               + " work\n";
       throw new WorkspaceException(reason, log, e);
     }
+    List<String> argv;
+    try {
+      argv = verifier.check(checkouts.code().repository(), lease);
+    } catch (IOException | RuntimeException e) {
+      handle.close();
+      throw e;
+    }
     return new Workspace() {
       @Override
       public Path dir() {
         return handle.dir();
+      }
+
+      @Override
+      public List<String> argv() {
+        return argv;
       }
 
       @Override
