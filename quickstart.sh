@@ -148,8 +148,10 @@ seed_code() { # one line: what the grid's promoted code is now
 code_status=$(seed_code)
 
 echo "Starting a local agent (log: $state/agent.log)..."
+echo "WARNING: the quickstart agent runs with --allow-unsigned: it runs UNSIGNED code and raw shell commands from this"
+echo "WARNING: server. For real desktops, sign releases and start agents with --trusted-key (docs/security.md)."
 java -jar "$agent_jar" run --server "http://127.0.0.1:$port" --enrollment-token-file "$token_file" \
-  --data-dir "$state/agent" --slots 2 --name "$(hostname)-local" > "$state/agent.log" 2>&1 &
+  --data-dir "$state/agent" --slots 2 --name "$(hostname)-local" --allow-unsigned > "$state/agent.log" 2>&1 &
 agent_pid=$!
 
 cat <<BANNER
@@ -173,7 +175,8 @@ cat <<BANNER
   Another agent on this or any machine (copy $token_file there, readable only by the agent's user;
   plain http:// to another machine is refused unless allowed: for a trial only, use TLS otherwise):
     java -jar $agent_jar run --server http://<this-host>:$port --allow-insecure-http \\
-      --enrollment-token-file $token_file --data-dir ~/.nightshift/agent
+      --enrollment-token-file $token_file --data-dir ~/.nightshift/agent \\
+      --trusted-key "\$(cat ~/.ssh/nightshift-release.pub)"   (or --allow-unsigned, for a trial only)
 
   Press Ctrl-C to stop.
 BANNER

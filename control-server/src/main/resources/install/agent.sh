@@ -27,6 +27,9 @@ Usage: sh agent.sh [options]
   --label K=V           a label (repeat)
   --idle-policy P       always | desktop (default: the agent's)
   --host-idle-file F    an agent in a VM: the file the host companion writes (docs/idle-policy.md)
+  --trusted-key KEY     run releases signed by this Ed25519 key: 'ssh-ed25519 AAAA... comment' (quoted) or a file of
+                        such lines; repeat for more (docs/security.md, Signed releases)
+  --allow-unsigned      run unsigned code and raw shell commands from the server (trusts whoever controls it)
   --java PATH           the java to run the agent with (default: java on PATH; 17 or newer)
   --user USER           as root: the account the service runs as (default nightshift; created if missing)
   --no-service          install the files only; register no service (start PREFIX/bin/nightshift-agent run yourself)
@@ -49,6 +52,8 @@ slots=
 labels=
 idle_policy=
 host_idle_file=
+trusted_keys=
+allow_unsigned=0
 java=
 service_user=nightshift
 service=1
@@ -69,6 +74,8 @@ while [ $# -gt 0 ]; do
     --label) need_value "$1" $#; labels=${labels:+$labels,}$2; shift 2 ;;
     --idle-policy) need_value "$1" $#; idle_policy=$2; shift 2 ;;
     --host-idle-file) need_value "$1" $#; host_idle_file=$2; shift 2 ;;
+    --trusted-key) need_value "$1" $#; trusted_keys=${trusted_keys:+$trusted_keys;}$2; shift 2 ;;
+    --allow-unsigned) allow_unsigned=1; shift ;;
     --java) need_value "$1" $#; java=$2; shift 2 ;;
     --user) need_value "$1" $#; service_user=$2; shift 2 ;;
     --no-service) service=0; shift ;;
@@ -363,6 +370,8 @@ printf '%s  nightshift-agent.jar\n' "$expected" >"$prefix/lib/nightshift-agent.j
     [ -z "$labels" ] || echo "labels=$labels"
     [ -z "$idle_policy" ] || echo "idle-policy=$idle_policy"
     [ -z "$host_idle_file" ] || echo "host-idle-file=$host_idle_file"
+    [ -z "$trusted_keys" ] || echo "trusted-keys=$trusted_keys"
+    [ "$allow_unsigned" = 0 ] || echo "allow-unsigned=true"
   } >"$prefix/etc/agent.properties.tmp"
   mv -f "$prefix/etc/agent.properties.tmp" "$prefix/etc/agent.properties"
 )
@@ -433,3 +442,8 @@ if [ "$service" = 0 ]; then
   echo "  no service registered (--no-service); start it with: $prefix/bin/nightshift-agent run"
 fi
 echo "  status: $prefix/bin/nightshift-agent status   uninstall: sh agent.sh --uninstall --prefix $prefix"
+if [ "$allow_unsigned" = 1 ]; then
+  echo "  WARNING: --allow-unsigned: this agent runs unsigned code and raw commands from $SERVER"
+elif [ -z "$trusted_keys" ]; then
+  echo "  note: no --trusted-key: the agent refuses every batch until one is set (trusted-keys in the settings)"
+fi

@@ -477,9 +477,10 @@ public class BatchEngine implements SmartLifecycle {
       } else {
         FailRequest f = r.fail;
         JobSpecs.Spec spec = jobSpecs.get(b.jobId());
-        int failures = b.failures() + (outcome.countsAsFailure() ? 1 : 0);
+        boolean refused = outcome == AttemptOutcome.REFUSED; // another trusted agent would refuse it too
+        int failures = b.failures() + (outcome.countsAsFailure() || refused ? 1 : 0);
         BatchTransition t =
-            outcome.countsAsFailure() && failures >= (spec == null ? 1 : spec.maxAttempts())
+            refused || outcome.countsAsFailure() && failures >= (spec == null ? 1 : spec.maxAttempts())
                 ? BatchTransition.BURY
                 : BatchTransition.REQUEUE;
         Instant notBefore = outcome.countsAsFailure() ? now.plus(retry.backoff(failures)) : now;
@@ -491,7 +492,10 @@ public class BatchEngine implements SmartLifecycle {
                 truncate(f.error(), MAX_ERROR), tail(f.logTail()), null, f.commit(), f.version(), f.data()));
         deltas.merge(b.jobId(), t.delta(1, 0), JobCounters.Delta::plus);
         wake |= t == BatchTransition.REQUEUE && !outcome.countsAsFailure();
-        if (t == BatchTransition.BURY) {
+        if (refused) {
+          log.warn("batch {} of job {} is DEAD: worker {} refused to run it: {}", b.id(), b.jobId(), r.workerId,
+              dev.nightshift.server.system.Text.printable(f.error()));
+        } else if (t == BatchTransition.BURY) {
           log.info("batch {} of job {} is DEAD after {} failed attempt(s): {}", b.id(), b.jobId(), failures,
               f.error());
         }
@@ -600,12 +604,13 @@ public class BatchEngine implements SmartLifecycle {
       return "a completion must have exit code 0; report other exits as a failure";
     }
     if (r.fail != null && r.fail.outcome() == null) {
-      return "outcome is required in a failure report: FAILED, TIMED_OUT or VACATED";
+      return "outcome is required in a failure report: FAILED, TIMED_OUT, VACATED or REFUSED";
     }
     if (r.fail != null) {
       AttemptOutcome o = failOutcome(r.fail);
-      if (!(o == AttemptOutcome.FAILED || o == AttemptOutcome.TIMED_OUT || o == AttemptOutcome.VACATED)) {
-        return "outcome must be FAILED, TIMED_OUT or VACATED, not " + o;
+      if (!(o == AttemptOutcome.FAILED || o == AttemptOutcome.TIMED_OUT || o == AttemptOutcome.VACATED
+          || o == AttemptOutcome.REFUSED)) {
+        return "outcome must be FAILED, TIMED_OUT, VACATED or REFUSED, not " + o;
       }
     }
     return null;
@@ -727,7 +732,7 @@ public class BatchEngine implements SmartLifecycle {
                   new BatchStore.NewLease(
                       p.id(), r.workerId, token, p.attempt(), deadline, run.commit(), run.version()),
                   new Lease(p.id(), jobId, p.attempt(), token, expires, run.commit(), run.version(), spec.command(),
-                      spec.timeoutSeconds(), input, spec.env())));
+                      spec.timeoutSeconds(), input, spec.env(), spec.entryPoint(), spec.args())));
         }
       }
       picks.put(jobId, list);

@@ -21,6 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 class JobSpecs {
   private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {};
+  private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {};
   private static final int MAX_KEPT = 10_000;
 
   record Spec(
@@ -30,7 +31,9 @@ class JobSpecs {
       Map<String, String> env,
       String commit,
       boolean itemsInput,
-      int maxAttempts) {}
+      int maxAttempts,
+      String entryPoint,
+      List<String> args) {}
 
   private final JdbcTemplate jdbc;
   private final JsonMapper json;
@@ -60,7 +63,7 @@ class JobSpecs {
       kept.clear();
     }
     jdbc.query(
-        "SELECT id, command, timeout_seconds, env, commit_sha, input_kind, max_attempts, secrets FROM job WHERE id IN ("
+        "SELECT id, command, timeout_seconds, env, commit_sha, input_kind, max_attempts, secrets, entry_point, entry_args FROM job WHERE id IN ("
             + marks(missing.size())
             + ")",
         (ResultSet rs) -> {
@@ -72,7 +75,9 @@ class JobSpecs {
                   scriptEnv(rs.getLong(1), json.readValue(rs.getString(4), STRING_MAP), rs.getString(8)),
                   rs.getString(5),
                   rs.getString(6).equals("ITEMS"),
-                  rs.getInt(7));
+                  rs.getInt(7),
+                  rs.getString(9),
+                  rs.getString(10) == null ? null : json.readValue(rs.getString(10), STRING_LIST));
           kept.put(s.id(), s);
           found.put(s.id(), s);
         },

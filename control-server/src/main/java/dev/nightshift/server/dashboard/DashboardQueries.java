@@ -262,7 +262,7 @@ class DashboardQueries {
    * {@link #RECENT_ATTEMPTS} attempts; newest first.
    */
   List<AttemptRow> failures(long jobId, int limit) {
-    String failed = "a.outcome IN ('FAILED', 'TIMED_OUT', 'EXPIRED')";
+    String failed = "a.outcome IN ('FAILED', 'TIMED_OUT', 'EXPIRED', 'REFUSED')";
     String select = "SELECT " + ATTEMPT_COLUMNS + ", RIGHT(a.log_tail, " + LOG_TAIL_CHARS + ")";
     Map<Long, AttemptRow> rows = new LinkedHashMap<>();
     jdbc.sql(

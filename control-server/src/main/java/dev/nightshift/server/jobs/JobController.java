@@ -55,7 +55,9 @@ class JobController {
           "maxDataLagSeconds",
           "minDataPosition",
           "retention",
-          "csvHeader");
+          "csvHeader",
+          "entryPoint",
+          "arg");
   private final JobService jobs;
   private final JobQueries queries;
   private final JsonMapper json;
@@ -124,7 +126,9 @@ class JobController {
             integer(params, "maxDataLagSeconds") == null ? null : (long) integer(params, "maxDataLagSeconds"),
             params.getFirst("minDataPosition"),
             params.getFirst("retention"),
-            secretHeaders(request));
+            secretHeaders(request),
+            params.getFirst("entryPoint"),
+            params.get("arg"));
     JobSpec spec;
     long id;
     try {

@@ -33,7 +33,7 @@ public class JobQueries {
           + " commit_sha, input_kind, item_count, batch_count, pending_count, leased_count, succeeded_count,"
           + " dead_count, cancelled_count, succeeded_items, submitted_by, created_at, started_at, finished_at,"
           + " updated_at, max_data_lag_seconds, min_data_position,"
-          + " retention_seconds, purged_at, secret_names";
+          + " retention_seconds, purged_at, secret_names, entry_point, entry_args";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -102,7 +102,9 @@ public class JobQueries {
       String minDataPosition,
       List<DataSeen> data,
       Retention retention,
-      List<String> secrets) {
+      List<String> secrets,
+      String entryPoint,
+      List<String> args) {
 
     /** The same job with every {@code env} value shown as {@code ***} (keys stay): what OPERATOR sees. */
     public JobView withEnvMasked() {
@@ -111,7 +113,7 @@ public class JobQueries {
       return new JobView(id, name, state, command, priority, batchSize, maxAttempts, timeoutSeconds, maxParallel,
           masked, labels, commit, input, itemCount, batchCount, counts, succeededItems, progress, itemsPerMinute,
           etaSeconds, eta, submittedBy, createdAt, startedAt, finishedAt, updatedAt, versions, maxDataLagSeconds,
-          minDataPosition, data, retention, secrets);
+          minDataPosition, data, retention, secrets, entryPoint, args);
     }
   }
 
@@ -241,7 +243,9 @@ public class JobQueries {
       String minDataPosition,
       Long retentionSeconds,
       Instant purgedAt,
-      String secretNames) {}
+      String secretNames,
+      String entryPoint,
+      String entryArgs) {}
 
   private Row row(ResultSet rs) throws SQLException {
     return new Row(
@@ -276,7 +280,9 @@ public class JobQueries {
         rs.getString("min_data_position"),
         rs.getObject("retention_seconds", Long.class),
         Times.instant(rs, "purged_at"),
-        rs.getString("secret_names"));
+        rs.getString("secret_names"),
+        rs.getString("entry_point"),
+        rs.getString("entry_args"));
   }
 
   /** {@code versions} and {@code data} null = not loaded (lists leave them out). */
@@ -338,7 +344,9 @@ public class JobQueries {
         r.minDataPosition,
         data,
         retention(r),
-        r.secretNames == null ? List.of() : json.readValue(r.secretNames, STRING_LIST));
+        r.secretNames == null ? List.of() : json.readValue(r.secretNames, STRING_LIST),
+        r.entryPoint,
+        r.entryArgs == null ? null : json.readValue(r.entryArgs, STRING_LIST));
   }
 
   /** "7d", "12h", "90m", or whole seconds when none fits. */

@@ -124,8 +124,8 @@ public class JobService {
                       INSERT INTO job (name, command, state, priority, batch_size, max_attempts, timeout_seconds,
                         max_parallel, env, labels, commit_sha, input_kind, item_count, batch_count, pending_count,
                         submitted_by, created_at, updated_at, max_data_lag_seconds, min_data_position,
-                        retention_seconds, secrets, secret_names)
-                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?)""")
+                        retention_seconds, secrets, secret_names, entry_point, entry_args)
+                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")
                   .params(
                       spec.name(),
                       spec.command(),
@@ -146,7 +146,9 @@ public class JobService {
                       spec.minDataPosition(),
                       spec.retention() == null ? null : spec.retention().toSeconds(),
                       secrets.seal(spec.secrets()),
-                      spec.secrets().isEmpty() ? null : json.writeValueAsString(JobSecrets.names(spec.secrets())))
+                      spec.secrets().isEmpty() ? null : json.writeValueAsString(JobSecrets.names(spec.secrets())),
+                      spec.entryPoint(),
+                      spec.args() == null ? null : json.writeValueAsString(spec.args()))
                   .update(keys);
               long id = keys.getKey().longValue();
               BatchWriter writer =

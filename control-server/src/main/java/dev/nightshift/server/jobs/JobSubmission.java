@@ -34,7 +34,12 @@ record JobSubmission(
     Long maxDataLagSeconds,
     String minDataPosition,
     String retention,
-    Map<String, String> secrets) {
+    Map<String, String> secrets,
+    String entryPoint,
+    List<String> args) {
+
+  /** The most arguments an entry point may be given. */
+  static final int MAX_ARGS = 1000;
 
   /** The longest lag a job may allow: 30 days. */
   static final long MAX_DATA_LAG_SECONDS = 30L * 24 * 3600;
@@ -83,8 +88,38 @@ record JobSubmission(
     } else if (Text.nameProblem("name", name) != null) {
       errors.add(Text.nameProblem("name", name));
     }
-    if (command == null || command.isBlank()) {
-      errors.add("command is required (the shell command run for each batch)");
+    if (entryPoint != null) {
+      if (command != null) {
+        errors.add("give either command (a shell command) or entryPoint (an entry point of the release's"
+            + " nightshift.json), not both; agents that run only signed code accept entryPoint only");
+      }
+      if (!entryPoint.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")) {
+        errors.add("entryPoint must be the name of an entry point in the release's nightshift.json: 1-100 letters,"
+            + " digits, '_', '.', '-' (got '" + entryPoint + "')");
+      }
+      if (args != null) {
+        if (args.size() > MAX_ARGS) {
+          errors.add("args has " + args.size() + " elements; at most " + MAX_ARGS + " are allowed");
+        }
+        for (int i = 0; i < args.size(); i++) {
+          String a = args.get(i);
+          if (a == null) {
+            errors.add("args[" + i + "] is null; every argument must be a string");
+          } else if (a.indexOf('\0') >= 0) {
+            errors.add("args[" + i + "] holds a NUL character, which no program argument can");
+          }
+        }
+        if (errors.isEmpty() && JSON.writeValueAsBytes(args).length > MAX_MAP_BYTES) {
+          errors.add("args are more than " + MAX_MAP_BYTES + " bytes as JSON");
+        }
+      }
+    } else if (args != null) {
+      errors.add("args go with an entryPoint (they are appended to its command); a command carries its arguments"
+          + " itself");
+    } else if (command == null || command.isBlank()) {
+      errors.add("command or entryPoint is required: entryPoint names an entry point of the release's"
+          + " nightshift.json (what agents that run only signed code accept), command is a shell command run for"
+          + " each batch");
     } else if (command.length() > 10_000) {
       errors.add("command must be at most 10000 characters");
     } else if (Text.textProblem("command", command) != null) {
@@ -219,6 +254,8 @@ record JobSubmission(
         maxDataLagSeconds == null ? null : maxDataLagSeconds.intValue(),
         position,
         keep,
-        cleanSecrets);
+        cleanSecrets,
+        entryPoint,
+        entryPoint == null || args == null ? (entryPoint == null ? null : List.of()) : List.copyOf(args));
   }
 }

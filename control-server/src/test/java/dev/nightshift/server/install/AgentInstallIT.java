@@ -58,7 +58,7 @@ class AgentInstallIT {
     Files.createDirectories(hostIdleFile.getParent());
     install = curlPipeSh("--token", Http.ENROLLMENT_TOKEN, "--prefix", prefix.toString(), "--no-service",
         "--name", "installed-agent", "--slots", "2", "--label", "site=lab", "--idle-policy", "desktop",
-        "--host-idle-file", hostIdleFile.toString(), "--java", java());
+        "--host-idle-file", hostIdleFile.toString(), "--java", java(), "--allow-unsigned");
   }
 
   @AfterAll
@@ -87,7 +87,7 @@ class AgentInstallIT {
     assertThat(Files.readAllLines(settings)).contains(
         "server=" + server.url(), "enrollment-token=" + Http.ENROLLMENT_TOKEN, "data-dir=" + prefix.resolve("data"),
         "name=installed-agent", "slots=2", "labels=site=lab", "idle-policy=desktop",
-        "host-idle-file=" + hostIdleFile);
+        "host-idle-file=" + hostIdleFile, "allow-unsigned=true"); // the job below runs the unsigned fixture
     Path launcher = prefix.resolve("bin/nightshift-agent");
     assertThat(Files.isExecutable(launcher)).isTrue();
     assertThat(Files.readString(launcher)).doesNotContain(Http.ENROLLMENT_TOKEN);

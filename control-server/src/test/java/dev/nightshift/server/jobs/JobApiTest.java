@@ -10,6 +10,7 @@ import dev.nightshift.server.testing.NightshiftTest;
 import dev.nightshift.server.testing.TestAgent;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -83,6 +84,67 @@ class JobApiTest {
     JsonNode batch = admin.get("/api/v1/batches/" + batchId).json();
     assertThat(batch.get("attemptHistory").get(0).get("outcome").asString()).isEqualTo("SUCCEEDED");
     assertThat(batch.get("attemptHistory").get(0).get("workerId").asString()).isEqualTo(agent.workerId);
+  }
+
+  @Test
+  void anEntryPointJobCarriesItsNameAndArgumentsToTheAgentAndARefusalBuriesTheBatchAtOnce() {
+    Http.Response created =
+        admin.post(
+            "/api/v1/jobs",
+            """
+            {"name": "signed", "entryPoint": "process", "args": ["--mode", "fast; rm -rf /"], "batchSize": 1,
+             "items": [1, 2], "maxAttempts": 5}""");
+    assertThat(created.status()).as(created.toString()).isEqualTo(201);
+    JsonNode job = created.json();
+    long id = job.get("id").asLong();
+    assertThat(job.get("entryPoint").asString()).isEqualTo("process");
+    assertThat(job.get("args").toString()).isEqualTo("[\"--mode\",\"fast; rm -rf /\"]");
+    assertThat(job.get("command").isNull()).isTrue();
+
+    TestAgent agent = TestAgent.enroll(port, "signed-box", 2, Map.of());
+    List<Lease> leases = agent.claim(2, 0);
+    assertThat(leases).hasSize(2);
+    assertThat(leases.get(0).entryPoint()).isEqualTo("process");
+    assertThat(leases.get(0).args()).containsExactly("--mode", "fast; rm -rf /");
+    assertThat(leases.get(0).command()).isNull();
+
+    // a trusted agent refuses (e.g. an unsigned release): DEAD at once, though 4 attempts were left
+    for (Lease l : leases) {
+      Instant now = Instant.now();
+      Http.Response r = Http.bearer(port, agent.token).post(dev.nightshift.protocol.AgentPaths.FAIL,
+          new dev.nightshift.protocol.FailRequest(l.batchId(), l.leaseToken(), l.commit(), l.version(),
+              dev.nightshift.protocol.AttemptOutcome.REFUSED, null, now, now,
+              "UNSIGNED_RELEASE: commit abc is not signed", "nightshift-agent: refused to run"));
+      assertThat(r.status()).as(r.toString()).isEqualTo(200);
+    }
+    JsonNode failed = Jobs.get(admin, id);
+    assertThat(failed.get("state").asString()).isEqualTo("FAILED");
+    assertThat(failed.get("counts").get("dead").asInt()).isEqualTo(2);
+    JsonNode failures = admin.get("/api/v1/jobs/" + id + "/failures").json();
+    assertThat(failures.toString()).contains("REFUSED", "UNSIGNED_RELEASE: commit abc is not signed");
+    assertThat(agent.claim(2, 0)).isEmpty();
+  }
+
+  @Test
+  void aJobGivesEitherACommandOrAnEntryPoint() {
+    String base = "\"name\":\"x\",\"batchSize\":1,\"items\":[1]";
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + "}"), 400, "command or entryPoint is required");
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + ",\"command\":\"c\",\"entryPoint\":\"p\"}"),
+        400, "either command");
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + ",\"command\":\"c\",\"args\":[\"a\"]}"),
+        400, "args go with an entryPoint");
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + ",\"entryPoint\":\"no spaces\"}"),
+        400, "entryPoint must be the name");
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + ",\"entryPoint\":\"p\",\"args\":[\"a\",null]}"),
+        400, "args[1] is null");
+    assertProblem(admin.post("/api/v1/jobs", "{" + base + ",\"entryPoint\":\"p\",\"args\":\"a b\"}"),
+        400, "args");
+    assertThat(jdbc.queryForObject("SELECT COUNT(*) FROM job", Integer.class)).isZero();
+    // streamed uploads take them as query parameters
+    Http.Response streamed = admin.post("/api/v1/jobs?name=s&entryPoint=process&arg=a&arg=b&batchSize=1", "1\n2\n",
+        "application/x-ndjson");
+    assertThat(streamed.status()).as(streamed.toString()).isEqualTo(201);
+    assertThat(streamed.json().get("args").toString()).isEqualTo("[\"a\",\"b\"]");
   }
 
   @Test

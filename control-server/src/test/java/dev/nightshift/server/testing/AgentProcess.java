@@ -20,7 +20,10 @@ public final class AgentProcess implements AutoCloseable {
     this.dataDir = dataDir;
   }
 
-  /** Starts {@code nightshift-agent <mode> --server ... --enrollment-token ... --data-dir ... <extra>}. */
+  /**
+   * Starts {@code nightshift-agent <mode> --server ... --enrollment-token ... --data-dir ... <extra>}, with {@code
+   * --allow-unsigned} unless {@code extra} names a {@code --trusted-key}.
+   */
   public static AgentProcess start(String mode, String server, Path dataDir, String logName, String... extra)
       throws IOException {
     Files.createDirectories(dataDir);
@@ -37,6 +40,9 @@ public final class AgentProcess implements AutoCloseable {
     command.add("--data-dir");
     command.add(dataDir.toString());
     command.addAll(List.of(extra));
+    if (List.of(extra).stream().noneMatch(x -> x.startsWith("--trusted-key"))) {
+      command.add("--allow-unsigned"); // almost every test pushes unsigned code; signed ones pass --trusted-key
+    }
     Path log = dataDir.resolveSibling(logName);
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("NIGHTSHIFT_"));
