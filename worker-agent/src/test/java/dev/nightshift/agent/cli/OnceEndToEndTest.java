@@ -123,12 +123,14 @@ class OnceEndToEndTest {
       assertThat(r.labels()).containsEntry("os", "linux").containsEntry("tier", "desk");
       assertThat(r.host().cpus()).isPositive();
     });
-    // a lease without code is handed back as failed, with the reason, and its command never runs
+    // a lease without code is handed back as refused, with the reason, and its command never runs
     assertThat(completes).isEmpty();
     assertThat(fails).singleElement().satisfies(f -> {
       assertThat(f.batchId()).isEqualTo(5);
       assertThat(f.leaseToken()).isEqualTo("lt-5");
-      assertThat(f.error()).contains("names no commit: refused to run its command");
+      // an agent trusting signed releases only (the default) refuses it outright: not retried elsewhere
+      assertThat(f.outcome()).isEqualTo(dev.nightshift.protocol.AttemptOutcome.REFUSED);
+      assertThat(f.error()).startsWith("UNSIGNED_RELEASE: ").contains("names no commit");
     });
     assertThat(authorizations).isNotEmpty().allMatch("Bearer nsa_agent"::equals);
     assertThat(Files.readString(data.resolve("identity.json"))).contains("w-42", "nsa_agent", url);
