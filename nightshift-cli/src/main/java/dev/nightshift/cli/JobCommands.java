@@ -69,8 +69,14 @@ final class JobCommands {
     @Option(names = "--name", description = "Job name.")
     String name;
 
-    @Option(names = "--command", paramLabel = "CMD", description = "Shell command run for each batch.")
+    @Option(names = "--command", paramLabel = "CMD", description = "Shell command run for each batch (agents that run only signed releases refuse it: use --entry-point).")
     String command;
+
+    @Option(names = "--entry-point", paramLabel = "NAME", description = "An entry point of the release's nightshift.json, run instead of a command.")
+    String entryPoint;
+
+    @Option(names = "--arg", paramLabel = "VALUE", description = "An argument for the entry point, passed as is (repeatable, in order).")
+    List<String> args;
 
     @Option(names = "--batch-size", paramLabel = "N", description = "Items per batch.")
     Integer batchSize;
@@ -136,6 +142,11 @@ final class JobCommands {
       }
       put(job, "name", name);
       put(job, "command", command);
+      put(job, "entryPoint", entryPoint);
+      if (args != null) {
+        var a = job.putArray("args");
+        args.forEach(a::add);
+      }
       put(job, "batchSize", batchSize);
       put(job, "priority", priority);
       put(job, "maxAttempts", maxAttempts);
@@ -224,7 +235,11 @@ final class JobCommands {
         if (v.isNull()) {
           continue;
         }
-        if (key.equals("env") || key.equals("labels")) {
+        if (key.equals("args") && v.isArray()) {
+          for (JsonNode arg : v) {
+            params.add(Map.entry("arg", arg.asString()));
+          }
+        } else if (key.equals("env") || key.equals("labels")) {
           String param = key.equals("env") ? "env" : "label";
           for (Map.Entry<String, JsonNode> pair : v.properties()) {
             params.add(Map.entry(param, pair.getKey() + "=" + pair.getValue().asString()));
@@ -582,7 +597,11 @@ final class JobCommands {
       Map<String, String> rows = new LinkedHashMap<>();
       rows.put("job", text(j, "id") + " \"" + text(j, "name") + "\"");
       rows.put("state", text(j, "state"));
-      rows.put("command", text(j, "command"));
+      if (j.hasNonNull("entryPoint")) {
+        rows.put("entry", text(j, "entryPoint") + " " + j.path("args").toString());
+      } else {
+        rows.put("command", text(j, "command"));
+      }
       rows.put("progress", Progress.watchLine(status(j), 200));
       rows.put("batches", j.path("batchCount").asString() + " of up to " + text(j, "batchSize") + " items; "
           + j.path("counts").toString());
