@@ -23,6 +23,7 @@
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File install-agent.ps1 -TokenFile token.txt -Slots 2
+  powershell -ExecutionPolicy Bypass -File install-agent.ps1 -TokenFile token.txt -TrustedKey 'ssh-ed25519 AAAA... releases'
   powershell -ExecutionPolicy Bypass -File install-agent.ps1 -Uninstall
   powershell -ExecutionPolicy Bypass -File install-agent.ps1 -HostCompanion Z:\nightshift-idle
 #>
@@ -37,6 +38,8 @@ param(
   [string[]]$Label = @(),
   [ValidateSet('', 'always', 'desktop')][string]$IdlePolicy = '',
   [string]$HostIdleFile,
+  [string[]]$TrustedKey = @(),
+  [switch]$AllowUnsigned,
   [string]$Java,
   [switch]$NoService,
   [switch]$Uninstall,
@@ -122,7 +125,7 @@ try {
     Fail 'an enrollment token is needed: -Token T, -TokenFile F or $env:NIGHTSHIFT_ENROLLMENT_TOKEN (admins create one with POST /api/v1/enrollment-tokens)'
   }
   if ($Token -notmatch '^[A-Za-z0-9._~+/=-]+$') { Fail 'the token has characters no enrollment token has: check what you pasted' }
-  foreach ($v in @($Name, $HostIdleFile) + $Label) {
+  foreach ($v in @($Name, $HostIdleFile) + $Label + $TrustedKey) {
     if ($v -and ($v -match "[`r`n]")) { Fail "settings may not hold a line break: '$v'" }
   }
 
@@ -178,6 +181,9 @@ try {
   if ($Label.Count -gt 0) { $props += "labels=$($Label -join ',')" }
   if ($IdlePolicy) { $props += "idle-policy=$IdlePolicy" }
   if ($HostIdleFile) { $props += "host-idle-file=$($HostIdleFile -replace '\\', '/')" }
+  # release keys ('ssh-ed25519 AAAA... comment' or files of them): docs/security.md, Signed releases
+  if ($TrustedKey.Count -gt 0) { $props += "trusted-keys=$(($TrustedKey | ForEach-Object { $_ -replace '\\', '/' }) -join ';')" }
+  if ($AllowUnsigned) { $props += 'allow-unsigned=true' }
   $properties = Join-Path $Prefix 'etc\agent.properties'
   New-Item -ItemType File -Force -Path $properties | Out-Null
   Restrict-ToUser $properties # before the token is in it
