@@ -445,5 +445,5 @@ echo "  status: $prefix/bin/nightshift-agent status   uninstall: sh agent.sh --u
 if [ "$allow_unsigned" = 1 ]; then
   echo "  WARNING: --allow-unsigned: this agent runs unsigned code and raw commands from $SERVER"
 elif [ -z "$trusted_keys" ]; then
-  echo "  note: no --trusted-key: the agent refuses every batch until one is set (trusted-keys in the settings)"
+  echo "  note: no --trusted-key: the agent will not start until one is set (trusted-keys in $prefix/etc/agent.properties)"
 fi

@@ -138,6 +138,13 @@ abstract class AgentCommand implements Callable<Integer> {
       if (identity == null && settings.enrollmentToken() == null) {
         return usageError(err, "not enrolled: pass --enrollment-token T (or NIGHTSHIFT_ENROLLMENT_TOKEN)");
       }
+      if (!settings.trust().allowUnsigned() && settings.trust().keys().isEmpty()) {
+        // it would refuse every batch, and each refusal buries a batch for good: better not to start
+        return usageError(err, "no trusted release keys: pass --trusted-key KEY (the Ed25519 public key releases are"
+            + " signed with, 'ssh-ed25519 AAAA... comment' or a file of them; NIGHTSHIFT_TRUSTED_KEYS, file key"
+            + " 'trusted-keys'; see docs/security.md#signed-releases), or --allow-unsigned to run whatever the server"
+            + " hands out (a trial on one machine)");
+      }
       settings = settings.withServer(server);
       Logging.toFile(data.logsDir(), settings.verbose());
       LOG.info("nightshift-agent " + AgentVersion.current() + " starting: " + settings);
@@ -145,9 +152,6 @@ abstract class AgentCommand implements Callable<Integer> {
         LOG.warning("*** --allow-unsigned: this agent runs UNSIGNED code and raw shell commands from " + server
             + "; whoever controls that server (or can pose as it) runs anything here as " + System.getProperty(
                 "user.name") + ". Trust release keys instead (--trusted-key, docs/security.md#signed-releases) ***");
-      } else if (settings.trust().keys().isEmpty()) {
-        LOG.warning("no trusted release keys (--trusted-key): every batch will be refused until one is configured"
-            + " (docs/security.md#signed-releases)");
       } else {
         LOG.info("runs only releases signed by: " + settings.trust().keys());
       }

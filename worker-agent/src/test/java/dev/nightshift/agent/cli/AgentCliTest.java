@@ -133,6 +133,22 @@ class AgentCliTest {
   }
 
   @Test
+  void withoutATrustedKeyOrAllowUnsignedTheAgentDoesNotStart() {
+    String data = home.resolve("d").toString();
+    assertThat(run("once", "--data-dir", data, "--server", "http://localhost:1", "--enrollment-token", "t"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("no trusted release keys", "--trusted-key", "--allow-unsigned");
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data, "--server", "http://localhost:1", "--enrollment-token", "t",
+        "--trusted-key", "ssh-rsa AAAAB3NzaC1yc2E= old@example.com")).isEqualTo(2);
+    assertThat(err.toString()).contains("--trusted-key", "ssh-ed25519");
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data, "--server", "http://localhost:1", "--enrollment-token", "t",
+        "--trusted-key", home.resolve("no-such.pub").toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("neither an OpenSSH public key line");
+  }
+
+  @Test
   void aSecondStartOnTheSameDataDirExitsZeroNamingThePid() throws Exception {
     Path data = home.resolve("d");
     java.nio.file.Files.createDirectories(data);

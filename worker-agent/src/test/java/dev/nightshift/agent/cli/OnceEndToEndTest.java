@@ -96,6 +96,9 @@ class OnceEndToEndTest {
     server.start();
   }
 
+  /** A release key (its private half long gone): this agent trusts signed releases only. */
+  static final String RELEASE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKSHg8pQaszuEIi52/8GvXObFQXifiNSMRLWEgc2HtEi test@example.com";
+
   private int cli(Map<String, String> env, StringWriter out, String... args) {
     CommandLine cli = AgentCli.commandLine(new CliEnvironment(env, home.toString(), e -> "e2e-host", false));
     cli.setOut(new PrintWriter(out, true));
@@ -113,7 +116,7 @@ class OnceEndToEndTest {
     int code = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> cli(
         Map.of("NIGHTSHIFT_ENROLLMENT_TOKEN", "enroll-me", "PATH", System.getenv("PATH")), out,
         "once", "--server", url, "--data-dir", data.toString(), "--slots", "2", "--label", "os=linux",
-        "--label", "tier=desk"));
+        "--label", "tier=desk", "--trusted-key", RELEASE_KEY));
 
     assertThat(code).as(out.toString()).isZero();
     assertThat(registers).singleElement().satisfies(r -> {
@@ -137,7 +140,8 @@ class OnceEndToEndTest {
 
     // a second run reuses the identity: no enrollment token needed, no second registration
     StringWriter again = new StringWriter();
-    assertThat(cli(Map.of(), again, "once", "--data-dir", data.toString())).as(again.toString()).isZero();
+    assertThat(cli(Map.of("NIGHTSHIFT_TRUSTED_KEYS", RELEASE_KEY), again, "once", "--data-dir", data.toString()))
+        .as(again.toString()).isZero();
     assertThat(registers).hasSize(1);
 
     try (var files = Files.walk(data)) {
