@@ -98,7 +98,7 @@ class SignedReleaseIT {
         promote(admin, Map.of("commit", v1, "rollback", true));
         long back = run(admin, entryJob("back", 4, List.of("x")));
         assertThat(admin.get("/api/v1/jobs/" + back + "/results").body()).contains("\"version\":\"1.0.0\"");
-        assertThat(a.logText()).contains("runs only releases signed by").doesNotContain("--allow-unsigned");
+        assertThat(a.logText()).contains("runs only releases signed by").doesNotContain("UNSIGNED CODE ALLOWED");
       }
     }
   }
