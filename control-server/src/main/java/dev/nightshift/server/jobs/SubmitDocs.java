@@ -31,7 +31,7 @@ import org.springframework.http.MediaType;
         + " of the job is kept. Unknown fields and query parameters are refused. See docs/api.md.",
     requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
         required = true,
-        description = "JSON: the job (name, command, batchSize, items or range; optional priority, maxAttempts,"
+        description = "JSON: the job (name, command or entryPoint with args, batchSize, items or range; optional priority, maxAttempts,"
             + " timeoutSeconds, maxParallel, env, labels, commit, maxDataLagSeconds, minDataPosition, retention);"
             + " NDJSON or CSV: the items only, the job's fields as query parameters",
         content = {
@@ -46,7 +46,9 @@ import org.springframework.http.MediaType;
                      "env": {"DB_HOST": "replica"}, "secrets": {"DB_PASSWORD": "correct horse battery"},
                      "labels": {"os": "linux"}}"""),
                 @ExampleObject(name = "range", summary = "a range of numbers, end exclusive", value = """
-                    {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}""")
+                    {"name": "scan", "command": "sh scan.sh", "batchSize": 1000, "range": {"start": 0, "end": 1000000}}"""),
+                @ExampleObject(name = "entryPoint", summary = "an entry point of the signed release's nightshift.json", value = """
+                    {"name": "geocode", "entryPoint": "process", "args": ["--country", "FR"], "batchSize": 100, "items": [1, 2, 3]}""")
               }),
           @Content(
               mediaType = JobController.NDJSON,
@@ -71,7 +73,9 @@ import org.springframework.http.MediaType;
 @Retention(RetentionPolicy.RUNTIME)
 @io.swagger.v3.oas.annotations.Parameters({
   @Parameter(name = "name", in = ParameterIn.QUERY, description = "the job's name, up to 200 characters (required on streamed uploads)", example = "big"),
-  @Parameter(name = "command", in = ParameterIn.QUERY, description = "shell command run for each batch (required on streamed uploads)", example = "wc -l"),
+  @Parameter(name = "command", in = ParameterIn.QUERY, description = "shell command run for each batch (this or entryPoint)", example = "wc -l"),
+  @Parameter(name = "entryPoint", in = ParameterIn.QUERY, description = "an entry point of the release's nightshift.json, run instead of a command", example = "process"),
+  @Parameter(name = "arg", in = ParameterIn.QUERY, description = "an argument for the entry point, repeatable, in order", example = "--fast"),
   @Parameter(name = "batchSize", in = ParameterIn.QUERY, description = "items per batch, 1-1,000,000 (required on streamed uploads)", example = "1000"),
   @Parameter(name = "priority", in = ParameterIn.QUERY, description = "-1000..1000, higher runs first (default 0)"),
   @Parameter(name = "maxAttempts", in = ParameterIn.QUERY, description = "failed runs before a batch is DEAD (default 3)"),
