@@ -83,10 +83,7 @@ public final class GitWorkspace implements WorkspaceProvider {
 
   @Override
   public Workspace workspaceFor(Lease lease) throws IOException {
-    if (!verifier.allowsUnsigned() && (lease.commit() == null || lease.commit().isBlank()
-        || lease.entryPoint() == null)) {
-      verifier.check(null, lease); // refuses: no commit, or a raw command
-    }
+    verifier.checkBeforeFetch(lease); // no commit, or a raw command: refused before any fetch
     if (lease.commit() == null || lease.commit().isBlank()) {
       throw new WorkspaceException(
           "the lease names no commit: refused to run its command (the server must name the code to run)",

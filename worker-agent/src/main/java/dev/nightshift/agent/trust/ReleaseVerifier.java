@@ -59,17 +59,8 @@ public final class ReleaseVerifier {
    * @throws RunRefusedException when it must not run, with the reason
    */
   public List<String> check(Repository repo, Lease lease) throws RunRefusedException, IOException {
+    checkBeforeFetch(lease);
     if (!allowUnsigned) {
-      if (lease.commit() == null || lease.commit().isBlank()) {
-        throw new RunRefusedException(RefusalReason.UNSIGNED_RELEASE,
-            "the lease names no commit, so there is no signed code to run");
-      }
-      if (lease.entryPoint() == null) {
-        throw new RunRefusedException(RefusalReason.RAW_COMMAND_REFUSED,
-            "this agent runs only the entry points of signed releases, and the job gives a raw command; submit the"
-                + " job with \"entryPoint\" naming one in " + Manifest.FILE + " (or run the agent with"
-                + " --allow-unsigned, which trusts whatever the server hands out)");
-      }
       verify(repo, lease.commit());
     }
     if (lease.entryPoint() == null) {
@@ -87,6 +78,26 @@ public final class ReleaseVerifier {
       argv.addAll(lease.args());
     }
     return argv;
+  }
+
+  /**
+   * What can be refused before fetching any code: unless unsigned code is allowed, a lease that names no commit or
+   * gives a raw command.
+   */
+  public void checkBeforeFetch(Lease lease) throws RunRefusedException {
+    if (allowUnsigned) {
+      return;
+    }
+    if (lease.commit() == null || lease.commit().isBlank()) {
+      throw new RunRefusedException(RefusalReason.UNSIGNED_RELEASE,
+          "the lease names no commit, so there is no signed code to run");
+    }
+    if (lease.entryPoint() == null) {
+      throw new RunRefusedException(RefusalReason.RAW_COMMAND_REFUSED,
+          "this agent runs only the entry points of signed releases, and the job gives a raw command; submit the"
+              + " job with \"entryPoint\" naming one in " + Manifest.FILE + " (or run the agent with"
+              + " --allow-unsigned, which trusts whatever the server hands out)");
+    }
   }
 
   /**
