@@ -1,0 +1,212 @@
+package dev.nightshift.server.grid;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.nightshift.server.testing.AgentProcess;
+import dev.nightshift.server.testing.CodeFixture;
+import dev.nightshift.server.testing.GaleraCluster;
+import dev.nightshift.server.testing.Http;
+import dev.nightshift.server.testing.Jobs;
+import dev.nightshift.server.testing.ServerProcess;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.transport.RefSpec;
+import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nightshift on a real multi-primary cluster engine: a 3-node MariaDB Galera cluster on loopback ports
+ * ({@link GaleraCluster}), two server instances (the built jar) each connected to a different node of the same
+ * database, four real agents (two per instance) working one job of 300 quick batches as fast as they can. Claims,
+ * reports, heartbeats and enrollments on the two nodes touch the same rows (the job's counters, the batches the
+ * claims scan), so transactions fail certification at COMMIT; the servers try them again ({@code
+ * system/Transactions}) and every batch is accepted exactly once: one SUCCEEDED attempt and one result per batch,
+ * the job's counters equal to the rows, as read on the third node that no server uses.
+ *
+ * <p>{@code -Dgalera.maxTries=1} starts the servers with {@code nightshift.transactions.max-tries=1} (no retries): the
+ * test then fails on the calls the servers had to give up. Skipped (with the reason) without {@code mariadbd} or
+ * Debian's {@code galera-4} ({@code .ci/run} installs them).
+ */
+class GaleraIT {
+  static final String DATABASE = "nightshift_galera";
+  static final int BATCHES = 300;
+  static final int BATCH_SIZE = 10;
+  static final String MAX_TRIES = System.getProperty("galera.maxTries", "8");
+
+  @TempDir static Path dir;
+  static GaleraCluster cluster;
+  static final List<ServerProcess> servers = new ArrayList<>();
+
+  @BeforeAll
+  static void startClusterAndServers() throws Exception {
+    String missing = GaleraCluster.missing();
+    Assumptions.assumeTrue(missing == null, missing);
+    Assumptions.assumeTrue(
+        java.nio.file.Files.exists(AgentProcess.JAR), "the agent jar is missing: build worker-agent first");
+    long started = System.nanoTime();
+    cluster = GaleraCluster.start(dir.resolve("galera"), 3);
+    cluster.createDatabase(DATABASE);
+    // One after the other: the first migrates the schema (Flyway, DDL replicated in total order), the second
+    // finds it done.
+    for (int i = 0; i < 2; i++) {
+      Map<String, String> env = new LinkedHashMap<>(ServerProcess.fastLeases());
+      env.put("SPRING_DATASOURCE_URL", cluster.node(i).serverUrl() + DATABASE);
+      env.put("SPRING_DATASOURCE_USERNAME", "root");
+      env.put("SPRING_DATASOURCE_PASSWORD", "");
+      env.put("NIGHTSHIFT_TRANSACTIONS_MAX_TRIES", MAX_TRIES);
+      // Every retry is logged with the engine's words ("WSREP detected deadlock/conflict"): counted below.
+      env.put("LOGGING_LEVEL_DEV_NIGHTSHIFT_SERVER_SYSTEM_TRANSACTIONS", "DEBUG");
+      servers.add(ServerProcess.startRaw(dir.resolve("server-" + (i + 1)), env, List.of("-Xmx384m")));
+    }
+    pushToBothAndPromote();
+    System.out.printf("GaleraIT: cluster and 2 servers up in %d s (max tries %s)%n",
+        Duration.ofNanos(System.nanoTime() - started).toSeconds(), MAX_TRIES);
+  }
+
+  /**
+   * The code repository lives in each instance's data dir: the same commit is pushed to both, then promoted once
+   * (the release is a row of the shared database).
+   */
+  static void pushToBothAndPromote() throws Exception {
+    try (CodeFixture code = CodeFixture.open(servers.get(0).port);
+        Git git = Git.open(code.workTree().toFile())) {
+      code.commit("1.0.0", Map.of("README", "galera test code\n"));
+      for (ServerProcess server : servers) {
+        git.push()
+            .setRemote(server.url() + "/git/code.git")
+            .setRefSpecs(new RefSpec("refs/heads/main:refs/heads/main"))
+            .setForce(true)
+            .setCredentialsProvider(new UsernamePasswordCredentialsProvider("admin", Http.ADMIN_PASSWORD))
+            .call();
+      }
+      code.promote("main");
+    }
+  }
+
+  @AfterAll
+  static void stop() {
+    servers.forEach(ServerProcess::close);
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  void twoServersOnTwoNodesFourAgentsEveryBatchAcceptedExactlyOnce() throws Exception {
+    long certFailuresBefore = cluster.sum("wsrep_local_cert_failures");
+    long bfAbortsBefore = cluster.sum("wsrep_local_bf_aborts");
+    long started = System.nanoTime();
+    long jobId =
+        Jobs.submit(
+            servers.get(1).admin(),
+            Jobs.range(
+                "galera", "echo \"$NIGHTSHIFT_RANGE_START-$NIGHTSHIFT_RANGE_END\"", (long) BATCHES * BATCH_SIZE,
+                BATCH_SIZE));
+    List<AgentProcess> agents = new ArrayList<>();
+    try {
+      for (int i = 0; i < 4; i++) {
+        ServerProcess server = servers.get(i % 2);
+        agents.add(
+            AgentProcess.start(
+                "run", server.url(), dir.resolve("agent-" + i), "agent-" + i + ".log", "--slots", "2",
+                "--name", "galera-agent-" + i));
+      }
+      await()
+          .atMost(Duration.ofMinutes(10))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(() -> Jobs.get(servers.get(0).admin(), jobId).get("state").asString().equals("SUCCEEDED"));
+      long runSeconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
+
+      // Read on the third node, which no server uses: what the cluster agreed on.
+      String url = cluster.node(2).serverUrl() + DATABASE;
+      await().atMost(Duration.ofSeconds(30)).until(() -> query(url, "SELECT state FROM job WHERE id = " + jobId)
+          .equals("SUCCEEDED"));
+      assertThat(query(url, "SELECT COUNT(*) FROM batch WHERE job_id = " + jobId)).isEqualTo("" + BATCHES);
+      assertThat(query(url, "SELECT COUNT(*) FROM batch WHERE job_id = " + jobId + " AND state <> 'SUCCEEDED'"))
+          .isEqualTo("0");
+      assertThat(query(url, "SELECT COUNT(*) FROM batch_result WHERE job_id = " + jobId)).isEqualTo("" + BATCHES);
+      assertThat(
+              query(url, "SELECT COUNT(*) FROM (SELECT batch_id FROM attempt WHERE job_id = " + jobId
+                  + " AND outcome = 'SUCCEEDED' GROUP BY batch_id HAVING COUNT(*) = 1) once"))
+          .as("batches with exactly one SUCCEEDED attempt")
+          .isEqualTo("" + BATCHES);
+      assertThat(query(url, "SELECT COUNT(*) FROM attempt WHERE job_id = " + jobId + " AND outcome = 'SUCCEEDED'"))
+          .isEqualTo("" + BATCHES);
+      assertThat(query(url, "SELECT SUM(attempts) FROM batch WHERE job_id = " + jobId))
+          .as("the batches' attempt counters equal the attempt rows")
+          .isEqualTo(query(url, "SELECT COUNT(*) FROM attempt WHERE job_id = " + jobId));
+      assertThat(
+              query(url, "SELECT CONCAT_WS(',', batch_count, pending_count, leased_count, succeeded_count,"
+                  + " dead_count, cancelled_count, succeeded_items, item_count) FROM job WHERE id = " + jobId))
+          .as("job counters: batches, pending, leased, succeeded, dead, cancelled, succeeded items, items")
+          .isEqualTo(BATCHES + ",0,0," + BATCHES + ",0,0," + BATCHES * BATCH_SIZE + "," + BATCHES * BATCH_SIZE);
+
+      // Through the other instance: every range's output once.
+      String results = servers.get(1).admin().get("/api/v1/jobs/" + jobId + "/results").body();
+      Map<String, Long> seen = results.lines().collect(Collectors.groupingBy(l -> l, Collectors.counting()));
+      assertThat(seen).hasSize(BATCHES);
+      assertThat(seen.values()).allMatch(n -> n == 1);
+
+      // What it took: retries the servers made (metric and DEBUG log lines naming WSREP) and the engine's counts.
+      long retries = 0;
+      long wsrepRetries = 0;
+      long givenUp = 0;
+      for (ServerProcess server : servers) {
+        retries += lockRetries(server);
+        String log = server.logText();
+        wsrepRetries += log.lines().filter(l -> l.contains("retrying in") && l.contains("WSREP")).count();
+        givenUp += log.lines().filter(l -> l.contains("giving up")).count();
+      }
+      long agentErrors = 0;
+      for (AgentProcess agent : agents) {
+        agentErrors += agent.logText().lines().filter(l -> l.contains(" 500") || l.contains("HTTP 500")).count();
+      }
+      System.out.printf(
+          "GaleraIT: %d batches in %d s; %d transaction retries (%d with WSREP in the message), %d given up;"
+              + " cluster: %d certification failures, %d brute-force aborts; %d agent log lines with a 500%n",
+          BATCHES, runSeconds, retries, wsrepRetries, givenUp,
+          cluster.sum("wsrep_local_cert_failures") - certFailuresBefore,
+          cluster.sum("wsrep_local_bf_aborts") - bfAbortsBefore, agentErrors);
+      assertThat(givenUp)
+          .as("transactions the servers gave up after nightshift.transactions.max-tries=" + MAX_TRIES
+              + " lost races (their calls failed)")
+          .isZero();
+    } finally {
+      agents.forEach(AgentProcess::close);
+    }
+  }
+
+  static String query(String url, String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "root", "");
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? String.valueOf(rs.getString(1)) : null;
+    }
+  }
+
+  private static final Pattern LOCK_RETRIES = Pattern.compile("(?m)^nightshift_lock_retries_total\\S* (\\S+)$");
+
+  static long lockRetries(ServerProcess server) {
+    Http.Response r = server.admin().get("/actuator/prometheus");
+    Matcher m = LOCK_RETRIES.matcher(r.body());
+    return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+  }
+}
