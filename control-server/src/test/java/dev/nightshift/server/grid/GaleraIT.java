@@ -72,9 +72,12 @@ class GaleraIT {
       env.put("SPRING_DATASOURCE_USERNAME", "root");
       env.put("SPRING_DATASOURCE_PASSWORD", "");
       env.put("NIGHTSHIFT_TRANSACTIONS_MAX_TRIES", MAX_TRIES);
-      // Every retry is logged with the engine's words ("WSREP detected deadlock/conflict"): counted below.
-      env.put("LOGGING_LEVEL_DEV_NIGHTSHIFT_SERVER_SYSTEM_TRANSACTIONS", "DEBUG");
-      servers.add(ServerProcess.startRaw(dir.resolve("server-" + (i + 1)), env, List.of("-Xmx384m")));
+      // Every retry is logged at DEBUG with the engine's words and error code: counted below. (A class's level
+      // cannot be set through the environment: Spring lower-cases the name.)
+      servers.add(
+          ServerProcess.startRaw(
+              dir.resolve("server-" + (i + 1)), env,
+              List.of("-Xmx384m", "-Dlogging.level.dev.nightshift.server.system.Transactions=DEBUG")));
     }
     pushToBothAndPromote();
     System.out.printf("GaleraIT: cluster and 2 servers up in %d s (max tries %s)%n",
@@ -101,9 +104,24 @@ class GaleraIT {
     }
   }
 
+  /** Where the servers', agents' and nodes' logs are kept after the run (the temporary directory goes). */
+  static final Path KEPT_LOGS = Path.of("target/galera-it-logs").toAbsolutePath();
+
   @AfterAll
-  static void stop() {
+  static void stop() throws java.io.IOException {
     servers.forEach(ServerProcess::close);
+    if (dir != null && java.nio.file.Files.isDirectory(dir)) {
+      java.nio.file.Files.createDirectories(KEPT_LOGS);
+      try (var logs = java.nio.file.Files.walk(dir)) {
+        for (Path log :
+            logs.filter(p -> p.getFileName().toString().matches("agent-\\d+\\.log|server\\.log|mariadbd\\.log"))
+                .toList()) {
+          java.nio.file.Files.copy(
+              log, KEPT_LOGS.resolve(dir.relativize(log).toString().replace('/', '_')),
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
     if (cluster != null) {
       cluster.close();
     }
@@ -167,28 +185,28 @@ class GaleraIT {
 
       // What it took: retries the servers made (metric and DEBUG log lines naming WSREP) and the engine's counts.
       long retries = 0;
-      long wsrepRetries = 0;
+      long retryLines = 0;
       long givenUp = 0;
+      List<String> errors = new ArrayList<>();
       for (ServerProcess server : servers) {
         retries += lockRetries(server);
         String log = server.logText();
-        wsrepRetries += log.lines().filter(l -> l.contains("retrying in") && l.contains("WSREP")).count();
+        retryLines += log.lines().filter(l -> l.contains("retrying in")).count();
         givenUp += log.lines().filter(l -> l.contains("giving up")).count();
-      }
-      long agentErrors = 0;
-      for (AgentProcess agent : agents) {
-        agentErrors += agent.logText().lines().filter(l -> l.contains(" 500") || l.contains("HTTP 500")).count();
+        log.lines().filter(l -> l.contains("giving up")).limit(3).forEach(l -> System.out.println("GaleraIT: " + l));
+        log.lines().filter(l -> l.contains(" ERROR ")).forEach(errors::add);
       }
       System.out.printf(
-          "GaleraIT: %d batches in %d s; %d transaction retries (%d with WSREP in the message), %d given up;"
-              + " cluster: %d certification failures, %d brute-force aborts; %d agent log lines with a 500%n",
-          BATCHES, runSeconds, retries, wsrepRetries, givenUp,
+          "GaleraIT: %d batches in %d s; %d transactions retried (%d retries logged), %d gave up;"
+              + " cluster: %d certification failures, %d brute-force aborts; %d ERROR lines in the servers' logs%n",
+          BATCHES, runSeconds, retries, retryLines, givenUp,
           cluster.sum("wsrep_local_cert_failures") - certFailuresBefore,
-          cluster.sum("wsrep_local_bf_aborts") - bfAbortsBefore, agentErrors);
-      assertThat(givenUp)
-          .as("transactions the servers gave up after nightshift.transactions.max-tries=" + MAX_TRIES
-              + " lost races (their calls failed)")
-          .isZero();
+          cluster.sum("wsrep_local_bf_aborts") - bfAbortsBefore, errors.size());
+      // A transaction that lost every try fails its call (500, logged at ERROR); the batch engine first tries a
+      // failed group's requests one at a time, so a group giving up alone is no failure.
+      assertThat(errors)
+          .as("calls the servers failed (nightshift.transactions.max-tries=" + MAX_TRIES + ")")
+          .isEmpty();
     } finally {
       agents.forEach(AgentProcess::close);
     }
