@@ -111,6 +111,13 @@ class GaleraIT {
   static void stop() throws java.io.IOException {
     servers.forEach(ServerProcess::close);
     if (dir != null && java.nio.file.Files.isDirectory(dir)) {
+      if (java.nio.file.Files.isDirectory(KEPT_LOGS)) {
+        try (var old = java.nio.file.Files.list(KEPT_LOGS)) {
+          for (Path p : old.toList()) {
+            java.nio.file.Files.delete(p);
+          }
+        }
+      }
       java.nio.file.Files.createDirectories(KEPT_LOGS);
       try (var logs = java.nio.file.Files.walk(dir)) {
         for (Path log :
