@@ -23,6 +23,7 @@ import java.util.Map;
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  * @param dataSource the local reference-data database (docs/reference-data.md), or null when there is none
  * @param allowInsecureHttp whether a plain {@code http://} server that is not on this machine (loopback) is accepted
+ * @param confinement the OS user and per-attempt limits scripts run under (Linux; none by default)
  * @param trust which release signatures are trusted, or whether unsigned code runs (docs/security.md)
  */
 public record AgentSettings(
@@ -41,6 +42,7 @@ public record AgentSettings(
     Path caFile,
     dev.nightshift.agent.data.ReferenceData.Settings dataSource,
     boolean allowInsecureHttp,
+    dev.nightshift.agent.runner.Confinement.Settings confinement,
     Trust trust) {
 
   /**
@@ -63,9 +65,10 @@ public record AgentSettings(
   public AgentSettings(
       URI server, String enrollmentToken, Path dataDir, int slots, String name, Map<String, String> labels,
       IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
-      Path caFile, dev.nightshift.agent.data.ReferenceData.Settings dataSource, boolean allowInsecureHttp) {
+      Path caFile, dev.nightshift.agent.data.ReferenceData.Settings dataSource, boolean allowInsecureHttp,
+      dev.nightshift.agent.runner.Confinement.Settings confinement) {
     this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
-        codeCache, verbose, caFile, dataSource, allowInsecureHttp, new Trust(java.util.List.of(), false));
+        codeCache, verbose, caFile, dataSource, allowInsecureHttp, confinement, new Trust(java.util.List.of(), false));
   }
 
   /** Settings without a reference-data database, plain HTTP to loopback only. */
@@ -74,11 +77,12 @@ public record AgentSettings(
       IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
       Path caFile) {
     this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
-        codeCache, verbose, caFile, null, false);
+        codeCache, verbose, caFile, null, false, dev.nightshift.agent.runner.Confinement.Settings.NONE);
   }
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+    confinement = confinement == null ? dev.nightshift.agent.runner.Confinement.Settings.NONE : confinement;
     trust = trust == null ? new Trust(java.util.List.of(), false) : trust;
   }
 
@@ -90,7 +94,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, trust);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, confinement, trust);
   }
 
   public DataDir layout() {
@@ -100,7 +104,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, trust);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, confinement, trust);
   }
 
   /** Never prints the enrollment token. */
@@ -112,6 +116,7 @@ public record AgentSettings(
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
         + (caFile == null ? "" : ", caFile=" + caFile) + (dataSource == null ? "" : ", dataSource=" + dataSource)
         + (allowInsecureHttp ? ", allowInsecureHttp=true" : "")
+        + (confinement.any() ? ", confinement=" + confinement : "")
         + ", trust=" + trust
         + "]";
   }
