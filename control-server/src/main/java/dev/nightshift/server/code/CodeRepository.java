@@ -61,7 +61,11 @@ public class CodeRepository implements AutoCloseable {
     try {
       catchUp.run();
     } catch (RuntimeException e) {
-      log.warn("could not catch up with the shared code repository: {}", e.toString());
+      if (dev.nightshift.server.system.DatabaseOutage.isCause(e)) {
+        dev.nightshift.server.system.DatabaseOutage.noted(e);
+      } else {
+        log.warn("could not catch up with the shared code repository: {}", e.toString());
+      }
     }
   }
 

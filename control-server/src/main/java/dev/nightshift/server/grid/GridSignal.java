@@ -86,7 +86,12 @@ public class GridSignal implements SmartLifecycle {
   public void bump(Kind kind) {
     if (!TransactionSynchronizationManager.isActualTransactionActive()
         || !TransactionSynchronizationManager.isSynchronizationActive()) {
-      update(EnumSet.of(kind));
+      try {
+        update(EnumSet.of(kind));
+      } catch (RuntimeException e) {
+        // what it announces is committed already: the other instances see it at their claim poll instead
+        log.warn("could not signal {} to the other server instances: {}", kind, e.toString());
+      }
       return;
     }
     Set<Kind> pending = (Set<Kind>) TransactionSynchronizationManager.getResource(PENDING);
