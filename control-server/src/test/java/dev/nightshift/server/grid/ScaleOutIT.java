@@ -92,15 +92,21 @@ class ScaleOutIT {
       // load balancer (its requests land on different instances) and promoted there.
       agents.add(agent(proxy.url(), "lb-a"));
       agents.add(agent(proxy.url(), "lb-b"));
-      agents.add(agent(servers.get(2).url(), "direct-3"));
+      agents.add(agent(servers.get(2).url(), "direct-3", "--label", "via=instance-3"));
       long first = CodeEndToEndIT.run(lb, CodeEndToEndIT.job("v1", 24, null));
       assertThat(CodeEndToEndIT.versionsOf(lb, first)).containsExactly("1.0.0");
+      long onThree = CodeEndToEndIT.run(lb, onInstance3("v1 on instance 3"));
+      assertThat(CodeEndToEndIT.versionsOf(lb, onThree)).as("leased and fetched through instance 3")
+          .containsExactly("1.0.0");
+      assertThat(CodeEndToEndIT.workersOf(lb, onThree)).hasSize(1);
       String v2 = CodeEndToEndIT.commit(git, repo, "2.0.0");
       git.ok(repo, "push", "-q", gitUrl(proxy.port), "HEAD:main");
       CodeEndToEndIT.promote(lb, Map.of("ref", "main"));
       long second = CodeEndToEndIT.run(lb, CodeEndToEndIT.job("v2", 48, null));
       assertThat(CodeEndToEndIT.versionsOf(lb, second)).as("no batch by stale code").containsExactly("2.0.0");
-      assertThat(CodeEndToEndIT.workersOf(lb, second)).as("every agent took part").hasSize(3);
+      long onThreeAgain = CodeEndToEndIT.run(lb, onInstance3("v2 on instance 3"));
+      assertThat(CodeEndToEndIT.versionsOf(lb, onThreeAgain)).containsExactly("2.0.0");
+      assertThat(CodeEndToEndIT.workersOf(lb, onThreeAgain)).isEqualTo(CodeEndToEndIT.workersOf(lb, onThree));
       assertThat(v2).isNotEqualTo(v1);
 
       // 4. SIGKILL instance 2 mid-run; restart it on its port; every batch accepted exactly once.
@@ -161,10 +167,19 @@ class ScaleOutIT {
     return "http://admin:" + Http.ADMIN_PASSWORD + "@127.0.0.1:" + port + "/git/code.git";
   }
 
-  private static AgentProcess agent(String server, String name) throws Exception {
+  private static AgentProcess agent(String server, String name, String... extra) throws Exception {
     Path data = Files.createTempDirectory("scaleout-agent-" + name);
-    return AgentProcess.start("run", server, data.resolve("data"), "agent-" + name + ".log", "--slots", "2",
-        "--name", name);
+    List<String> args = new ArrayList<>(List.of("--slots", "2", "--name", name));
+    args.addAll(List.of(extra));
+    return AgentProcess.start("run", server, data.resolve("data"), "agent-" + name + ".log",
+        args.toArray(String[]::new));
+  }
+
+  /** A job only the agent that talks to instance 3 alone may run. */
+  private static Map<String, Object> onInstance3(String name) {
+    Map<String, Object> job = new HashMap<>(CodeEndToEndIT.job(name, 8, null));
+    job.put("labels", Map.of("via", "instance-3"));
+    return job;
   }
 
   /**
