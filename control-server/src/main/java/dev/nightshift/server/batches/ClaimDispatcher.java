@@ -20,8 +20,8 @@ import org.springframework.web.context.request.async.DeferredResult;
 
 /**
  * Long-polled claims. A claim that finds no work waits (without holding a servlet thread) until work is announced
- * in-process after a commit ({@link WorkAvailable}), or until the poll interval passes (for retry back-offs ending
- * and work queued through another server instance), or until its wait runs out. One dispatcher thread per server
+ * in-process after a commit ({@link WorkAvailable}) or by another server instance (grid/GridSignal), or until the
+ * poll interval passes (for retry back-offs ending), or until its wait runs out. One dispatcher thread per server
  * serves all waiting agents, so idle agents cost no database queries beyond one look at the job table per round.
  */
 @Component
@@ -160,6 +160,11 @@ public class ClaimDispatcher implements SmartLifecycle {
   /** A new release: every parked claim is answered now (no leases, the release), so agents fetch it at once. */
   @org.springframework.context.event.EventListener
   void on(CurrentRelease.Changed event) {
+    releaseChanged();
+  }
+
+  /** A new release, here or on another server instance: every parked claim is answered now with it. */
+  public void releaseChanged() {
     releases.incrementAndGet();
     for (Waiter w : waiters.values()) {
       waiters.remove(w.seq);

@@ -49,6 +49,26 @@ public class CodeRepository implements AutoCloseable {
     repository.getConfig().save();
   }
 
+  /** Brings this copy up to date with the other server instances' pushes and promotions (set by CodeSync). */
+  private volatile Runnable catchUp = () -> {};
+
+  void catchUpWith(Runnable catchUp) {
+    this.catchUp = catchUp;
+  }
+
+  /** Catches up with the other instances; a failure (the database is away) leaves this copy as it is. */
+  public void catchUp() {
+    try {
+      catchUp.run();
+    } catch (RuntimeException e) {
+      if (dev.nightshift.server.system.DatabaseOutage.isCause(e)) {
+        dev.nightshift.server.system.DatabaseOutage.noted(e);
+      } else {
+        log.warn("could not catch up with the shared code repository: {}", e.toString());
+      }
+    }
+  }
+
   public Repository repository() {
     return repository;
   }
@@ -61,6 +81,15 @@ public class CodeRepository implements AutoCloseable {
     if (name == null || name.isBlank() || name.contains("..") || name.startsWith("-")) {
       return Optional.empty();
     }
+    Optional<ObjectId> here = resolveHere(name);
+    if (here.isEmpty()) {
+      catchUp(); // perhaps pushed through another server instance
+      here = resolveHere(name);
+    }
+    return here;
+  }
+
+  private Optional<ObjectId> resolveHere(String name) {
     try {
       ObjectId id = repository.resolve(name.trim() + "^{commit}");
       return Optional.ofNullable(id);
@@ -108,6 +137,13 @@ public class CodeRepository implements AutoCloseable {
   }
 
   public String versionOf(ObjectId commit) {
+    try {
+      if (!repository.getObjectDatabase().has(commit)) {
+        catchUp(); // pushed through another server instance
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + commit.name(), e);
+    }
     try (RevWalk walk = new RevWalk(repository);
         ObjectReader reader = repository.newObjectReader()) {
       RevCommit c = walk.parseCommit(commit);

@@ -33,7 +33,7 @@ class GitHttpConfig {
 
   @Bean
   ServletRegistrationBean<GitServlet> gitServlet(
-      CodeRepository code, GitTraffic traffic, NightshiftProperties properties) {
+      CodeRepository code, CodeSync sync, GitTraffic traffic, NightshiftProperties properties) {
     String upstream = properties.code().upstream();
     GitServlet servlet = new GitServlet();
     servlet.setRepositoryResolver(
@@ -41,6 +41,7 @@ class GitHttpConfig {
           if (!"code.git".equals(name)) {
             throw new RepositoryNotFoundException(name + " (the repository is /git/code.git)");
           }
+          code.catchUp(); // the instance that served the ref advertisement may have been another one
           Repository repository = code.repository();
           repository.incrementOpen();
           return repository;
@@ -73,6 +74,7 @@ class GitHttpConfig {
                         "the worker branch moves only by promotion: POST /api/v1/code/promotions");
                   }
                 }
+                sync.accept(commands); // shared with every instance before it counts here
               });
           pack.setPostReceiveHook(
               (receive, commands) ->

@@ -67,6 +67,11 @@ public class ReleaseService {
     return c.release;
   }
 
+  /** Forgets the cached current release (another server instance promoted one). */
+  public void forget() {
+    cached = null;
+  }
+
   public List<Release> history(int limit) {
     return jdbc.sql(
             """
@@ -109,6 +114,7 @@ public class ReleaseService {
     if (bad != null) {
       throw ProblemException.badRequest(bad);
     }
+    code.catchUp(); // promote what was pushed through any server instance
     UpstreamMirror upstream = mirror.getIfAvailable();
     if (upstream != null) {
       try {

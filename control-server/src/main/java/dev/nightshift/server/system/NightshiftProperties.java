@@ -60,9 +60,15 @@ public record NightshiftProperties(
   /**
    * @param maxWait the longest an agent's claim is held open waiting for work
    * @param pollInterval while agents wait, how often the database is checked for work that no in-process event
-   *     announced (retry back-offs ending, jobs submitted through another server instance)
+   *     announced (retry back-offs ending)
+   * @param signalInterval how often each server instance reads the one-row {@code grid_signal} table to learn of
+   *     work queued, promoted or pushed through another instance (one query per instance per interval, not per
+   *     agent; docs/scale-out.md); 0 turns it off
    */
-  public record Claim(@DefaultValue("30s") Duration maxWait, @DefaultValue("1s") Duration pollInterval) {}
+  public record Claim(
+      @DefaultValue("30s") Duration maxWait,
+      @DefaultValue("1s") Duration pollInterval,
+      @DefaultValue("20ms") Duration signalInterval) {}
 
   /**
    * @param upstream a Git URL the server mirrors into its own repository (the team's existing Git host); unset =

@@ -84,7 +84,8 @@ public final class ServerProcess implements AutoCloseable {
       Path dir, Map<String, String> extraEnv, List<String> jvmArgs, java.net.http.HttpClient tls)
       throws IOException {
     Files.createDirectories(dir);
-    int port = freePort();
+    // SERVER_PORT in extraEnv: that port (an instance behind a load balancer keeps its address across restarts)
+    int port = extraEnv.containsKey("SERVER_PORT") ? Integer.parseInt(extraEnv.get("SERVER_PORT")) : freePort();
     Path log = dir.resolve("server.log");
     Path data = dir.resolve("server-data");
     List<String> command = new ArrayList<>();
@@ -180,6 +181,15 @@ public final class ServerProcess implements AutoCloseable {
    */
   public ServerProcess restart() throws IOException {
     return startRaw(dir, startEnv, startJvmArgs);
+  }
+
+  /**
+   * As {@link #restart}, on the same port (a load balancer's configuration names it); this one must have ended.
+   */
+  public ServerProcess restartOnSamePort() throws IOException {
+    Map<String, String> env = new LinkedHashMap<>(startEnv);
+    env.put("SERVER_PORT", String.valueOf(port));
+    return startRaw(dir, env, startJvmArgs);
   }
 
   public String logText() throws IOException {
