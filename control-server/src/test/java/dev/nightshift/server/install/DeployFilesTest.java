@@ -188,7 +188,9 @@ class DeployFilesTest {
     Map<String, String> agent = unit(DEPLOY.resolve("systemd/nightshift-agent.service"));
     List<String> exec = List.of(agent.get("ExecStart").split("\\s+"));
     assertThat(exec.get(exec.indexOf("-jar") + 1)).endsWith("/" + finalName("worker-agent") + ".jar");
-    List<String> args = exec.subList(exec.indexOf("-jar") + 2, exec.size());
+    List<String> launcher = exec.subList(exec.indexOf("-jar") + 2, exec.indexOf("--"));
+    assertThat(launcher).containsExactly("launch", "--data", agent.get("ReadWritePaths"));
+    List<String> args = exec.subList(exec.indexOf("--") + 1, exec.size());
     assertThat(args.get(0)).isEqualTo("run");
     Set<String> options = agentOptions();
     args.stream().filter(a -> a.startsWith("-")).forEach(a -> assertThat(options).as("agent option").contains(a));

@@ -54,16 +54,35 @@ public final class Launcher {
     this.trialLimit = trialLimit;
   }
 
-  /** Starts jars with the Java runtime the launcher runs on: {@code java -jar JAR ARGS}. */
+  /**
+   * Starts jars with the Java runtime and the JVM options the launcher runs with: {@code java OPTIONS -jar JAR ARGS}
+   * (so {@code -Xmx256m} given to the launcher applies to the agent too).
+   */
   public static Starter javaStarter() {
     String java = Path.of(System.getProperty("java.home"), "bin", isWindows() ? "java.exe" : "java").toString();
+    List<String> options = jvmOptions(ProcessHandle.current().info().arguments().orElse(new String[0]));
     return (jar, args, env) -> {
-      List<String> command = new ArrayList<>(List.of(java, "-jar", jar.toString()));
+      List<String> command = new ArrayList<>();
+      command.add(java);
+      command.addAll(options);
+      command.addAll(List.of("-jar", jar.toString()));
       command.addAll(args);
       ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
       pb.environment().putAll(env);
       return pb.start();
     };
+  }
+
+  /** The JVM options of a {@code java OPTIONS -jar JAR ...} command line: what comes before {@code -jar}. */
+  static List<String> jvmOptions(String[] arguments) {
+    List<String> options = new ArrayList<>();
+    for (String a : arguments) {
+      if (a.equals("-jar") || !a.startsWith("-")) {
+        break;
+      }
+      options.add(a);
+    }
+    return options;
   }
 
   /**

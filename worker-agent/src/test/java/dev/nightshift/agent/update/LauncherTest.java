@@ -144,4 +144,10 @@ class LauncherTest {
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(30));
     assertThat(started).containsExactly("A");
   }
+
+  @Test
+  void theAgentGetsTheLaunchersJvmOptions() {
+    assertThat(Launcher.jvmOptions(new String[] {"-Xmx256m", "-Dx=y", "-jar", "/a.jar", "launch", "--", "run"}))
+        .containsExactly("-Xmx256m", "-Dx=y");
+  }
 }
