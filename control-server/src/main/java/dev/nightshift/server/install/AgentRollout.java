@@ -92,6 +92,23 @@ public class AgentRollout {
     return current();
   }
 
+  /** The rollout in one line, for the dashboard. */
+  public String summary() {
+    String served = agent.served().map(AgentDownload.Served::version).orElse(null);
+    if (served == null) {
+      return "Agent updates: this server serves no agent jar.";
+    }
+    Setting s = current();
+    String who =
+        switch (s.mode()) {
+          case HOLD -> "held: no agent is offered it";
+          case CANARY -> "canary: offered to " + s.share() + " % of the workers";
+          case ALL -> "offered to every worker running another version";
+        };
+    return "Agent " + served + " " + who + " (PUT /api/v1/agent-rollout"
+        + (s.changedBy() == null ? "" : "; set by " + s.changedBy()) + ").";
+  }
+
   /**
    * The offer for a heartbeat of this worker, or null: the agent says no version (it predates self-update), runs
    * the served one already, refused it before, or the rollout does not admit this worker; or there is no served

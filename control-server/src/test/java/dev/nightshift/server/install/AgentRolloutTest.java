@@ -186,7 +186,8 @@ class AgentRolloutTest {
     var session = dev.nightshift.server.testing.DashboardSession.login(port);
     var page = dev.nightshift.server.testing.DashboardSession.get(session, port, "/ui/workers");
     assertThat(page.statusCode()).isEqualTo(200);
-    assertThat(page.body()).contains("0.0.1-old").contains("refused 9.9.9-test");
+    assertThat(page.body()).contains("0.0.1-old").contains("refused 9.9.9-test")
+        .contains("Agent 9.9.9-test offered to every worker running another version");
 
     reply = heartbeat(agent, "9.9.9-test", null);
     assertThat(reply.agent()).isNull();
