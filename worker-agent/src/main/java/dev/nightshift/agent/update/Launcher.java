@@ -86,24 +86,29 @@ public final class Launcher {
   }
 
   /**
-   * Takes up the jar the launcher itself runs from as {@code version}, once: a first start, or an agent installed
-   * anew over the launcher's versions, becomes the current version (the one before it the previous).
+   * Takes up the jar the launcher itself runs from as {@code version}, once per installed version: a first start,
+   * or an agent installed anew (the install script run again), becomes the current version (the one before it the
+   * previous). The installed jar is remembered in {@code installed}, so it is not taken up again after updates
+   * replaced it (and pruned its copy).
    */
   public void adopt(Path ownJar, String version) throws IOException {
     if (ownJar == null || !Files.isRegularFile(ownJar) || !LauncherDir.validVersion(version)) {
       return;
     }
-    Path jar = dir.jar(version);
     State s = state();
-    if (Files.isRegularFile(jar) && s.current() != null) {
+    if (version.equals(LauncherDir.read(dir.installed())) && s.current() != null) {
       return;
     }
-    Files.createDirectories(dir.versions());
-    Path tmp = dir.versions().resolve(version + ".jar.tmp");
-    Files.copy(ownJar, tmp, StandardCopyOption.REPLACE_EXISTING);
-    Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    Path jar = dir.jar(version);
+    if (!Files.isRegularFile(jar)) {
+      Files.createDirectories(dir.versions());
+      Path tmp = dir.versions().resolve(version + ".jar.tmp");
+      Files.copy(ownJar, tmp, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
     String previous = s.current() == null || s.current().equals(version) ? s.previous() : s.current();
     save(new State(version, previous, false));
+    LauncherDir.write(dir.installed(), version);
     LOG.info("launcher: agent " + version + " installed from " + ownJar);
   }
 
@@ -112,6 +117,7 @@ public final class Launcher {
    * code. Restarts into a staged version on trial, and rolls a failed trial back.
    */
   public int run() throws IOException, InterruptedException {
+    int emptyRestarts = 0;
     while (!stopping) {
       State s = state();
       if (s.current() == null || !Files.isRegularFile(dir.jar(s.current()))) {
@@ -138,7 +144,6 @@ public final class Launcher {
           continue;
         }
         save(new State(s.current(), s.previous(), false));
-        prune(s.current(), s.previous());
         LOG.info("launcher: agent " + s.current() + " heartbeats; it stays (previous: " + s.previous() + ")");
       }
       int code = p.waitFor();
@@ -153,12 +158,18 @@ public final class Launcher {
       Files.deleteIfExists(dir.staged());
       if (staged == null || staged.equals(s.current()) || !LauncherDir.validVersion(staged)
           || !Files.isRegularFile(dir.jar(staged))) {
+        if (++emptyRestarts > 3) {
+          LOG.severe("launcher: agent keeps asking for a restart without staging another version; giving up");
+          return 1;
+        }
         LOG.warning("launcher: agent asked for a restart but staged no other version (" + staged + "); restarting "
             + s.current());
         Thread.sleep(1_000);
         continue;
       }
+      emptyRestarts = 0;
       save(new State(staged, s.current(), true));
+      prune(staged, s.current()); // now, while no agent runs that could be downloading the next one
     }
     return 0;
   }

@@ -51,6 +51,11 @@ public record LauncherDir(Path root) {
     return root.resolve("heartbeat-ok");
   }
 
+  /** The version of the jar the launcher was last installed with (taken up once). */
+  public Path installed() {
+    return root.resolve("installed");
+  }
+
   public Path refused() {
     return root.resolve("refused");
   }

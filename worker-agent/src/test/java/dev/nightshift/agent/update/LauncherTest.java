@@ -150,4 +150,25 @@ class LauncherTest {
     assertThat(Launcher.jvmOptions(new String[] {"-Xmx256m", "-Dx=y", "-jar", "/a.jar", "launch", "--", "run"}))
         .containsExactly("-Xmx256m", "-Dx=y");
   }
+
+  @Test
+  void theInstalledJarIsNotTakenUpAgainAfterUpdatesReplacedIt() throws Exception {
+    // B "downloads" C once its trial is over, as a real agent does
+    versionB("""
+        echo B > "$NIGHTSHIFT_LAUNCHER_DIR/heartbeat-ok"
+        sleep 0.5
+        printf 'echo C > "$NIGHTSHIFT_LAUNCHER_DIR/heartbeat-ok"\\nexit 0\\n' > "$NIGHTSHIFT_LAUNCHER_DIR/versions/C.jar"
+        echo C > "$NIGHTSHIFT_LAUNCHER_DIR/staged"
+        exit 75
+        """);
+    Launcher launcher = launcher(Duration.ofSeconds(30));
+    assertThat(launcher.run()).isZero();
+    assertThat(started).containsExactly("A", "B", "C");
+    assertThat(launcher.state()).isEqualTo(new Launcher.State("C", "B", false));
+    assertThat(dir.jar("A")).as("pruned: neither current nor previous").doesNotExist();
+
+    // the service restarts the launcher, still the installed A jar: it keeps C
+    launcher.adopt(data.resolve("installed-A.jar"), "A");
+    assertThat(launcher.state()).isEqualTo(new Launcher.State("C", "B", false));
+  }
 }
