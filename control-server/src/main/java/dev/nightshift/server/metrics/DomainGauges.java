@@ -86,7 +86,8 @@ class DomainGauges implements MeterBinder {
         .description("Claims parked on this server waiting for work (long-polls)")
         .register(registry);
     FunctionCounter.builder("nightshift.lock.retries", tx, Transactions::lockRetries)
-        .description("Transactions retried after a deadlock (1213) or lock wait timeout (1205)")
+        .description(
+            "Transactions retried after a deadlock (1213), lock wait timeout (1205) or cluster certification conflict")
         .register(registry);
     FunctionCounter.builder("nightshift.git.fetches", git, GitTraffic::fetches)
         .description("Git fetches and clones served")

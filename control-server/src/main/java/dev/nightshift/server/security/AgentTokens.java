@@ -23,6 +23,7 @@ import org.springframework.stereotype.Component;
 @Component
 public class AgentTokens {
   private final JdbcClient jdbc;
+  private final dev.nightshift.server.system.Transactions tx;
   private final Clock clock;
   private final Duration instanceTimeout;
   private final Duration instanceRewrite;
@@ -31,8 +32,10 @@ public class AgentTokens {
   static final Duration CLONE_GRACE = Duration.ofSeconds(10);
   private static final Logger log = LoggerFactory.getLogger(AgentTokens.class);
 
-  AgentTokens(JdbcClient jdbc, Clock clock, NightshiftProperties properties) {
+  AgentTokens(
+      JdbcClient jdbc, Clock clock, NightshiftProperties properties, dev.nightshift.server.system.Transactions tx) {
     this.jdbc = jdbc;
+    this.tx = tx;
     this.clock = clock;
     this.instanceTimeout = properties.lease().offlineAfter();
     this.instanceRewrite = instanceTimeout.dividedBy(2);
@@ -188,7 +191,9 @@ public class AgentTokens {
 
   private boolean update(String sql, Object... params) {
     instanceWrites.incrementAndGet();
-    return jdbc.sql(sql).params(params).update() == 1;
+    // Retried after a lost lock race or a certification conflict (another node wrote the row): the UPDATE's own
+    // condition decides again on the row as it is then.
+    return tx.inTransaction(() -> jdbc.sql(sql).params(params).update()) == 1;
   }
 
   /**
@@ -249,6 +254,6 @@ public class AgentTokens {
 
   /** Forgets the process using this identity (it is stopping): another may take over at once. */
   public void releaseInstance(String workerId) {
-    jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update();
+    tx.run(() -> jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update());
   }
 }

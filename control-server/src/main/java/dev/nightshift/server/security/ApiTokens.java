@@ -23,9 +23,12 @@ public class ApiTokens {
   private final JdbcClient jdbc;
   private final Clock clock;
   private final SecurityProperties properties;
+  private final dev.nightshift.server.system.Transactions tx;
 
-  ApiTokens(JdbcClient jdbc, Clock clock, SecurityProperties properties) {
+  ApiTokens(
+      JdbcClient jdbc, Clock clock, SecurityProperties properties, dev.nightshift.server.system.Transactions tx) {
     this.jdbc = jdbc;
+    this.tx = tx;
     this.clock = clock;
     this.properties = properties;
   }
@@ -163,9 +166,18 @@ public class ApiTokens {
     // condition in the UPDATE keeps two instances (or two threads) racing for it to one write.
     Instant stale = now.minus(LAST_USED_PRECISION);
     if (found.isPresent() && (found.get().lastUsedAt() == null || found.get().lastUsedAt().isBefore(stale))) {
-      jdbc.sql("UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
-          .params(Times.db(now), found.get().principal().tokenId(), Times.db(stale))
-          .update();
+      // Retried after a lost race (on a Galera cluster: every instance's node certifies the same row); a write that
+      // still loses does not fail the call it only keeps a note of: the next call a minute on writes it.
+      try {
+        tx.run(() -> jdbc.sql(
+                "UPDATE api_token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+            .params(Times.db(now), found.get().principal().tokenId(), Times.db(stale))
+            .update());
+      } catch (RuntimeException e) {
+        if (!dev.nightshift.server.system.Transactions.isRetryable(e)) {
+          throw e;
+        }
+      }
     }
     return found.map(Found::principal);
   }

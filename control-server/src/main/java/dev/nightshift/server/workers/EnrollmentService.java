@@ -22,9 +22,12 @@ class EnrollmentService {
   private final JdbcClient jdbc;
   private final Clock clock;
   private final String standing;
+  private final dev.nightshift.server.system.Transactions tx;
 
-  EnrollmentService(JdbcClient jdbc, Clock clock, NightshiftProperties properties) {
+  EnrollmentService(
+      JdbcClient jdbc, Clock clock, NightshiftProperties properties, dev.nightshift.server.system.Transactions tx) {
     this.jdbc = jdbc;
+    this.tx = tx;
     this.clock = clock;
     this.standing = properties.enrollmentToken();
     seedStanding();
@@ -53,12 +56,13 @@ class EnrollmentService {
       return;
     }
     checkStanding(standing);
-    jdbc.sql(
+    // Several instances starting at once on a cluster seed the same row: INSERT IGNORE, retried after a conflict.
+    tx.run(() -> jdbc.sql(
             """
             INSERT IGNORE INTO enrollment_token (token_hash, description, created_by, created_at)
             VALUES (?, 'NIGHTSHIFT_ENROLLMENT_TOKEN', 'NIGHTSHIFT_ENROLLMENT_TOKEN', ?)""")
         .params(Tokens.sha256(standing.strip()), Times.db(clock.instant()))
-        .update();
+        .update());
   }
 
   @io.swagger.v3.oas.annotations.media.Schema(name = "EnrollmentTokenCreated") // OpenAPI: one schema name per type
@@ -85,6 +89,11 @@ class EnrollmentService {
     String token = Tokens.newToken(Tokens.ENROLLMENT);
     Instant now = clock.instant();
     Instant expires = validFor == null ? null : now.plus(validFor);
+    return tx.inTransaction(() -> insert(token, description, user, now, expires, maxUses));
+  }
+
+  private Created insert(String token, String description, String user, Instant now, Instant expires,
+      Integer maxUses) {
     var keys = new org.springframework.jdbc.support.GeneratedKeyHolder();
     jdbc.sql(
             """
@@ -116,9 +125,9 @@ class EnrollmentService {
 
   void revoke(long id) {
     int n =
-        jdbc.sql("UPDATE enrollment_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        tx.inTransaction(() -> jdbc.sql("UPDATE enrollment_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
             .params(Times.db(clock.instant()), id)
-            .update();
+            .update());
     if (n == 0) {
       throw ProblemException.notFound("enrollment token", id);
     }
@@ -138,10 +147,12 @@ class EnrollmentService {
    */
   Instant redeem(String presented) {
     given(presented, "pass --enrollment-token-file (or --enrollment-token)");
+    // The use counter is the row every enrolling agent writes: on a Galera cluster two instances' nodes certify
+    // it at once. Inside the caller's transaction (WorkerService.register) the whole enrollment is tried again.
     int used =
-        jdbc.sql("UPDATE enrollment_token SET uses = uses + 1 WHERE " + USABLE)
+        tx.inTransaction(() -> jdbc.sql("UPDATE enrollment_token SET uses = uses + 1 WHERE " + USABLE)
             .params(Tokens.sha256(presented), now())
-            .update();
+            .update());
     if (used != 1) {
       throw unusable();
     }

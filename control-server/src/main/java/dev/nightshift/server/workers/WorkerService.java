@@ -33,6 +33,7 @@ public class WorkerService {
   private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
   static final int MAX_SLOTS = 256;
   private final JdbcClient jdbc;
+  private final dev.nightshift.server.system.Transactions tx;
   private final EnrollmentService enrollment;
   private final LeaseService leases;
   private final dev.nightshift.server.batches.ClaimDispatcher dispatcher;
@@ -65,7 +66,9 @@ public class WorkerService {
       Clock clock,
       JsonMapper json,
       NightshiftProperties properties,
-      dev.nightshift.server.security.SecurityProperties security) {
+      dev.nightshift.server.security.SecurityProperties security,
+      dev.nightshift.server.system.Transactions tx) {
+    this.tx = tx;
     this.reservedLabels = java.util.Set.copyOf(security.reservedLabels());
     this.enrollmentApproval = security.enrollmentApproval();
     this.jdbc = jdbc;
@@ -82,6 +85,12 @@ public class WorkerService {
     if (r == null) {
       throw ProblemException.badRequest("send a registration as JSON");
     }
+    // One transaction, tried again after a lost lock race or (on a Galera cluster) a certification conflict: the
+    // use counted on the enrollment token and the worker row are written together or not at all.
+    return tx.inTransaction(() -> enroll(r));
+  }
+
+  private RegisterResponse enroll(RegisterRequest r) {
     Instant tokenCreated = enrollment.redeem(r.enrollmentToken());
     List<String> errors = new ArrayList<>();
     if (r.slots() < 1 || r.slots() > MAX_SLOTS) {
@@ -173,7 +182,7 @@ public class WorkerService {
     Instant now = clock.instant();
     WorkerState state = r.state() == null ? WorkerState.IDLE : r.state();
     dev.nightshift.protocol.DataState data = clean(r.data());
-    jdbc.sql(
+    tx.run(() -> jdbc.sql(
             """
             UPDATE worker SET state = ?, state_reason = ?, slots = ?, free_slots = ?,
               commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?,
@@ -196,7 +205,7 @@ public class WorkerService {
             r.agentVersion() != null, // an agent that names its version says whether it refused one (null: none)
             cut(r.agentRefused(), 100),
             workerId)
-        .update();
+        .update());
     if (state != WorkerState.OFFLINE) {
       dispatcher.dataReported(workerId, data);
     }
@@ -208,7 +217,7 @@ public class WorkerService {
       dispatcher.dropWaiters(workerId);
       instructions = leases.renew(workerId, r.leases(), java.time.Duration.ZERO);
       // Another process may use this identity at once (the same agent restarting, with a new instance id).
-      jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update();
+      tx.run(() -> jdbc.sql("UPDATE worker SET instance_id = NULL WHERE id = ?").param(workerId).update());
       log.info("worker {} is going offline: {}", workerId, Text.printable(r.reason()));
     } else {
       instructions = new ArrayList<>(leases.renew(workerId, r.leases(), standing.instanceSince()));

@@ -17,6 +17,7 @@ import dev.nightshift.agent.identity.AgentInstance;
 import dev.nightshift.agent.lock.InstanceLock;
 import dev.nightshift.agent.loop.AgentLoop;
 import dev.nightshift.agent.loop.LoopConfig;
+import dev.nightshift.agent.runner.Confinement;
 import dev.nightshift.agent.runner.RunnerConfig;
 import dev.nightshift.agent.runner.ScriptRunner;
 import dev.nightshift.agent.spool.Spool;
@@ -111,6 +112,15 @@ abstract class AgentCommand implements Callable<Integer> {
       return EXIT_OK;
     }
     try (InstanceLock lock = attempt.lock()) {
+      Confinement confinement;
+      try {
+        confinement = Confinement.open(settings.confinement(), data.root(), System.getProperty("os.name"));
+      } catch (Confinement.ConfinementException e) {
+        return usageError(err, e.getMessage());
+      }
+      if (settings.confinement().any()) {
+        LOG.info("scripts run confined: " + confinement);
+      }
       IdentityStore store = new IdentityStore(data.identityFile());
       Identity identity;
       try {
@@ -149,12 +159,13 @@ abstract class AgentCommand implements Callable<Integer> {
           IdlePolicies.create(
               settings.idle(), new OwnerPause(data.pauseFile()), Clock.systemDefaultZone(),
               System.getProperty("os.name"), environment.env());
-      return execute(buildLoop(settings, data, store, identity, idlePolicy));
+      return execute(buildLoop(settings, data, store, identity, idlePolicy, confinement));
     }
   }
 
   private AgentLoop buildLoop(
-      AgentSettings s, DataDir data, IdentityStore store, Identity identity, IdlePolicy idlePolicy) {
+      AgentSettings s, DataDir data, IdentityStore store, Identity identity, IdlePolicy idlePolicy,
+      Confinement confinement) {
     Enrollment enrollment =
         new Enrollment(
             store, identity, s.server().toString(), s.enrollmentToken(), s.name(), s.slots(), s.labels(),
@@ -169,7 +180,7 @@ abstract class AgentCommand implements Callable<Integer> {
     RunnerConfig runnerConfig =
         new RunnerConfig(
             data.runsDir(), data.attemptLogsDir(), s.maxOutputBytes(), s.logTailBytes(),
-            RunnerConfig.platformShell(System.getProperty("os.name")), environment.env());
+            RunnerConfig.platformShell(System.getProperty("os.name")), environment.env(), confinement);
     CodeRepository code =
         new CodeRepository(
             data.codeRepository(), gitRepository(s.server()), enrollment::token, Defaults.GIT_TIMEOUT, trustedCa);

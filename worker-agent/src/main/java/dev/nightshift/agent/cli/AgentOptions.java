@@ -178,6 +178,29 @@ final class AgentOptions {
   String dataSourcePasswordFile;
 
   @Option(
+      names = "--script-user",
+      paramLabel = "USER",
+      description = "Linux, agent running as root (a system service): run scripts as this low-privilege OS user, so"
+          + " they cannot read the agent's token, spool or logs (docs/security.md#script-confinement). Env"
+          + " NIGHTSHIFT_SCRIPT_USER; file key 'script-user'. Default: scripts run as the agent's user.")
+  String scriptUser;
+
+  @Option(
+      names = "--script-memory",
+      paramLabel = "SIZE",
+      description = "Linux: each attempt's memory limit (a control group of its own; over it, the kernel kills the"
+          + " script and the attempt fails saying so), e.g. 2GiB. Env NIGHTSHIFT_SCRIPT_MEMORY; file key"
+          + " 'script-memory'. Default: none.")
+  String scriptMemory;
+
+  @Option(
+      names = "--script-cpus",
+      paramLabel = "N",
+      description = "Linux: each attempt's CPU limit in CPUs (1.5 = one and a half cores; throttled above it)."
+          + " Env NIGHTSHIFT_SCRIPT_CPUS; file key 'script-cpus'. Default: none.")
+  String scriptCpus;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Java properties file with any of the keys above. Env NIGHTSHIFT_CONFIG."
@@ -212,6 +235,9 @@ final class AgentOptions {
     put(m, Key.DATA_SOURCE_PASSWORD_FILE, dataSourcePasswordFile);
     put(m, Key.ENROLLMENT_TOKEN_FILE, enrollmentTokenFile);
     put(m, Key.ALLOW_INSECURE_HTTP, allowInsecureHttp ? "true" : null);
+    put(m, Key.SCRIPT_USER, scriptUser);
+    put(m, Key.SCRIPT_MEMORY, scriptMemory);
+    put(m, Key.SCRIPT_CPUS, scriptCpus);
     return m;
   }
 

@@ -23,6 +23,7 @@ import java.util.Map;
  * @param caFile a PEM file of CA certificates to trust for HTTPS instead of the JDK's defaults, or null
  * @param dataSource the local reference-data database (docs/reference-data.md), or null when there is none
  * @param allowInsecureHttp whether a plain {@code http://} server that is not on this machine (loopback) is accepted
+ * @param confinement the OS user and per-attempt limits scripts run under (Linux; none by default)
  */
 public record AgentSettings(
     URI server,
@@ -39,7 +40,8 @@ public record AgentSettings(
     boolean verbose,
     Path caFile,
     dev.nightshift.agent.data.ReferenceData.Settings dataSource,
-    boolean allowInsecureHttp) {
+    boolean allowInsecureHttp,
+    dev.nightshift.agent.runner.Confinement.Settings confinement) {
 
   /** Settings without a reference-data database, plain HTTP to loopback only. */
   public AgentSettings(
@@ -47,11 +49,12 @@ public record AgentSettings(
       IdleSettings idle, Duration claimWait, long maxOutputBytes, int logTailBytes, int codeCache, boolean verbose,
       Path caFile) {
     this(server, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes, logTailBytes,
-        codeCache, verbose, caFile, null, false);
+        codeCache, verbose, caFile, null, false, dev.nightshift.agent.runner.Confinement.Settings.NONE);
   }
 
   public AgentSettings {
     labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+    confinement = confinement == null ? dev.nightshift.agent.runner.Confinement.Settings.NONE : confinement;
   }
 
   /** The idle policy's name, or null when the command's default applies. */
@@ -62,7 +65,7 @@ public record AgentSettings(
   public AgentSettings withIdle(IdleSettings newIdle) {
     return new AgentSettings(
         server, enrollmentToken, dataDir, slots, name, labels, newIdle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, confinement);
   }
 
   public DataDir layout() {
@@ -72,7 +75,7 @@ public record AgentSettings(
   public AgentSettings withServer(URI newServer) {
     return new AgentSettings(
         newServer, enrollmentToken, dataDir, slots, name, labels, idle, claimWait, maxOutputBytes,
-        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp);
+        logTailBytes, codeCache, verbose, caFile, dataSource, allowInsecureHttp, confinement);
   }
 
   /** Never prints the enrollment token. */
@@ -84,6 +87,7 @@ public record AgentSettings(
         + ", logTailBytes=" + logTailBytes + ", codeCache=" + codeCache
         + (caFile == null ? "" : ", caFile=" + caFile) + (dataSource == null ? "" : ", dataSource=" + dataSource)
         + (allowInsecureHttp ? ", allowInsecureHttp=true" : "")
+        + (confinement.any() ? ", confinement=" + confinement : "")
         + "]";
   }
 }

@@ -54,7 +54,10 @@ public final class SettingsResolver {
     DATA_SOURCE_PASSWORD_FILE("data-source-password-file"),
 
     ENROLLMENT_TOKEN_FILE("enrollment-token-file"),
-    ALLOW_INSECURE_HTTP("allow-insecure-http");
+    ALLOW_INSECURE_HTTP("allow-insecure-http"),
+    SCRIPT_USER("script-user"),
+    SCRIPT_MEMORY("script-memory"),
+    SCRIPT_CPUS("script-cpus");
 
     private final String fileKey;
 
@@ -151,7 +154,35 @@ public final class SettingsResolver {
         verbose,
         chosen.containsKey(Key.CA_FILE) ? caFile(chosen.get(Key.CA_FILE)) : null,
         dataSource(chosen),
-        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)));
+        chosen.containsKey(Key.ALLOW_INSECURE_HTTP) && bool(chosen.get(Key.ALLOW_INSECURE_HTTP)),
+        confinement(chosen));
+  }
+
+  /** Script confinement (Linux): the OS user scripts run as, and each attempt's memory and CPU limits. */
+  private static dev.nightshift.agent.runner.Confinement.Settings confinement(Map<Key, Sourced> chosen) {
+    Sourced user = chosen.get(Key.SCRIPT_USER);
+    String name = user == null ? null : user.value().trim();
+    if (name != null && !name.matches("[a-z_][a-z0-9_.-]{0,31}\\$?")) {
+      throw invalid(user, "expected the name of an OS user such as nightshift-script");
+    }
+    long memory = chosen.containsKey(Key.SCRIPT_MEMORY)
+        ? size(chosen.get(Key.SCRIPT_MEMORY), 1L << 50) : 0;
+    if (memory > 0 && memory < 4L * 1024 * 1024) {
+      throw invalid(chosen.get(Key.SCRIPT_MEMORY), "expected at least 4MiB, e.g. 512MiB or 2GiB");
+    }
+    double cpus = 0;
+    Sourced c = chosen.get(Key.SCRIPT_CPUS);
+    if (c != null) {
+      try {
+        cpus = Double.parseDouble(c.value().trim());
+      } catch (NumberFormatException e) {
+        cpus = -1;
+      }
+      if (!(cpus >= 0.01 && cpus <= 1024)) {
+        throw invalid(c, "expected a number of CPUs from 0.01 to 1024, such as 1 or 1.5");
+      }
+    }
+    return new dev.nightshift.agent.runner.Confinement.Settings(name, memory, cpus);
   }
 
   /** The reference-data database: a JDBC URL, a user and a password read from a file (never a flag). */

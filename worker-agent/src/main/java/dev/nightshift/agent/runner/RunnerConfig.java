@@ -16,6 +16,7 @@ import java.util.Map;
  * @param shell the platform shell prefix the command is appended to ({@code sh -c}, {@code cmd.exe /c}), preceded
  *     by a low-priority launcher such as {@code nice -n 10} where one exists
  * @param baseEnv the environment inherited by scripts, before the agent's own variables are removed
+ * @param confinement the OS user and control-group limits scripts run under ({@link Confinement#none()}: neither)
  */
 public record RunnerConfig(
     Path runsDir,
@@ -23,11 +24,24 @@ public record RunnerConfig(
     long maxOutputBytes,
     int logTailBytes,
     List<String> shell,
-    Map<String, String> baseEnv) {
+    Map<String, String> baseEnv,
+    Confinement confinement) {
 
   public RunnerConfig {
     shell = List.copyOf(shell);
     baseEnv = Map.copyOf(baseEnv);
+    java.util.Objects.requireNonNull(confinement, "confinement");
+  }
+
+  /** Scripts unconfined: they run as the agent's user, without limits of their own. */
+  public RunnerConfig(
+      Path runsDir, Path attemptLogsDir, long maxOutputBytes, int logTailBytes, List<String> shell,
+      Map<String, String> baseEnv) {
+    this(runsDir, attemptLogsDir, maxOutputBytes, logTailBytes, shell, baseEnv, Confinement.none());
+  }
+
+  public RunnerConfig withConfinement(Confinement c) {
+    return new RunnerConfig(runsDir, attemptLogsDir, maxOutputBytes, logTailBytes, shell, baseEnv, c);
   }
 
   /** The shell of this platform: {@code cmd.exe /c} on Windows, else {@code [nice -n 10] sh -c}. */

@@ -35,6 +35,12 @@ public final class ScriptRun {
   private static final long POLL_MILLIS = 200;
   /** Environment variables of the agent itself that a script must never see. */
   private static final String AGENT_ENV_PREFIX = "NIGHTSHIFT_";
+  private static final java.nio.file.attribute.FileAttribute<?>[] OWNER_ONLY =
+      java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
+          ? new java.nio.file.attribute.FileAttribute<?>[] {
+              java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                  java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))}
+          : new java.nio.file.attribute.FileAttribute<?>[0];
 
   private final Lease lease;
   private final RunnerConfig config;
@@ -173,7 +179,7 @@ public final class ScriptRun {
       Files.createDirectories(config.runsDir());
       Files.createDirectories(config.attemptLogsDir());
       Files.deleteIfExists(out);
-      Files.createFile(out);
+      Files.createFile(out, OWNER_ONLY); // another batch's script (same script user) must not read it
       workspace = workspaces.workspaceFor(lease);
     } catch (WorkspaceException e) {
       String text = e.log().endsWith("\n") ? e.log() : e.log() + "\n";
@@ -191,7 +197,16 @@ public final class ScriptRun {
       Files.createDirectories(scratch);
       AtomicFiles.restrictDirToOwner(scratch);
       this.scratch = scratch;
-      return runIn(workspace.dir(), out, log, tail, started);
+      Confinement.Attempt confined;
+      try {
+        confined = config.confinement().begin(attemptName(), workspace.dir(), scratch);
+      } catch (IOException | RuntimeException e) {
+        return result(AttemptOutcome.FAILED, null, started, "cannot confine the script (" + config.confinement()
+            + "): " + e, tail, out);
+      }
+      try (confined) {
+        return runIn(workspace.dir(), out, log, tail, started, confined);
+      }
     } catch (IOException e) {
       return result(AttemptOutcome.FAILED, null, started, "cannot make the scratch directory " + scratch + ": " + e,
           tail, out);
@@ -200,8 +215,10 @@ public final class ScriptRun {
     }
   }
 
-  private RunResult runIn(Path dir, Path out, Path log, TailBuffer tail, Instant started) {
-    List<String> commandLine = new ArrayList<>(config.shell());
+  private RunResult runIn(
+      Path dir, Path out, Path log, TailBuffer tail, Instant started, Confinement.Attempt confined) {
+    List<String> commandLine = new ArrayList<>(confined.prefix());
+    commandLine.addAll(config.shell());
     commandLine.add(lease.command());
     ProcessBuilder pb =
         new ProcessBuilder(commandLine)
@@ -300,6 +317,10 @@ public final class ScriptRun {
     if (exit == null) {
       return result(AttemptOutcome.FAILED, null, started, "the process did not end after being killed", tail, out);
     }
+    if (exit != 0 && confined.memoryExceeded()) {
+      return result(AttemptOutcome.FAILED, exit, started, "exit code " + exit + ": killed for going over its memory"
+          + " limit of " + confined.memoryLimit() + " (the agent's --script-memory)", tail, out);
+    }
     if (exit != 0) {
       return result(AttemptOutcome.FAILED, exit, started, "exit code " + exit, tail, out);
     }
@@ -331,6 +352,11 @@ public final class ScriptRun {
       env.put("TMPDIR", dir);
       env.put("TMP", dir);
       env.put("TEMP", dir);
+      if (config.confinement().user() != null) {
+        env.put("HOME", dir); // the script user's own home may not exist (a system user)
+        env.put("USER", config.confinement().user());
+        env.put("LOGNAME", config.confinement().user());
+      }
     }
     env.put(ScriptEnv.JOB_ID, Long.toString(lease.jobId()));
     env.put(ScriptEnv.BATCH_ID, Long.toString(lease.batchId()));

@@ -132,6 +132,18 @@ class AgentCliTest {
     assertThat(err.toString()).contains("not enrolled").doesNotContain("refusing");
   }
 
+  /** Script confinement that cannot be had stops the agent at start with what to fix (tried: an unknown user). */
+  @Test
+  void aScriptUserThatCannotBeUsedStopsTheAgentAtStart() {
+    String data = home.resolve("d").toString();
+    assertThat(run("once", "--data-dir", data, "--server", "http://localhost:1", "--enrollment-token", "t",
+        "--script-user", "no-such-user-xyz")).isEqualTo(2);
+    assertThat(err.toString()).containsAnyOf("no such user", "needs the agent to run as root", "Linux only");
+    err.getBuffer().setLength(0);
+    assertThat(run("once", "--data-dir", data, "--server", "http://localhost:1", "--script-cpus", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--script-cpus");
+  }
+
   @Test
   void aSecondStartOnTheSameDataDirExitsZeroNamingThePid() throws Exception {
     Path data = home.resolve("d");

@@ -212,4 +212,28 @@ class SettingsResolverTest {
     assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.WINDOW, "weekends"), null, false))
         .hasMessageContaining("invalid window 'weekends'").hasMessageContaining("(from --window)");
   }
+
+  /**
+   * Script confinement: flags, environment and file keys; bad inputs tried: a user name with a space, a memory limit
+   * of 1 KiB and of "lots", CPUs of 0, -1 and "two". Each names the source to fix.
+   */
+  @Test
+  void scriptConfinementSettingsAreCheckedAndNameTheSourceToFix() {
+    AgentSettings s = resolver(Map.of("NIGHTSHIFT_SCRIPT_MEMORY", "512MiB"))
+        .resolve(flags(Key.SCRIPT_USER, "nightshift-script", Key.SCRIPT_CPUS, "1.5"), null, false);
+    assertThat(s.confinement())
+        .isEqualTo(new dev.nightshift.agent.runner.Confinement.Settings("nightshift-script", 512L << 20, 1.5));
+    assertThat(resolver(Map.of()).resolve(flags(), null, false).confinement().any()).isFalse();
+
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.SCRIPT_USER, "bad user"), null, false))
+        .hasMessageContaining("--script-user").hasMessageContaining("name of an OS user");
+    assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.SCRIPT_MEMORY, "1KiB"), null, false))
+        .hasMessageContaining("--script-memory").hasMessageContaining("at least 4MiB");
+    assertThatThrownBy(() -> resolver(Map.of("NIGHTSHIFT_SCRIPT_MEMORY", "lots")).resolve(flags(), null, false))
+        .hasMessageContaining("NIGHTSHIFT_SCRIPT_MEMORY");
+    for (String bad : new String[] {"0", "-1", "two"}) {
+      assertThatThrownBy(() -> resolver(Map.of()).resolve(flags(Key.SCRIPT_CPUS, bad), null, false))
+          .hasMessageContaining("--script-cpus").hasMessageContaining("number of CPUs from 0.01");
+    }
+  }
 }
