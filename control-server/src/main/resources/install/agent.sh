@@ -381,6 +381,7 @@ cat >"$prefix/bin/nightshift-agent" <<EOF
 #!/bin/sh
 # The Nightshift agent with the settings in $prefix/etc/agent.properties (written by agent.sh).
 #   nightshift-agent run | once | status | pause --for 2h | resume | version | --help
+#   nightshift-agent launch --data DIR -- run   (the service: run, kept current by the server)
 NIGHTSHIFT_CONFIG=$prefix/etc/agent.properties
 NIGHTSHIFT_DATA_DIR=$prefix/data
 export NIGHTSHIFT_CONFIG NIGHTSHIFT_DATA_DIR
@@ -391,7 +392,8 @@ chmod 755 "$prefix/bin/nightshift-agent"
 
 if [ "$os" = Darwin ]; then
   write_plist "$prefix/etc/nightshift-agent.plist" nightshift-agent \
-    "<dict><key>SuccessfulExit</key><false/></dict>" "$prefix/data/launchd.log" "$prefix/bin/nightshift-agent" run
+    "<dict><key>SuccessfulExit</key><false/></dict>" "$prefix/data/launchd.log" "$prefix/bin/nightshift-agent" \
+    launch --data "$prefix/data" -- run
   unit=$prefix/etc/nightshift-agent.plist
 else
   if [ "$root" = 1 ]; then
@@ -417,7 +419,8 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-ExecStart=$prefix/bin/nightshift-agent run
+# The launcher runs the agent and follows the updates the server offers (docs/operations.md, "Upgrading agents")
+ExecStart=$prefix/bin/nightshift-agent launch --data $prefix/data -- run
 $account
 # SIGTERM: the agent stops its batches, releases their leases and says goodbye
 Restart=on-failure

@@ -199,6 +199,8 @@ try {
 
   if (-not $NoService) {
     # javaw: no console window on the desktop; --config names the settings file (a path, not the token)
+    # 'run', not 'launch': no self-update on Windows yet (untested here); upgrade by running this script again
+    # (docs/operations.md, "Upgrading agents")
     $action = New-ScheduledTaskAction -Execute $Java -WorkingDirectory (Join-Path $Prefix 'data') `
       -Argument "-Xmx256m -jar `"$(Join-Path $Prefix 'lib\nightshift-agent.jar')`" run --config `"$properties`""
     $trigger = New-ScheduledTaskTrigger -AtLogOn -User "$env:USERDOMAIN\$env:USERNAME"

@@ -14,10 +14,20 @@ import java.util.List;
  *     the claim grace is released
  * @param commit the commit the agent has checked out most recently, or null
  * @param data the agent's reference-data database as last probed, null when it has none configured
+ * @param agentVersion the running agent's version; null from agents older than self-update
+ * @param agentRefused the agent version this agent's launcher tried and rolled back (it did not heartbeat in time or
+ *     crashed), so the server stops offering it; null when none was refused
  */
 public record HeartbeatRequest(
     WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit,
-    DataState data) {
+    DataState data, String agentVersion, String agentRefused) {
+
+  /** A heartbeat that says nothing about the agent's version (agents older than self-update, tests). */
+  public HeartbeatRequest(
+      WorkerState state, String reason, int slots, int freeSlots, List<LeaseRef> leases, String commit,
+      DataState data) {
+    this(state, reason, slots, freeSlots, leases, commit, data, null, null);
+  }
 
   /** A heartbeat of an agent without a reference-data database. */
   public HeartbeatRequest(

@@ -58,6 +58,27 @@ class ProtocolJsonTest {
   }
 
   @Test
+  void selfUpdateFieldsRoundTripAndOlderPeersStillUnderstandEachOther() {
+    Instant now = Instant.parse("2026-12-03T10:00:00Z");
+    HeartbeatRequest beat =
+        new HeartbeatRequest(WorkerState.IDLE, "waiting", 1, 1, List.of(), null, null, "0.2.0", "0.3.0");
+    assertThat(json.readValue(json.writeValueAsString(beat), HeartbeatRequest.class)).isEqualTo(beat);
+    HeartbeatResponse reply =
+        new HeartbeatResponse(now, 30_000, List.of(), null, new AgentOffer("0.3.1", "ab".repeat(32), "/install/x.jar"));
+    assertThat(json.readValue(json.writeValueAsString(reply), HeartbeatResponse.class)).isEqualTo(reply);
+
+    // an agent older than self-update: no version, so no offer; a server older than it: no offer in the reply
+    HeartbeatRequest old =
+        json.readValue("{\"state\":\"IDLE\",\"slots\":1,\"freeSlots\":1,\"leases\":[]}", HeartbeatRequest.class);
+    assertThat(old.agentVersion()).isNull();
+    assertThat(old.agentRefused()).isNull();
+    HeartbeatResponse older =
+        json.readValue("{\"serverTime\":\"2026-12-03T10:00:00Z\",\"heartbeatMillis\":1,\"instructions\":[]}",
+            HeartbeatResponse.class);
+    assertThat(older.agent()).isNull();
+  }
+
+  @Test
   void unknownFieldsFromANewerServerAreIgnored() {
     ReportResponse r = json.readValue("{\"status\":\"ACCEPTED\",\"future\":1}", ReportResponse.class);
     assertThat(r.status()).isEqualTo(ReportStatus.ACCEPTED);

@@ -39,6 +39,13 @@ class DashboardController {
   private final WorkerService workerService;
   private final AuditLog audit;
   private final JsonMapper json;
+  /** The agent rollout, summed up on the Workers page; null: not shown. */
+  private dev.nightshift.server.install.AgentRollout agentRollout;
+
+  @org.springframework.beans.factory.annotation.Autowired
+  void useAgentRollout(dev.nightshift.server.install.AgentRollout rollout) {
+    this.agentRollout = rollout;
+  }
 
   DashboardController(
       DashboardViews views,
@@ -147,6 +154,7 @@ class DashboardController {
   String workers(@RequestParam(required = false) String fragment, Model model) {
     model.addAttribute("page", "workers");
     model.addAttribute("w", views.workers());
+    model.addAttribute("rollout", agentRollout == null ? null : agentRollout.summary());
     return view("workers", fragment);
   }
 

@@ -33,6 +33,7 @@ public class AgentDownload {
 
   private final Resource jar;
   private volatile Served served;
+  private volatile long servedStamp;
 
   AgentDownload(InstallProperties properties) {
     this.jar =
@@ -42,21 +43,40 @@ public class AgentDownload {
   }
 
   /**
-   * The served agent, or empty when this server has no agent jar (built without it, or a missing file). Read once;
-   * a missing jar is looked for again at the next call.
+   * The served agent, or empty when this server has no agent jar (built without it, or a missing file). Read once,
+   * and again when the configured file changes; a missing jar is looked for again at the next call.
    */
   public Optional<Served> served() {
     Served s = served;
-    if (s == null) {
+    long stamp = stamp();
+    if (s == null || stamp != servedStamp) {
       synchronized (this) {
         s = served;
-        if (s == null) {
+        if (s == null || stamp != servedStamp) {
           s = read().orElse(null);
           served = s;
+          servedStamp = stamp;
         }
       }
     }
     return Optional.ofNullable(s);
+  }
+
+  /**
+   * When a jar file (not the one inside the server jar) was last changed, so a replaced file is read again without
+   * a restart (an admin rolling out a patched agent); 0 for the built-in jar.
+   */
+  private long stamp() {
+    if (!(jar instanceof FileSystemResource file)) {
+      return 0;
+    }
+    try {
+      java.nio.file.attribute.BasicFileAttributes a =
+          java.nio.file.Files.readAttributes(file.getFile().toPath(), java.nio.file.attribute.BasicFileAttributes.class);
+      return a.lastModifiedTime().toMillis() * 31 + a.size();
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   /** The jar's bytes; only after {@link #served()} said there is one. */

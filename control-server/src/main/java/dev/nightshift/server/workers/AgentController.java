@@ -71,18 +71,18 @@ class AgentController {
 
   @Operation(
       summary = "Heartbeat",
-      description = "Says the agent's state, free slots, the leases it holds (renewed, exactly those) and the commit it has; answers instructions (CANCEL_LEASE, ...) and the current release. A stopping agent sends state OFFLINE.",
+      description = "Says the agent's state, free slots, the leases it holds (renewed, exactly those), the commit it has and its agent version (and the one its launcher refused); answers instructions (CANCEL_LEASE, ...), the current release and, when the agent rollout admits it, the agent build to update to (agent: version, sha256, url). A stopping agent sends state OFFLINE.",
       requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(
           required = true,
-          description = "state, reason, slots, freeSlots, leases held, commit checked out, data (the reference-data replica, if any)",
+          description = "state, reason, slots, freeSlots, leases held, commit checked out, data (the reference-data replica, if any), agentVersion, agentRefused",
           content = @Content(
               mediaType = "application/json",
               examples = {
                   @ExampleObject(name = "busy", value = """
-                      {"state": "BUSY", "reason": null, "slots": 2, "freeSlots": 1, "leases": [{"batchId": 1042, "leaseToken": "h1Qb..."}], "commit": "3f2a9c1d", "data": {"replicating": true, "lagSeconds": 2, "position": "0-1-1042", "error": null}}""")
+                      {"state": "BUSY", "reason": null, "slots": 2, "freeSlots": 1, "leases": [{"batchId": 1042, "leaseToken": "h1Qb..."}], "commit": "3f2a9c1d", "data": {"replicating": true, "lagSeconds": 2, "position": "0-1-1042", "error": null}, "agentVersion": "0.2.0", "agentRefused": null}""")
               })),
       responses = {
-        @ApiResponse(responseCode = "200", description = "instructions and the current release"),
+        @ApiResponse(responseCode = "200", description = "instructions, the current release and an agent offer (or null)"),
         @ApiResponse(responseCode = "400", description = "the body is malformed or a field is invalid"),
         @ApiResponse(responseCode = "409", description = "another agent process uses this identity (reason IDENTITY_IN_USE) or this one runs on a copied data dir (reason IDENTITY_CLONED)")
       })

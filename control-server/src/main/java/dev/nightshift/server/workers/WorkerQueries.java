@@ -22,7 +22,7 @@ public class WorkerQueries {
   private static final String COLUMNS =
       "id, name, hostname, os, arch, cpus, memory_bytes, agent_version, labels, slots, free_slots, state,"
           + " state_reason, commit_sha, registered_at, last_heartbeat_at, revoked_at, drained_at, drained_by, data_state, data_checked_at,"
-          + " approval_pending_at, approved_by, approved_at";
+          + " approval_pending_at, approved_by, approved_at, agent_refused";
   private final JdbcClient jdbc;
   private final JsonMapper json;
   private final Clock clock;
@@ -66,7 +66,9 @@ public class WorkerQueries {
       /** Since when the worker awaits an admin's approval of its enrollment; null: approved or never needed. */
       Instant approvalPendingSince,
       String approvedBy,
-      Instant approvedAt) {}
+      Instant approvedAt,
+      /** The agent version this worker's launcher tried and rolled back (never offered to it again); null: none. */
+      String agentRefused) {}
 
   public record RunningBatch(long batchId, long jobId, int attempt, Instant leasedAt, Instant leaseExpiresAt) {}
 
@@ -142,6 +144,7 @@ public class WorkerQueries {
         Times.instant(rs, "data_checked_at"),
         Times.instant(rs, "approval_pending_at"),
         rs.getString("approved_by"),
-        Times.instant(rs, "approved_at"));
+        Times.instant(rs, "approved_at"),
+        rs.getString("agent_refused"));
   }
 }

@@ -44,6 +44,13 @@ public class WorkerService {
   private final java.util.Set<String> reservedLabels;
 
   private volatile boolean enrollmentApproval;
+  /** Which agent build a heartbeat reply offers (self-update); null: none is offered. */
+  private dev.nightshift.server.install.AgentRollout agentRollout;
+
+  @org.springframework.beans.factory.annotation.Autowired
+  void useAgentRollout(dev.nightshift.server.install.AgentRollout rollout) {
+    this.agentRollout = rollout;
+  }
 
   /** Turns the approval of new enrollments on or off at run time (tests; a setting otherwise). */
   public void requireEnrollmentApproval(boolean required) {
@@ -180,7 +187,8 @@ public class WorkerService {
             UPDATE worker SET state = ?, state_reason = ?, slots = ?, free_slots = ?,
               commit_sha = COALESCE(?, commit_sha), last_heartbeat_at = ?,
               instance_seen_at = CASE WHEN instance_id = ? THEN ? ELSE instance_seen_at END,
-              data_state = ?, data_checked_at = ?
+              data_state = ?, data_checked_at = ?,
+              agent_version = COALESCE(?, agent_version), agent_refused = CASE WHEN ? THEN ? ELSE agent_refused END
             WHERE id = ?""")
         .params(
             state.name(),
@@ -193,6 +201,9 @@ public class WorkerService {
             Times.db(now),
             data == null ? null : json.writeValueAsString(data),
             data == null ? null : Times.db(now),
+            cut(r.agentVersion(), 100),
+            r.agentVersion() != null, // an agent that names its version says whether it refused one (null: none)
+            cut(r.agentRefused(), 100),
             workerId)
         .update());
     if (state != WorkerState.OFFLINE) {
@@ -223,7 +234,10 @@ public class WorkerService {
         now,
         properties.lease().heartbeatInterval().toMillis(),
         instructions,
-        releases.current().map(ReleaseService.Release::toProtocol).orElse(null));
+        releases.current().map(ReleaseService.Release::toProtocol).orElse(null),
+        state == WorkerState.OFFLINE || agentRollout == null
+            ? null
+            : agentRollout.offerFor(workerId, r.agentVersion(), r.agentRefused()));
   }
 
   /** The reported reference data with its texts cut to what the columns and pages hold. */

@@ -47,7 +47,7 @@ class CodeSyncTest {
     DataSource ds = new DriverManagerDataSource(db[0], db[1], db[2]);
     Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
     jdbc = JdbcClient.create(ds);
-    transactions = new Transactions(new DataSourceTransactionManager(ds));
+    transactions = new Transactions(new DataSourceTransactionManager(ds), 8);
     work = Git.init().setDirectory(dir.resolve("work").toFile()).setInitialBranch("main").call();
     a = new CodeRepository(UpstreamMirrorTest.properties(dir.resolve("a"), null));
     b = new CodeRepository(UpstreamMirrorTest.properties(dir.resolve("b"), null));

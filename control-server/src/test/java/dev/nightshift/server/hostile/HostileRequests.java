@@ -169,6 +169,10 @@ final class HostileRequests {
         r -> "{\"description\":\"hostile\",\"expiresInHours\":1,\"maxUses\":1}", none, null);
     add("list enrollment tokens", "GET", "/api/v1/enrollment-tokens", Auth.ADMIN, null, null, none, null);
     add("revoke enrollment token", "DELETE", "/api/v1/enrollment-tokens/{id}", Auth.ADMIN, null, null, none, List.of("1"));
+    add("agent rollout", "GET", "/api/v1/agent-rollout", Auth.ADMIN, null, null, none, null);
+    add("set agent rollout", "PUT", "/api/v1/agent-rollout", Auth.ADMIN, "application/json",
+        r -> r.nextBoolean() ? "{\"mode\":\"CANARY\",\"share\":" + r.nextInt(101) + "}" : "{\"mode\":\"HOLD\"}", none,
+        null);
     add("list users", "GET", "/api/v1/users", Auth.ADMIN, null, null, none, null);
     // Mostly an existing name (409 before any bcrypt: each new password costs the server a bcrypt).
     add("create user", "POST", "/api/v1/users", Auth.ADMIN, "application/json",

@@ -93,7 +93,7 @@ class AgentInstallIT {
     assertThat(Files.readString(launcher)).doesNotContain(Http.ENROLLMENT_TOKEN);
 
     Map<String, String> unit = DeployFilesTest.unit(prefix.resolve("etc/nightshift-agent.service"));
-    assertThat(unit.get("ExecStart")).isEqualTo(launcher + " run");
+    assertThat(unit.get("ExecStart")).isEqualTo(launcher + " launch --data " + prefix.resolve("data") + " -- run");
     assertThat(Files.readString(prefix.resolve("etc/nightshift-agent.service"))).doesNotContain(Http.ENROLLMENT_TOKEN);
     if (isRoot()) {
       assertThat(unit).containsEntry("User", "nightshift").containsEntry("ReadWritePaths", prefix.resolve("data").toString());

@@ -215,6 +215,9 @@ class AccessMatrixTest {
               Map.entry("POST /api/v1/enrollment-tokens", Policy.API_WRITE),
               Map.entry("GET /api/v1/enrollment-tokens", Policy.API_READ),
               Map.entry("DELETE /api/v1/enrollment-tokens/{id}", Policy.API_WRITE),
+              // agent self-update
+              Map.entry("GET /api/v1/agent-rollout", Policy.API_READ),
+              Map.entry("PUT /api/v1/agent-rollout", Policy.API_WRITE),
               // users, API tokens, audit: admins only, even to read
               Map.entry("GET /api/v1/users", Policy.API_ADMIN),
               Map.entry("POST /api/v1/users", Policy.API_ADMIN),

@@ -3,7 +3,10 @@ package dev.nightshift.agent.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The command line: {@code run}, {@code once}, {@code status}, {@code pause}, {@code resume}, {@code version}. */
+/**
+ * The command line: {@code run}, {@code once}, {@code status}, {@code pause}, {@code resume}, {@code version}, and
+ * {@code launch} (the self-updating launcher around {@code run}).
+ */
 @Command(
     name = "nightshift-agent",
     mixinStandardHelpOptions = true,
@@ -30,6 +33,7 @@ public final class AgentCli implements Runnable {
     cli.addSubcommand("pause", new PauseCommand(environment));
     cli.addSubcommand("resume", new ResumeCommand(environment));
     cli.addSubcommand("version", new VersionCommand());
+    cli.addSubcommand("launch", new LaunchCommand(environment));
     cli.setParameterExceptionHandler(
         (ex, args) -> {
           CommandLine c = ex.getCommandLine();

@@ -71,6 +71,11 @@ abstract class AgentCommand implements Callable<Integer> {
   /** The idle policy of this mode when none is configured. */
   abstract String defaultIdlePolicy();
 
+  /** Whether this mode follows the agent updates heartbeat replies offer, when a launcher started it. */
+  boolean followsUpdates() {
+    return false;
+  }
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
@@ -210,6 +215,13 @@ abstract class AgentCommand implements Callable<Integer> {
                 client, enrollment, runner, new Spool(data.spoolDir()), idlePolicy, new Prefetcher(checkouts)),
             loopConfig(s), clock, new SecureRandom());
     loop.writeStatusTo(data.statusFile());
+    String launcherDir = environment.env().get(dev.nightshift.agent.update.LauncherDir.ENV);
+    if (followsUpdates() && launcherDir != null && !launcherDir.isBlank()) {
+      loop.useSelfUpdate(
+          new dev.nightshift.agent.update.SelfUpdate(
+              new dev.nightshift.agent.update.LauncherDir(java.nio.file.Path.of(launcherDir)), s.server(),
+              AgentVersion.current(), trustedCa));
+    }
     loop.restore();
     return loop;
   }

@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
       "Run the agent as a daemon: enroll once, then claim batches for the free slots, run them and report the"
           + " results, until stopped (SIGTERM / Ctrl-C stops gracefully: running batches are killed and their"
           + " leases given back).",
-      "Exits 0 at once if another agent already runs with the same data dir."
+      "Exits 0 at once if another agent already runs with the same data dir.",
+      "Started by 'launch', it follows the agent updates the server offers: it finishes its batches and exits 75"
+          + " for the launcher to restart it into the new version."
     })
 final class RunCommand extends AgentCommand {
   RunCommand(CliEnvironment environment) {
@@ -38,6 +40,11 @@ final class RunCommand extends AgentCommand {
     loop.runUntilStopped();
     loop.shutdown(); // waits for the shutdown hook's graceful stop to finish
     removeHook(hook);
-    return EXIT_OK;
+    return loop.restartRequested() ? dev.nightshift.agent.update.SelfUpdate.EXIT_RESTART : EXIT_OK;
+  }
+
+  @Override
+  boolean followsUpdates() {
+    return true;
   }
 }

@@ -34,6 +34,11 @@ public final class Defaults {
   public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   /** Timeout for opening a connection to the server. */
   public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * How long an agent that staged an update lets its running batches finish before it restarts anyway, giving
+   * their leases back.
+   */
+  public static final Duration UPDATE_FINISH_LIMIT = Duration.ofMinutes(30);
   /** Heartbeat interval until the server names its own. */
   public static final Duration HEARTBEAT = Duration.ofSeconds(30);
   /** Largest stdout an attempt may produce (and largest per-attempt log file kept). */

@@ -95,6 +95,12 @@ public final class AgentLoop {
   private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
   private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
   private boolean neededTokenLogged;
+  /** Self-update, when a launcher started this agent; null otherwise. */
+  private volatile dev.nightshift.agent.update.SelfUpdate selfUpdate;
+  /** The staged agent version this agent restarts into once its batches finish; null: none. */
+  private volatile String updatingTo;
+  private volatile Instant updatingSince;
+  private volatile boolean restartRequested;
 
   public AgentLoop(Parts parts, LoopConfig config, Clock clock, Random random) {
     this.protocol = parts.protocol();
@@ -156,7 +162,7 @@ public final class AgentLoop {
       IdleVerdict verdict = checkIdle(false);
       TickOutcome notClaiming = null;
       int free = 0;
-      if (instructions.isDraining()) {
+      if (instructions.isDraining() || updatingTo != null) {
         notClaiming = TickOutcome.DRAINING;
       } else if (!verdict.run()) {
         notClaiming = TickOutcome.IDLE_VETO;
@@ -444,7 +450,8 @@ public final class AgentLoop {
    * not claim; the caller then reports the old way.
    */
   private boolean claimFromSlot() {
-    if (!config.slotClaims() || stopping.get() || instructions.isDraining() || outbox.separateOnly()) {
+    if (!config.slotClaims() || stopping.get() || instructions.isDraining() || updatingTo != null
+        || outbox.separateOnly()) {
       return false;
     }
     Identity id = enrollment.current().orElse(null);
@@ -512,8 +519,64 @@ public final class AgentLoop {
     return heartbeats.request();
   }
 
+  // ---------------------------------------------------------------- self-update
+
+  /**
+   * Follows the agent builds heartbeat replies offer (only when a launcher started this agent): once one is staged
+   * the loop claims nothing more, lets its batches finish (for {@link dev.nightshift.agent.config.Defaults#UPDATE_FINISH_LIMIT}
+   * at most) and ends, and {@link #restartRequested()} says so.
+   */
+  public void useSelfUpdate(dev.nightshift.agent.update.SelfUpdate update) {
+    update.onStaged(
+        version -> {
+          updatingSince = clock.instant();
+          updatingTo = version;
+          LOG.info("restarting into agent " + version + " once " + runningCount() + " running batch(es) finish;"
+              + " claiming nothing meanwhile");
+          wakeup.wake();
+        });
+    this.selfUpdate = update;
+  }
+
+  /** The loop ended to restart into a staged agent version. */
+  public boolean restartRequested() {
+    return restartRequested;
+  }
+
+  /** An update is staged and nothing runs or waits to be reported any more (or the wait is over). */
+  private boolean readyToRestart() {
+    if (updatingTo == null) {
+      return false;
+    }
+    if (isIdle() && slots.reserved() == 0) {
+      return true;
+    }
+    if (clock.instant().isAfter(updatingSince.plus(Defaults.UPDATE_FINISH_LIMIT))) {
+      LOG.warning("batches still running " + Defaults.UPDATE_FINISH_LIMIT.toMinutes() + " min after agent "
+          + updatingTo + " was staged: restarting anyway, their leases are given back");
+      return true;
+    }
+    return false;
+  }
+
   /** What heartbeats say about this agent. */
   private final class Described implements Heartbeats.Agent {
+    @Override
+    public String agentVersion() {
+      return dev.nightshift.agent.system.AgentVersion.current();
+    }
+
+    @Override
+    public String agentRefused() {
+      var u = selfUpdate;
+      return u == null ? null : u.refused();
+    }
+
+    @Override
+    public String updatingTo() {
+      return updatingTo;
+    }
+
     @Override
     public dev.nightshift.protocol.DataState data() {
       var data = runner.referenceData();
@@ -596,6 +659,14 @@ public final class AgentLoop {
     }
 
     @Override
+    public void agentOffered(dev.nightshift.protocol.AgentOffer offer) {
+      var u = selfUpdate;
+      if (u != null && !stopping.get()) {
+        u.heartbeatAnswered(offer);
+      }
+    }
+
+    @Override
     public void wake() {
       wakeup.wake();
     }
@@ -647,6 +718,11 @@ public final class AgentLoop {
       startHeartbeat();
       while (!stopping.get()) {
         TickOutcome outcome = tick();
+        if (readyToRestart()) {
+          restartRequested = true;
+          LOG.info("restarting into agent " + updatingTo);
+          break;
+        }
         LOG.finest(() -> "tick: " + outcome + ", resting " + pause.toMillis() + " ms");
         waitFor(pause);
       }
@@ -742,6 +818,9 @@ public final class AgentLoop {
       running.forEach(h -> slots.ended(h.ref.leaseToken()));
     }
     heartbeats.stop(); // after the final heartbeat, OFFLINE
+    if (selfUpdate != null) {
+      selfUpdate.shutdown();
+    }
     slots.shutdown();
     if (prefetcher != null) {
       prefetcher.shutdown();

@@ -51,6 +51,21 @@ final class Heartbeats {
     /** The periodic idle re-check, on the heartbeat thread. */
     void recheckIdle();
 
+    /** The running agent's version; null: not said. */
+    default String agentVersion() {
+      return null;
+    }
+
+    /** The agent version the launcher rolled back; null: none. */
+    default String agentRefused() {
+      return null;
+    }
+
+    /** The agent version this agent restarts into once its batches finish; null: none staged. */
+    default String updatingTo() {
+      return null;
+    }
+
     /** The reference-data database as last probed (never probes); null without a data source. */
     default dev.nightshift.protocol.DataState data() {
       return null;
@@ -155,12 +170,17 @@ final class Heartbeats {
     String reason;
     IdleVerdict v = agent.lastVerdict();
     String drain = instructions.drainingBecause();
+    String updatingTo = agent.updatingTo();
     if (agent.stopping()) {
       state = WorkerState.DRAINING;
       reason = "agent shutting down";
     } else if (drain != null) {
       state = WorkerState.DRAINING;
       reason = drain;
+    } else if (updatingTo != null) {
+      state = WorkerState.DRAINING;
+      reason = "updating to agent " + updatingTo + ": claims nothing, restarts once its " + running
+          + " running batch(es) finish";
     } else if (v != null && !v.run()) {
       state = v.state();
       reason = v.reason();
@@ -176,7 +196,8 @@ final class Heartbeats {
       reason = "waiting for work";
     }
     return new HeartbeatRequest(
-        state, reason, config.slots(), agent.free(), agent.heldLeases(), agent.currentCommit(), agent.data());
+        state, reason, config.slots(), agent.free(), agent.heldLeases(), agent.currentCommit(), agent.data(),
+        agent.agentVersion(), agent.agentRefused());
   }
 
   /**
@@ -200,8 +221,9 @@ final class Heartbeats {
     }
     try {
       protocol.heartbeat(new HeartbeatRequest(
-          WorkerState.OFFLINE, "agent shutting down", config.slots(), 0, agent.heldLeases(), agent.currentCommit(),
-          agent.data()));
+          WorkerState.OFFLINE, agent.updatingTo() != null ? "agent restarting into " + agent.updatingTo()
+              : "agent shutting down", config.slots(), 0, agent.heldLeases(), agent.currentCommit(), agent.data(),
+          agent.agentVersion(), agent.agentRefused()));
     } catch (RuntimeException e) {
       LOG.fine("final heartbeat not delivered: " + e.getMessage());
     }

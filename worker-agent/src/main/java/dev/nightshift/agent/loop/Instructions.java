@@ -27,6 +27,9 @@ final class Instructions {
 
     /** The loop may claim again: end its rest. */
     void wake();
+
+    /** A heartbeat was answered, offering this agent build (null: none); for self-update. */
+    default void agentOffered(dev.nightshift.protocol.AgentOffer offer) {}
   }
 
   private final Effects effects;
@@ -49,6 +52,7 @@ final class Instructions {
       r.instructions().forEach(this::follow);
     }
     releaseNamed(r.release());
+    effects.agentOffered(r.agent());
   }
 
   /**

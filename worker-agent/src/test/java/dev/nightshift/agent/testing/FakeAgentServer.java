@@ -58,6 +58,7 @@ public final class FakeAgentServer implements AgentProtocol {
   private Supplier<String> token = () -> null;
   private Consumer<Object> beforeReport = r -> {};
   private CodeRelease release;
+  private dev.nightshift.protocol.AgentOffer agentOffer;
 
   public synchronized void add(Lease lease) {
     pending.add(lease);
@@ -107,6 +108,11 @@ public final class FakeAgentServer implements AgentProtocol {
   /** Heartbeat replies and claim answers carry this release from now on (null: none promoted). */
   public synchronized void promote(CodeRelease current) {
     release = current;
+  }
+
+  /** Heartbeat replies offer this agent build from now on (null: none). */
+  public synchronized void offerAgent(dev.nightshift.protocol.AgentOffer offer) {
+    this.agentOffer = offer;
   }
 
   public synchronized List<HeartbeatRequest> heartbeats() {
@@ -171,7 +177,7 @@ public final class FakeAgentServer implements AgentProtocol {
     heartbeats.add(request);
     List<Instruction> out = new ArrayList<>(instructions);
     instructions.clear();
-    return new HeartbeatResponse(Instant.now(), 30_000, out, release);
+    return new HeartbeatResponse(Instant.now(), 30_000, out, release, agentOffer);
   }
 
   @Override
