@@ -119,6 +119,7 @@ public final class AgentLoop {
     this.batches = new BatchRunner(parts.runner(), slots, parts.spool(), outbox, clock, new AfterBatch());
     this.sender = new ReportSender(protocol, enrollment, outbox, instructions, this::release, stopping::get);
     this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
+    this.sender.holdSlotsWhileSending(slots::reserveUpTo, slots::unreserve);
   }
 
   // ---------------------------------------------------------------- startup

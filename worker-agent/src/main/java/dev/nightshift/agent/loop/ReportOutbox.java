@@ -65,6 +65,11 @@ final class ReportOutbox {
       return entries.isEmpty();
     }
 
+    /** How many reports the batch carries. */
+    int size() {
+      return entries.size();
+    }
+
     /** The completions for the claim, null when none (so an older server sees the claim it knows). */
     List<CompleteRequest> completedOrNull() {
       return completed.isEmpty() ? null : completed;

@@ -57,6 +57,16 @@ final class Slots {
     return n;
   }
 
+  /**
+   * Reserves up to {@code n} free slots no other claim has reserved: those of batches whose reports are on their way
+   * in a report-only claim, which the server still counts as held until the reports arrive.
+   */
+  synchronized int reserveUpTo(int n) {
+    int k = Math.max(0, Math.min(n, size - held.size() - reserved));
+    reserved += k;
+    return k;
+  }
+
   /** Gives back a reservation once its claim's leases have started (or none came). */
   synchronized void unreserve(int n) {
     reserved = Math.max(0, reserved - n);
