@@ -8,7 +8,8 @@
 # installs: PREFIX/lib/nightshift-agent.jar, PREFIX/bin/nightshift-agent (the launcher), PREFIX/etc/agent.properties
 # (the settings and the enrollment token, mode 0600: never on a command line) and PREFIX/data (the data directory),
 # and registers a service: a systemd unit (system-wide when run as root, as user 'nightshift'; else a --user unit),
-# or a launchd agent on macOS. Needs Java 17 or newer (java on PATH, or --java) and curl.
+# or a launchd agent on macOS. Needs curl, and Java 17 or newer (java on PATH, or --java); on Linux x64 without one it
+# installs the server's runtime bundle (a minimal Java made with jlink) into PREFIX/runtime.
 # `--help` lists the options; docs/operations.md ("Rolling out agents") walks through it.
 set -eu
 
@@ -31,6 +32,8 @@ Usage: sh agent.sh [options]
                         such lines; repeat for more (docs/security.md, Signed releases)
   --allow-unsigned      run unsigned code and raw shell commands from the server (trusts whoever controls it)
   --java PATH           the java to run the agent with (default: java on PATH; 17 or newer)
+  --bundled-java        run the agent on the server's Java runtime bundle (Linux x64), even if a Java is found; it
+                        is used anyway when no Java 17 or newer is found
   --user USER           as root: the account the service runs as (default nightshift; created if missing)
   --no-service          install the files only; register no service (start PREFIX/bin/nightshift-agent run yourself)
   --uninstall           stop and remove the service and PREFIX (its data directory too)
@@ -55,6 +58,7 @@ host_idle_file=
 trusted_keys=
 allow_unsigned=0
 java=
+bundled_java=0
 service_user=nightshift
 service=1
 uninstall=0
@@ -77,6 +81,7 @@ while [ $# -gt 0 ]; do
     --trusted-key) need_value "$1" $#; trusted_keys=${trusted_keys:+$trusted_keys;}$2; shift 2 ;;
     --allow-unsigned) allow_unsigned=1; shift ;;
     --java) need_value "$1" $#; java=$2; shift 2 ;;
+    --bundled-java) bundled_java=1; shift ;;
     --user) need_value "$1" $#; service_user=$2; shift 2 ;;
     --no-service) service=0; shift ;;
     --uninstall) uninstall=1; shift ;;
@@ -86,6 +91,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+[ -z "$java" ] || [ "$bundled_java" = 0 ] \
+  || { echo "$PROG: --java and --bundled-java say different things: pass one of them" >&2; exit 2; }
 SERVER=${SERVER%/}
 case "$SERVER" in
   http://*|https://*) ;;
@@ -306,12 +313,37 @@ for v in "$name" "$labels" "$idle_policy" "$host_idle_file"; do
   esac
 done
 
-[ -n "$java" ] || java=$(command -v java 2>/dev/null || true)
-{ [ -n "$java" ] && [ -x "$java" ]; } || fail "no java found: install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or pass --java PATH"
-java_major=$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1)
-{ [ -n "$java_major" ] && [ "$java_major" -ge 17 ] 2>/dev/null; } \
-  || fail "$java is Java ${java_major:-of an unknown version}; the agent needs 17 or newer (pass --java PATH)"
-case "$java" in /*) ;; *) java=$(cd "$(dirname "$java")" && pwd)/$(basename "$java") ;; esac
+# java_major JAVA: the feature version of that java, or nothing
+java_major() {
+  "$1" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1
+}
+runtime_bundle=nightshift-agent-runtime-linux-x64.tar.gz
+bundle_here=0
+[ "$os" = Linux ] && [ "$(uname -m)" = x86_64 ] && bundle_here=1
+if [ -n "$java" ]; then
+  [ -x "$java" ] || fail "--java $java is not an executable file"
+  java_major=$(java_major "$java")
+  { [ -n "$java_major" ] && [ "$java_major" -ge 17 ] 2>/dev/null; } \
+    || fail "$java is Java ${java_major:-of an unknown version}; the agent needs 17 or newer"
+elif [ "$bundled_java" = 0 ]; then
+  java=$(command -v java 2>/dev/null || true)
+  java_major=
+  [ -z "$java" ] || java_major=$(java_major "$java")
+  if [ -z "$java" ] || ! [ "$java_major" -ge 17 ] 2>/dev/null; then
+    found=${java:+$java is Java ${java_major:-of an unknown version}}
+    [ "$bundle_here" = 1 ] \
+      || fail "${found:-no java found}: install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless, brew install openjdk@17) or pass --java PATH"
+    echo "${found:-No java found}: installing the server's Java runtime bundle (--bundled-java)"
+    bundled_java=1
+    java=
+  fi
+fi
+if [ "$bundled_java" = 1 ]; then
+  [ "$bundle_here" = 1 ] \
+    || fail "the server's runtime bundle is for Linux x64, not $os $(uname -m): install Java 17 or newer and pass --java PATH"
+  has tar || fail "tar is needed to unpack the runtime bundle: install it, or install Java 17 or newer"
+fi
+case "$java" in ''|/*) ;; *) java=$(cd "$(dirname "$java")" && pwd)/$(basename "$java") ;; esac
 
 # the token goes to curl in a config file in the private staging directory: never on a command line
 printf 'header = "Authorization: Bearer %s"\n' "$token" >"$stage/curl.cfg"
@@ -332,6 +364,22 @@ fetch install/nightshift-agent.jar "$stage/nightshift-agent.jar"
 actual=$(sha256 "$stage/nightshift-agent.jar")
 [ "$actual" = "$expected" ] \
   || fail "the downloaded agent's SHA-256 is $actual but the server says $expected: the download was cut short or changed on the way (a proxy?). Nothing was installed; run this again."
+if [ "$bundled_java" = 1 ]; then
+  code=$(curl -sS -L -o "$stage/runtime.sum" -w '%{http_code}' "$SERVER/install/$runtime_bundle.sha256" 2>"$stage/curl.err") \
+    || fail "cannot reach the server at $SERVER: $(tr '\n' ' ' <"$stage/curl.err")- Nothing was installed."
+  [ "$code" != 404 ] \
+    || fail "no Java 17 here, and the server has no runtime bundle$(detail "$stage/runtime.sum"). Install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) or pass --java PATH. Nothing was installed."
+  [ "$code" = 200 ] || fail "$SERVER/install/$runtime_bundle.sha256 answered HTTP $code$(detail "$stage/runtime.sum"). Nothing was installed."
+  runtime_expected=$(cut -d' ' -f1 <"$stage/runtime.sum" | head -n 1)
+  fetch "install/$runtime_bundle" "$stage/$runtime_bundle"
+  runtime_actual=$(sha256 "$stage/$runtime_bundle")
+  [ "$runtime_actual" = "$runtime_expected" ] \
+    || fail "the downloaded runtime bundle's SHA-256 is $runtime_actual but the server says $runtime_expected: the download was cut short or changed on the way (a proxy?). Nothing was installed; run this again."
+  mkdir "$stage/runtime"
+  tar -xzf "$stage/$runtime_bundle" -C "$stage/runtime" || fail "could not unpack the runtime bundle. Nothing was installed."
+  rm -f "$stage/$runtime_bundle"
+  java=$stage/runtime/bin/java
+fi
 version=$("$java" -jar "$stage/nightshift-agent.jar" version </dev/null 2>&1 | head -n 1) \
   || fail "the downloaded agent does not start with $java: $version. Nothing was installed."
 
@@ -356,6 +404,13 @@ mkdir -p "$prefix/data"
 chmod 700 "$prefix/data"
 mv -f "$stage/nightshift-agent.jar" "$prefix/lib/nightshift-agent.jar"
 printf '%s  nightshift-agent.jar\n' "$expected" >"$prefix/lib/nightshift-agent.jar.sha256"
+# the runtime bundle: replaced as a whole on a reinstall, removed when this install uses another java
+rm -rf "$prefix/runtime"
+if [ "$bundled_java" = 1 ]; then
+  mv "$stage/runtime" "$prefix/runtime"
+  printf '%s  %s\n' "$runtime_expected" "$runtime_bundle" >"$prefix/runtime/bundle.sha256"
+  java=$prefix/runtime/bin/java
+fi
 
 # settings and the enrollment token: readable by the agent's user only
 (

@@ -22,8 +22,8 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 /**
- * The agent downloads: the agent jar this server was built with, its SHA-256, and the install scripts and host
- * companions with this server's URL filled in. Open to anyone (docs/operations.md, "Rolling out agents"): the jar
+ * The agent downloads: the agent jar this server was built with, its SHA-256, the Linux x64 runtime bundle (a Java
+ * for machines without one), and the install scripts and host companions with this server's URL filled in. Open to anyone (docs/operations.md, "Rolling out agents"): the jar
  * is the released agent, not a secret, and nothing served here carries a token; the enrollment token is checked
  * apart ({@code POST /install/enrollment-check}) and only the machines that have it can enroll.
  */
@@ -86,8 +86,50 @@ class InstallController {
   }
 
   @io.swagger.v3.oas.annotations.Operation(
+      summary = "Download the agent's runtime bundle (Linux x64)",
+      description = "A minimal Java runtime for the agent, made with jlink when the server was built (no login): a"
+          + " tar.gz of bin/java, lib/... that agent.sh unpacks when a machine has no Java 17. The ETag is its SHA-256."
+          + " 404 when this server was built without one (not on Linux x64, or with -DskipAgentRuntime).",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the tarball"),
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "404", description = "this server has no runtime bundle")
+      })
+  @GetMapping("/install/" + AgentDownload.RUNTIME)
+  ResponseEntity<StreamingResponseBody> runtime() {
+    AgentDownload.ServedRuntime served = servedRuntime();
+    StreamingResponseBody body =
+        out -> {
+          try (InputStream in = agent.openRuntime()) {
+            in.transferTo(out);
+          }
+        };
+    return ResponseEntity.ok()
+        .contentType(MediaType.parseMediaType("application/gzip"))
+        .contentLength(served.size())
+        .eTag("\"" + served.sha256() + "\"")
+        .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + AgentDownload.RUNTIME + "\"")
+        .cacheControl(CacheControl.noCache())
+        .body(body);
+  }
+
+  /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
+  @io.swagger.v3.oas.annotations.Operation(
+      summary = "The runtime bundle's SHA-256",
+      description = "The served runtime bundle's SHA-256 in sha256sum format (no login); 404 when there is none.",
+      responses = {
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the sum and the file name"),
+        @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "404", description = "this server has no runtime bundle")
+      })
+  @GetMapping(value = "/install/" + AgentDownload.RUNTIME + ".sha256", produces = MediaType.TEXT_PLAIN_VALUE)
+  ResponseEntity<String> runtimeSha256() {
+    return ResponseEntity.ok()
+        .cacheControl(CacheControl.noCache())
+        .body(servedRuntime().sha256() + "  " + AgentDownload.RUNTIME + "\n");
+  }
+
+  @io.swagger.v3.oas.annotations.Operation(
       summary = "The install manifest",
-      description = "The served agent's version, SHA-256 and size, and the URLs of the jar and the install scripts (no login).",
+      description = "The served agent's version, SHA-256 and size, the Linux x64 runtime bundle's (null when this server has none), and the URLs of the jar, the bundle and the install scripts (no login).",
       responses = {
         @io.swagger.v3.oas.annotations.responses.ApiResponse(responseCode = "200", description = "the manifest")
       })
@@ -102,8 +144,22 @@ class InstallController {
     jar.put("url", base + JAR);
     Map<String, Object> scripts = new LinkedHashMap<>();
     SCRIPTS.forEach(s -> scripts.put(s, base + s));
+    Map<String, Object> runtime =
+        agent
+            .servedRuntime()
+            .<Map<String, Object>>map(
+                r -> {
+                  Map<String, Object> m = new LinkedHashMap<>();
+                  m.put("platform", AgentDownload.RUNTIME_PLATFORM);
+                  m.put("sha256", r.sha256());
+                  m.put("size", r.size());
+                  m.put("url", base + AgentDownload.RUNTIME);
+                  return m;
+                })
+            .orElse(null);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("agent", jar);
+    body.put("runtime", runtime);
     body.put("scripts", scripts);
     return ResponseEntity.ok().cacheControl(CacheControl.noCache()).body(body);
   }
@@ -149,6 +205,21 @@ class InstallController {
                     "this server has no agent jar (" + agent.source() + "): build it with ./mvnw package (the"
                         + " build copies worker-agent/target/nightshift-agent.jar into the server jar), or set"
                         + " NIGHTSHIFT_INSTALL_AGENT_JAR to an agent jar's path"));
+  }
+
+  private AgentDownload.ServedRuntime servedRuntime() {
+    return agent
+        .servedRuntime()
+        .orElseThrow(
+            () ->
+                new ProblemException(
+                    HttpStatus.NOT_FOUND,
+                    "No runtime bundle to serve",
+                    "this server has no agent runtime bundle (" + agent.runtimeSource() + "): the build makes it on"
+                        + " Linux x64 unless -DskipAgentRuntime is given (./mvnw package puts"
+                        + " worker-agent/target/" + AgentDownload.RUNTIME + " into the server jar), or set"
+                        + " NIGHTSHIFT_INSTALL_AGENT_RUNTIME to such a tarball's path (sh deploy/jlink/agent-runtime.sh"
+                        + " makes one). Machines with Java 17 or newer do not need it"));
   }
 
   /** The URL agents reach this server at: the configured one, else the one this request came in on. */

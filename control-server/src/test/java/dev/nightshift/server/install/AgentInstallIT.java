@@ -39,7 +39,9 @@ import tools.jackson.databind.JsonNode;
  * {@code systemd-analyze} where installed), the installed launcher starting an agent that enrolls, heartbeats and
  * runs a job, reading the idle seconds the host companion wrote, and {@code --uninstall}. Bad inputs tried, each
  * ending non-zero with a message and nothing installed: a wrong token, no token, an unreachable server, a jar whose
- * SHA-256 does not match.
+ * SHA-256 does not match. On Linux x64, a machine without Java ({@code PATH} without one): the script installs the
+ * server's jlink runtime bundle and the agent runs a job on it; there, a bundle whose SHA-256 does not match, a
+ * server without a bundle, and {@code --java} with {@code --bundled-java} are refused.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentInstallIT {
@@ -242,6 +244,132 @@ class AgentInstallIT {
     assertThat(refused.exitCode).isNotZero();
     assertThat(refused.output).contains("was not installed by this script");
     assertThat(foreign).exists();
+  }
+
+  @Test
+  @Order(7)
+  void aMachineWithoutJavaGetsTheServersRuntimeBundleAndRunsAJobOnIt() throws Exception {
+    boolean linuxX64 = System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
+    assumeTrue(linuxX64, "the runtime bundle is built and installed on Linux x64 only, not on "
+        + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    Http anonymous = Http.anonymous(server.port);
+    Http.Response sum = anonymous.get("/install/" + AgentDownload.RUNTIME + ".sha256");
+    assertThat(sum.status()).as("the build makes the bundle on Linux x64 (was it built with -DskipAgentRuntime?): "
+        + sum.body()).isEqualTo(200);
+    Map<String, String> noJava = Map.of("PATH", pathWithoutJava().toString());
+    assertThat(run(List.of("sh", "-c", "command -v java || echo none"), noJava).output.trim())
+        .as("the PATH this test installs with").isEqualTo("none");
+
+    Path bundled = dir.resolve("bundled");
+    List<String> command = new ArrayList<>(List.of("sh", "-c",
+        "curl -fsSL \"$0\"/install/agent.sh | sh -s -- \"$@\"", server.url(), "--token", Http.ENROLLMENT_TOKEN,
+        "--prefix", bundled.toString(), "--no-service", "--name", "bundled-agent", "--allow-unsigned"));
+    Result installed = run(command, noJava);
+    assertThat(installed.exitCode).as(installed.output).isZero();
+    assertThat(installed.output).contains("No java found: installing the server's Java runtime bundle");
+    Path java = bundled.resolve("runtime/bin/java");
+    assertThat(Files.isExecutable(java)).isTrue();
+    assertThat(Files.readString(bundled.resolve("bin/nightshift-agent"))).contains("exec " + java + " ");
+    assertThat(Files.readString(bundled.resolve("runtime/bundle.sha256"))).startsWith(sum.body().split(" ")[0]);
+
+    ProcessBuilder pb = new ProcessBuilder(bundled.resolve("bin/nightshift-agent").toString(), "run",
+        "--idle-policy", "always").redirectErrorStream(true).redirectOutput(dir.resolve("bundled-agent.log").toFile());
+    clean(pb.environment());
+    pb.environment().putAll(noJava);
+    pb.environment().put("NIGHTSHIFT_JAVA_OPTS", "-Xmx96m");
+    Process agent = pb.start();
+    try {
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).failFast(() -> !agent.isAlive())
+          .until(() -> server.workerNamed("bundled-agent") != null);
+      assertThat(agent.info().command()).as("the agent's own process runs on the bundle").hasValue(java.toRealPath().toString());
+      long jobId = Jobs.submit(server.admin(), Jobs.range("bundled", "cat", 3, 1));
+      await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).failFast(() -> !agent.isAlive())
+          .until(() -> Jobs.get(server.admin(), jobId).get("state").asString().equals("SUCCEEDED"));
+    } catch (RuntimeException | AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\nagent log:\n" + Files.readString(dir.resolve("bundled-agent.log")), e);
+    } finally {
+      agent.destroy();
+      agent.waitFor(20, TimeUnit.SECONDS);
+    }
+
+    // bad inputs: asking for the bundle with --java too; a server whose bundle is not what its sum says; a server
+    // without one (each ends non-zero, says what to do, and installs nothing)
+    Path script = dir.resolve("agent-bundle.sh");
+    Files.writeString(script, anonymous.get("/install/agent.sh").body());
+    Path target = dir.resolve("bundle-not-installed");
+    Result both = run(List.of("sh", script.toString(), "--token", Http.ENROLLMENT_TOKEN, "--bundled-java", "--java",
+        java(), "--prefix", target.toString(), "--no-service"), Map.of());
+    assertThat(both.exitCode).as(both.output).isEqualTo(2);
+    assertThat(both.output).contains("--java and --bundled-java say different things");
+
+    byte[] jar = Files.readAllBytes(AgentProcess.JAR);
+    String jarSum = anonymous.get("/install/nightshift-agent.jar.sha256").body();
+    for (boolean hasBundle : List.of(true, false)) {
+      HttpServer fake = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      fake.createContext("/install/enrollment-check", x -> {
+        x.sendResponseHeaders(204, -1);
+        x.close();
+      });
+      fake.createContext("/install/nightshift-agent.jar.sha256", x -> send(x, jarSum.getBytes()));
+      fake.createContext("/install/nightshift-agent.jar", x -> send(x, jar));
+      fake.createContext("/install/" + AgentDownload.RUNTIME, x -> {
+        if (!hasBundle) {
+          byte[] problem = "{\"detail\":\"this server has no agent runtime bundle\"}".getBytes();
+          x.sendResponseHeaders(404, problem.length);
+          x.getResponseBody().write(problem);
+          x.close();
+        } else if (x.getRequestURI().getPath().endsWith(".sha256")) {
+          send(x, sum.body().getBytes());
+        } else {
+          send(x, "not the runtime".getBytes());
+        }
+      });
+      fake.start();
+      try {
+        Result r = run(List.of("sh", script.toString(), "--token", Http.ENROLLMENT_TOKEN, "--server",
+            "http://127.0.0.1:" + fake.getAddress().getPort(), "--prefix", target.toString(), "--no-service"), noJava);
+        assertThat(r.exitCode).as(r.output).isNotZero();
+        assertThat(r.output).contains(hasBundle
+            ? "the downloaded runtime bundle's SHA-256 is"
+            : "no Java 17 here, and the server has no runtime bundle: this server has no agent runtime bundle");
+        assertThat(r.output).contains("Nothing was installed");
+      } finally {
+        fake.stop(0);
+      }
+    }
+    assertThat(target).doesNotExist();
+  }
+
+  /**
+   * A directory of links to every program on this PATH except Java's (java, and anything inside a JDK): a desktop
+   * without Java, as far as the install script and the agent can tell.
+   */
+  private static Path pathWithoutJava() throws IOException {
+    Path bin = dir.resolve("path-without-java");
+    if (Files.isDirectory(bin)) {
+      return bin;
+    }
+    Files.createDirectories(bin);
+    for (String entry : System.getenv("PATH").split(java.io.File.pathSeparator)) {
+      Path d = Path.of(entry);
+      if (!Files.isDirectory(d) || d.toRealPath().toString().contains("/jvm/")) {
+        continue;
+      }
+      try (Stream<Path> programs = Files.list(d)) {
+        for (Path p : (Iterable<Path>) programs::iterator) {
+          String name = p.getFileName().toString();
+          if (Files.exists(bin.resolve(name)) || !Files.isExecutable(p) || Files.isDirectory(p)) {
+            continue;
+          }
+          Path real = p.toRealPath();
+          if (name.equals("java") || real.toString().contains("/jvm/")) {
+            continue;
+          }
+          Files.createSymbolicLink(bin.resolve(name), real);
+        }
+      }
+    }
+    return bin;
   }
 
   // ---- helpers --------------------------------------------------------------------------------------------------

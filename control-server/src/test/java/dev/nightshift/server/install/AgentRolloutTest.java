@@ -55,7 +55,7 @@ class AgentRolloutTest {
     writeJar(jar, "2.0-test");
     sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(jar)));
     // the same table the server uses, with a served agent of this test's own
-    rollout = new AgentRollout(jdbc, new AgentDownload(new InstallProperties(jar, null)), Clock.systemUTC());
+    rollout = new AgentRollout(jdbc, new AgentDownload(new InstallProperties(jar, null, null)), Clock.systemUTC());
   }
 
   @AfterEach

@@ -77,6 +77,48 @@ class InstallControllerTest {
   }
 
   @Test
+  void servesTheRuntimeBundleWithItsSha256AndSaysWhatToDoWhenThereIsNone() throws Exception {
+    Path path = Path.of(NightshiftTest.SERVED_AGENT_RUNTIME);
+    Files.deleteIfExists(path);
+    Http anonymous = Http.anonymous(port);
+    Http.Response none = anonymous.get("/install/nightshift-agent-runtime-linux-x64.tar.gz");
+    assertThat(none.status()).isEqualTo(404);
+    assertThat(none.detail()).contains("-DskipAgentRuntime", "NIGHTSHIFT_INSTALL_AGENT_RUNTIME", "Java 17");
+    assertThat(anonymous.get("/install/nightshift-agent-runtime-linux-x64.tar.gz.sha256").status()).isEqualTo(404);
+    assertThat(anonymous.get("/install/manifest.json").json().get("runtime").isNull()).isTrue();
+
+    // a stand-in tarball (what the build makes is checked end to end by AgentInstallIT)
+    byte[] tarball = new byte[300_000];
+    new java.util.Random(7).nextBytes(tarball);
+    Files.createDirectories(path.getParent());
+    Files.write(path, tarball);
+    try {
+      HttpResponse<byte[]> download =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + port + "/install/nightshift-agent-runtime-linux-x64.tar.gz"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofByteArray());
+      assertThat(download.statusCode()).isEqualTo(200);
+      assertThat(download.body()).isEqualTo(tarball);
+      assertThat(download.headers().firstValue("Content-Type")).hasValue("application/gzip");
+      String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tarball));
+      assertThat(download.headers().firstValue("ETag")).hasValue("\"" + sha + "\"");
+      assertThat(anonymous.get("/install/nightshift-agent-runtime-linux-x64.tar.gz.sha256").body())
+          .isEqualTo(sha + "  nightshift-agent-runtime-linux-x64.tar.gz\n");
+      var runtime = anonymous.get("/install/manifest.json").json().get("runtime");
+      assertThat(runtime.get("platform").asString()).isEqualTo("linux-x64");
+      assertThat(runtime.get("sha256").asString()).isEqualTo(sha);
+      assertThat(runtime.get("size").asLong()).isEqualTo(tarball.length);
+      assertThat(runtime.get("url").asString())
+          .isEqualTo("http://127.0.0.1:" + port + "/install/nightshift-agent-runtime-linux-x64.tar.gz");
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
+  @Test
   void servesEveryScriptWithThisServersUrlFilledIn() {
     for (String script : InstallController.SCRIPTS) {
       Http.Response r = Http.anonymous(port).get("/install/" + script);

@@ -179,6 +179,8 @@ class AccessMatrixTest {
               // agent downloads: open; the token check refuses every credential but an enrollment token
               Map.entry("GET /install/nightshift-agent.jar", Policy.PUBLIC),
               Map.entry("GET /install/nightshift-agent.jar.sha256", Policy.PUBLIC),
+              Map.entry("GET /install/nightshift-agent-runtime-linux-x64.tar.gz", Policy.PUBLIC),
+              Map.entry("GET /install/nightshift-agent-runtime-linux-x64.tar.gz.sha256", Policy.PUBLIC),
               Map.entry("GET /install/manifest.json", Policy.PUBLIC),
               Map.entry("GET /install/{script:[a-z\\-]+\\.(?:sh|ps1)}", Policy.PUBLIC),
               Map.entry("POST /install/enrollment-check", Policy.ENROLL),

@@ -27,11 +27,16 @@ import org.springframework.test.context.ContextConfiguration;
       "nightshift.retry.initial-backoff=1s",
       "logging.level.dev.nightshift=INFO",
       // a small jar the install tests write (install/InstallControllerTest), not the real agent
-      "nightshift.install.agent-jar=" + NightshiftTest.SERVED_AGENT_JAR
+      "nightshift.install.agent-jar=" + NightshiftTest.SERVED_AGENT_JAR,
+      // none until a test writes one: the real bundle may or may not be in target/classes
+      "nightshift.install.agent-runtime=" + NightshiftTest.SERVED_AGENT_RUNTIME
     })
 @ContextConfiguration(initializers = TestDatabase.Initializer.class)
 @Import(TestConfig.class)
 public @interface NightshiftTest {
   /** Where the shared context's server looks for the agent jar it serves at /install/. */
   String SERVED_AGENT_JAR = "target/test-served-agent/nightshift-agent.jar";
+
+  /** Where it looks for the runtime bundle it serves at /install/ (absent unless a test writes one). */
+  String SERVED_AGENT_RUNTIME = "target/test-served-agent/nightshift-agent-runtime-linux-x64.tar.gz";
 }
