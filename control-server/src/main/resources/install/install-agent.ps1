@@ -199,10 +199,11 @@ try {
 
   if (-not $NoService) {
     # javaw: no console window on the desktop; --config names the settings file (a path, not the token)
-    # 'run', not 'launch': no self-update on Windows yet (untested here); upgrade by running this script again
-    # (docs/operations.md, "Upgrading agents")
-    $action = New-ScheduledTaskAction -Execute $Java -WorkingDirectory (Join-Path $Prefix 'data') `
-      -Argument "-Xmx256m -jar `"$(Join-Path $Prefix 'lib\nightshift-agent.jar')`" run --config `"$properties`""
+    # 'launch': the launcher runs the agent and follows the updates the server offers, keeping the previous version
+    # to roll back to (docs/operations.md, "Upgrading agents"; untested on Windows)
+    $data = Join-Path $Prefix 'data'
+    $action = New-ScheduledTaskAction -Execute $Java -WorkingDirectory $data `
+      -Argument "-Xmx256m -jar `"$(Join-Path $Prefix 'lib\nightshift-agent.jar')`" launch --data `"$data`" -- run --config `"$properties`""
     $trigger = New-ScheduledTaskTrigger -AtLogOn -User "$env:USERDOMAIN\$env:USERNAME"
     $settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -AllowStartIfOnBatteries `
       -DontStopIfGoingOnBatteries -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) `

@@ -59,7 +59,13 @@ public final class Launcher {
    * (so {@code -Xmx256m} given to the launcher applies to the agent too).
    */
   public static Starter javaStarter() {
-    String java = Path.of(System.getProperty("java.home"), "bin", isWindows() ? "java.exe" : "java").toString();
+    // Windows: javaw, as the scheduled task starts the launcher (no console window on the owner's desktop)
+    Path bin = Path.of(System.getProperty("java.home"), "bin");
+    String java =
+        (isWindows()
+                ? Files.isRegularFile(bin.resolve("javaw.exe")) ? bin.resolve("javaw.exe") : bin.resolve("java.exe")
+                : bin.resolve("java"))
+            .toString();
     List<String> options = jvmOptions(ProcessHandle.current().info().arguments().orElse(new String[0]));
     return (jar, args, env) -> {
       List<String> command = new ArrayList<>();
