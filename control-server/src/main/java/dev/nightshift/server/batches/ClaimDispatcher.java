@@ -242,6 +242,7 @@ public class ClaimDispatcher implements SmartLifecycle {
    * batch and 5,000 parked agents costs one request, not 5,000), then hands those to the engine as one group.
    */
   private void dispatch() {
+    long readAt = System.nanoTime();
     List<BatchEngine.Candidate> candidates = engine.candidates();
     if (candidates.isEmpty()) {
       return;
@@ -275,7 +276,9 @@ public class ClaimDispatcher implements SmartLifecycle {
         engine.runAll(
             chosen.stream()
                 .map(w -> new BatchEngine.Request(w.workerId, w.labels, w.max, null, null, w.data))
-                .toList());
+                .toList(),
+            candidates,
+            readAt);
     for (int i = 0; i < chosen.size(); i++) {
       Waiter w = chosen.get(i);
       List<Lease> granted = outcomes.get(i).leases();

@@ -163,10 +163,12 @@ public class JobService {
               jdbc.sql("UPDATE job SET item_count = ?, batch_count = ?, pending_count = ? WHERE id = ?")
                   .params(writer.items(), writer.batches(), writer.batches(), id)
                   .update();
+              // In the transaction: the other server instances' signal is its last statement (no commit of its
+              // own on the way to the lease), and parked claims here are woken once it has committed.
+              events.publishEvent(new WorkAvailable("job " + id + " submitted"));
               return id;
             });
     log.info("job {} '{}' submitted by {}", jobId, dev.nightshift.server.system.Text.printable(spec.name()), user);
-    events.publishEvent(new WorkAvailable("job " + jobId + " submitted"));
     return jobId;
   }
 
@@ -240,8 +242,8 @@ public class JobService {
                   .query(Boolean.class)
                   .single();
           setState(jobId, started ? JobState.RUNNING : JobState.QUEUED, false);
+          events.publishEvent(new WorkAvailable("job " + jobId + " resumed")); // after the commit (see submit)
         });
-    events.publishEvent(new WorkAvailable("job " + jobId + " resumed"));
   }
 
   /** Puts DEAD batches back to PENDING; a FAILED job runs again. */
