@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  * The agent's slots: how many batches may run at once, the leases running on them (by lease token) and the threads
  * they run on. A batch takes a slot when its lease starts; its thread is free when the batch ends, but for claims the
  * slot stays taken until the server has its report: a finished result waits in the {@link ReportOutbox} (it enters
- * the outbox before it leaves here), and the server counts its lease as held until the report arrives.
+ * the outbox as it leaves here, {@link #finished}), and the server counts its lease as held until the report arrives.
  *
  * <p>A claim asks for the slots it {@link #reserve reserved}; reserved slots are not handed to a second claim until
  * given back. A claim may count the slots of the reports it carries itself (the server records a claim's reports
@@ -45,7 +45,7 @@ final class Slots {
 
   /**
    * @param reporting the lease tokens of the finished results waiting for the server's final answer (the outbox's);
-   *     a result must enter it before its batch {@link #ended} here
+   *     a result enters it in {@link #finished}
    */
   Slots(int size, Supplier<Collection<String>> reporting) {
     this.size = size;
@@ -80,13 +80,15 @@ final class Slots {
    * batches to ask for; give them back with {@link #unreserve} once the claim's leases started.
    */
   synchronized int reserve(ReportOutbox.Batch carried) {
-    // Running first, then waiting: a batch's result enters the outbox before it leaves the running ones, so a lease
-    // that moves between the two reads is seen in the second (starting needs this lock, so none starts meanwhile).
+    // Under this lock no lease starts, and none moves from running to waiting (finished); one whose result is
+    // answered meanwhile only frees a slot early.
     Set<String> taken = new HashSet<>(held.keySet());
-    taken.addAll(reporting.get());
+    Collection<String> waiting = reporting.get();
+    taken.addAll(waiting);
     int own = 0;
     for (ReportOutbox.Entry e : carried.entries()) {
-      if (taken.contains(e.ref.leaseToken())) {
+      String token = e.ref.leaseToken();
+      if (waiting.contains(token) && !held.containsKey(token)) { // never a slot a batch still runs on
         own++;
       }
     }
@@ -123,12 +125,23 @@ final class Slots {
     }
   }
 
-  /**
-   * The batch of this lease ended: its thread is free, and so is its slot unless its result waits in the outbox
-   * (added there first).
-   */
+  /** The batch of this lease ended without a result to report (cancelled, stopped for shutdown): its slot is free. */
   void ended(String leaseToken) {
     held.remove(leaseToken);
+  }
+
+  /**
+   * The batch of this lease ended with a result: {@code intoOutbox} hands it to the outbox, and the lease leaves the
+   * running ones, in one step under this lock; so a claim never counts it twice or not at all, nor its slot as free
+   * to the claim carrying its report while the batch still runs there. Its thread is free; its slot stays taken
+   * until the server has the report.
+   */
+  synchronized void finished(String leaseToken, Runnable intoOutbox) {
+    try {
+      intoOutbox.run();
+    } finally {
+      held.remove(leaseToken);
+    }
   }
 
   boolean isHeld(String leaseToken) {

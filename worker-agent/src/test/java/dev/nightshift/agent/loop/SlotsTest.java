@@ -138,8 +138,7 @@ class SlotsTest {
     made.add(slots);
     slots.start(lease(1), blocked(new CountDownLatch(1)));
     slots.start(lease(2), blocked(new CountDownLatch(1)));
-    outbox.add(result(1, clock.instant()), null); // as BatchRunner does: into the outbox, then off its slot
-    slots.ended("token-1");
+    slots.finished("token-1", () -> outbox.add(result(1, clock.instant()), null));
 
     assertThat(slots.free()).as("heartbeats: no batch runs on it").isEqualTo(1);
     assertThat(slots.reserve()).as("a claim not carrying its report").isZero();
@@ -158,6 +157,25 @@ class SlotsTest {
     slots.unreserve(1);
 
     assertThat(slots.reserve()).as("answered for good: free to any claim").isEqualTo(1);
+  }
+
+  @Test
+  void aClaimCarryingAReportGetsNoSlotItsBatchStillRunsOn() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+    ReportOutbox outbox = new ReportOutbox(new Spool(data.resolve("spool")), clock,
+        () -> new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), BackoffTest.highest()), 1 << 20);
+    Slots slots = new Slots(2, outbox::tokens);
+    made.add(slots);
+    slots.start(lease(1), blocked(new CountDownLatch(1)));
+    slots.start(lease(2), blocked(new CountDownLatch(1)));
+    outbox.add(result(1, clock.instant()), null); // not through finished(): batch 1 still runs on its slot
+
+    assertThat(slots.reserve(outbox.takeDue())).as("a lease started on it now would find no slot").isZero();
+
+    slots.finished("token-2", () -> outbox.add(result(2, clock.instant()), null));
+    assertThat(slots.running()).isEqualTo(1);
+    assertThat(slots.refs()).containsExactly(new LeaseRef(1, "token-1"));
+    assertThat(slots.reserve(outbox.takeDue())).as("batch 2 left its slot").isEqualTo(1);
   }
 
   private static SpooledReport result(long batchId, Instant at) {
