@@ -37,7 +37,8 @@ import java.util.stream.Collectors;
  * and the server has not ordered a drain; run each on its own thread and spool its result into the
  * {@link ReportOutbox}, whose due results ride on the next claim (one round trip reports what ended and claims the
  * next batches). A batch's slot thread, once the result is in the outbox, claims at once itself (no wait) for the
- * free slots no other claim reserved, carrying the due reports; the loop thread keeps the long-poll claim for when
+ * slots free to it, carrying the due reports (a slot is free again only once the server has its batch's report, or
+ * in a claim that carries that report: {@link Slots#reserve}); the loop thread keeps the long-poll claim for when
  * nothing is there. When the slot thread may not claim, a result that ends while the loop is parked in a long-poll
  * claim goes out at once in a report-only claim from the finishing thread. A separate heartbeat renews every held lease and carries the server's
  * instructions. Each {@link #tick()} returns what it did; the loop never dies.
@@ -113,13 +114,12 @@ public final class AgentLoop {
     this.random = random;
     this.errorBackoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
     this.outbox = new ReportOutbox(parts.spool(), clock, this::newReportBackoff, Defaults.CLAIM_REPORT_BYTES);
-    this.slots = new Slots(config.slots());
+    this.slots = new Slots(config.slots(), outbox::tokens);
     this.instructions = new Instructions(new Following());
     this.suspensions = new Suspensions(slots, config.vacateAfter());
     this.batches = new BatchRunner(parts.runner(), slots, parts.spool(), outbox, clock, new AfterBatch());
     this.sender = new ReportSender(protocol, enrollment, outbox, instructions, this::release, stopping::get);
     this.heartbeats = new Heartbeats(protocol, enrollment, instructions, config, new Described());
-    this.sender.holdSlotsWhileSending(slots::reserveUpTo, slots::unreserve);
   }
 
   // ---------------------------------------------------------------- startup
@@ -162,22 +162,12 @@ public final class AgentLoop {
       sender.sendSeparately(id);
       IdleVerdict verdict = checkIdle(false);
       TickOutcome notClaiming = null;
-      int free = 0;
       if (instructions.isDraining() || updatingTo != null) {
         notClaiming = TickOutcome.DRAINING;
       } else if (!verdict.run()) {
         notClaiming = TickOutcome.IDLE_VETO;
-      } else {
-        free = slots.reserve();
-        if (free <= 0) {
-          notClaiming = TickOutcome.BUSY;
-        }
       }
-      try {
-        return claim(free, notClaiming);
-      } finally {
-        slots.unreserve(free);
-      }
+      return claim(notClaiming);
     } catch (ProtocolException e) {
       if (e.isUnauthorized()) {
         enrollment.refused(id);
@@ -195,19 +185,37 @@ public final class AgentLoop {
     }
   }
 
-  /** The claim of a tick, for the {@code free} slots it reserved: carries the due reports, starts the leases. */
-  private TickOutcome claim(int free, TickOutcome notClaiming) {
+  /**
+   * The claim of a tick: takes the due reports, then reserves the slots free for a claim carrying them (none when
+   * {@code notClaiming} says why not); carries the reports, starts the leases, gives the reservation back.
+   */
+  private TickOutcome claim(TickOutcome notClaiming) {
     ReportOutbox.Batch reports;
     long wait;
+    int free = 0;
     synchronized (claimState) {
       reports = stopping.get() ? ReportOutbox.Batch.EMPTY : outbox.takeDue();
+      if (notClaiming == null) {
+        free = slots.reserve(reports);
+        if (free <= 0) {
+          notClaiming = TickOutcome.BUSY;
+        }
+      }
       if (notClaiming != null && reports.isEmpty()) {
-        return rest(notClaiming, config.idleRecheck());
+        return rest(notClaiming, config.idleRecheck()); // reserved none
       }
       // A claim carrying reports is answered at once; only one without may be parked by the server.
       wait = notClaiming != null || !reports.isEmpty() ? 0 : claimWait().toMillis();
       parked = wait > 0;
     }
+    try {
+      return claim(reports, free, wait, notClaiming);
+    } finally {
+      slots.unreserve(free); // after the leases started and the answers to the reports were applied
+    }
+  }
+
+  private TickOutcome claim(ReportOutbox.Batch reports, int free, long wait, TickOutcome notClaiming) {
     Instant asked = clock.instant();
     ClaimResponse response;
     try {
@@ -445,10 +453,10 @@ public final class AgentLoop {
   /**
    * A batch has just ended on this slot thread and its result is in the outbox: unless the agent stops, the server
    * drains or the idle verdict (one at most {@link #SLOT_CLAIM_VERDICT_AGE} old) says not now, this thread claims at
-   * once for the free slots no other claim has reserved (its own among them), carrying the due reports, without
-   * waiting, and starts what it gets; the loop thread keeps the long poll for when nothing is there. A claim that gets
-   * fewer leases than it asked for, or fails, wakes the loop (which re-parks, or backs off). Returns false when it did
-   * not claim; the caller then reports the old way.
+   * once, carrying the due reports, for the slots free to such a claim (its own among them: {@link Slots#reserve}),
+   * without waiting, and starts what it gets; the loop thread keeps the long poll for when nothing is there. A claim
+   * that gets fewer leases than it asked for, or fails, wakes the loop (which re-parks, or backs off). Returns false
+   * when it did not claim (no slot free to it: its reports are put back); the caller then reports the old way.
    */
   private boolean claimFromSlot() {
     if (!config.slotClaims() || stopping.get() || instructions.isDraining() || updatingTo != null
@@ -459,12 +467,13 @@ public final class AgentLoop {
     if (id == null || !idleCheck.recent(SLOT_CLAIM_VERDICT_AGE, this::applyVerdict).run()) {
       return false;
     }
-    int free = slots.reserve();
+    ReportOutbox.Batch reports = outbox.takeDue();
+    int free = slots.reserve(reports);
     try {
       if (free <= 0) {
+        outbox.putBack(reports);
         return false;
       }
-      ReportOutbox.Batch reports = outbox.takeDue();
       ClaimResponse response;
       try {
         response = protocol.claim(new ClaimRequest(free, 0, reports.completedOrNull(), reports.failedOrNull()));

@@ -26,8 +26,9 @@ import java.util.stream.Collectors;
 
 /**
  * Runs one leased batch on a slot: prepares its run (checkout and workspace, by the {@link ScriptRunner}), runs it,
- * spools its result and hands it to the {@link ReportOutbox} before the slot is freed, so every heartbeat keeps naming
- * the lease until the server answers. A cancelled or shut-down batch's result is dropped, never reported.
+ * spools its result and hands it to the {@link ReportOutbox} as the lease leaves the running ones
+ * ({@link Slots#finished}), so every heartbeat keeps naming the lease, and its slot stays taken, until the server
+ * answers. A cancelled or shut-down batch's result is dropped, never reported.
  */
 final class BatchRunner {
   private static final Logger LOG = Logger.getLogger(BatchRunner.class.getName());
@@ -140,8 +141,10 @@ final class BatchRunner {
         LOG.severe(h.describe() + ": cannot spool the result (" + e.getMessage() + "); keeping it in memory only");
       }
       deleteQuietly(r.outputFile());
-      outbox.add(report, spoolFile); // before it leaves its slot: every heartbeat keeps naming the lease
-      slots.ended(h.ref.leaseToken());
+      Path spooled = spoolFile;
+      // into the outbox as it leaves the running ones: every heartbeat keeps naming the lease, and its slot stays
+      // taken until the server has the report
+      slots.finished(h.ref.leaseToken(), () -> outbox.add(report, spooled));
       if (h.cancelReason != null) {
         outbox.drop(h.ref, h.cancelReason);
         then.wake();

@@ -5,7 +5,7 @@ import dev.nightshift.protocol.LeaseRef;
 
 /**
  * A lease whose batch runs on a slot of this agent. Once its result is spooled it moves to the {@link ReportOutbox}
- * (added there before it leaves here, so every heartbeat names it and its lease stays renewed until answered).
+ * (in one step, {@link Slots#finished}: every heartbeat names it and its lease stays renewed until answered).
  */
 final class HeldLease {
   final LeaseRef ref;

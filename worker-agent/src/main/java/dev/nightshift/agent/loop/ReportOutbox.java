@@ -65,11 +65,6 @@ final class ReportOutbox {
       return entries.isEmpty();
     }
 
-    /** How many reports the batch carries. */
-    int size() {
-      return entries.size();
-    }
-
     /** The completions for the claim, null when none (so an older server sees the claim it knows). */
     List<CompleteRequest> completedOrNull() {
       return completed.isEmpty() ? null : completed;
@@ -168,6 +163,11 @@ final class ReportOutbox {
       }
     }
     return taken.isEmpty() ? Batch.EMPTY : new Batch(taken, completed, failed);
+  }
+
+  /** Puts back reports taken for a claim that is not made after all: due again at once, no back-off. */
+  synchronized void putBack(Batch batch) {
+    batch.entries().forEach(e -> e.inFlight = false);
   }
 
   /**
@@ -337,6 +337,14 @@ final class ReportOutbox {
         .filter(e -> !e.inFlight && !e.notBefore.equals(Instant.MIN))
         .map(e -> e.notBefore)
         .min(Instant::compareTo);
+  }
+
+  /**
+   * The lease tokens of every result waiting here, in flight or not: the server counts their leases as held, so
+   * their slots are not free for a claim that does not carry them ({@link Slots#reserve}).
+   */
+  synchronized List<String> tokens() {
+    return List.copyOf(entries.keySet());
   }
 
   synchronized List<LeaseRef> refs() {

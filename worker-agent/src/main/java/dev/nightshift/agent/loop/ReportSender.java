@@ -48,19 +48,10 @@ final class ReportSender {
     this.stopping = stopping;
   }
 
-  private java.util.function.IntUnaryOperator holdSlots = n -> 0;
-  private java.util.function.IntConsumer releaseSlots = n -> {};
-
   /**
-   * While a report-only claim is on its way, the slots of the batches it reports stay reserved: the server counts
-   * those leases as held until the reports arrive, so another claim must not ask for their slots meanwhile.
+   * Sends every due report in a claim asking for no batch and waiting for none, then the separate ones. Their slots
+   * stay taken while they are on their way: the outbox keeps them until answered ({@link Slots#reserve}).
    */
-  void holdSlotsWhileSending(java.util.function.IntUnaryOperator hold, java.util.function.IntConsumer release) {
-    this.holdSlots = hold;
-    this.releaseSlots = release;
-  }
-
-  /** Sends every due report in a claim asking for no batch and waiting for none, then the separate ones. */
   void sendReportsOnly() {
     Identity id = enrollment.current().orElse(null);
     if (id == null) {
@@ -70,7 +61,6 @@ final class ReportSender {
     if (reports.isEmpty()) {
       return;
     }
-    int held = holdSlots.applyAsInt(reports.size());
     try {
       ClaimResponse r = protocol.claim(new ClaimRequest(0, 0, reports.completedOrNull(), reports.failedOrNull()));
       outbox.answered(reports, r == null ? null : r.reports());
@@ -90,8 +80,6 @@ final class ReportSender {
     } catch (Throwable t) {
       outbox.failed(reports, t);
       LOG.log(Level.WARNING, "report-only claim failed unexpectedly; the results stay spooled and are retried", t);
-    } finally {
-      releaseSlots.accept(held);
     }
     sendSeparately(id);
   }

@@ -6,32 +6,50 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
  * The agent's slots: how many batches may run at once, the leases running on them (by lease token) and the threads
- * they run on. A slot is taken when a lease starts and freed when its batch ends.
+ * they run on. A batch takes a slot when its lease starts; its thread is free when the batch ends, but for claims the
+ * slot stays taken until the server has its report: a finished result waits in the {@link ReportOutbox} (it enters
+ * the outbox as it leaves here, {@link #finished}), and the server counts its lease as held until the report arrives.
  *
  * <p>A claim asks for the slots it {@link #reserve reserved}; reserved slots are not handed to a second claim until
- * given back. The loop thread and the slot threads whose batches just ended claim at the same time, so each claims
- * only the slots it reserved and starts at most that many leases: together they never hold more leases than slots.
- * Reservations do not change what {@link #free()} reports (heartbeats send it).
+ * given back. A claim may count the slots of the reports it carries itself (the server records a claim's reports
+ * before it leases), never those of reports another claim carries, that wait for a retry, or that go out separately.
+ * So however the loop thread's, the slot threads' and the report-only claims interleave, the server never counts more
+ * leases for this agent than it has slots. Reservations do not change what {@link #free()} reports (heartbeats send
+ * it: slots no batch runs on).
  */
 final class Slots {
   private final int size;
   private final Map<String, HeldLease> held = new ConcurrentHashMap<>();
   private final ExecutorService threads;
+  private final Supplier<Collection<String>> reporting;
   private int reserved; // guarded by this
 
+  /** Slots without an outbox (every ended batch frees its slot at once): for tests of the slots alone. */
   Slots(int size) {
+    this(size, List::of);
+  }
+
+  /**
+   * @param reporting the lease tokens of the finished results waiting for the server's final answer (the outbox's);
+   *     a result enters it in {@link #finished}
+   */
+  Slots(int size, Supplier<Collection<String>> reporting) {
     this.size = size;
+    this.reporting = reporting;
     this.threads = Executors.newCachedThreadPool(DaemonThreads.named("nightshift-slot"));
   }
 
@@ -50,21 +68,33 @@ final class Slots {
     return Math.max(0, size - held.size());
   }
 
-  /** Reserves every free slot no other claim has reserved; returns how many, the number of batches to ask for. */
-  synchronized int reserve() {
-    int n = Math.max(0, size - held.size() - reserved);
-    reserved += n;
-    return n;
+  /** Reserves every slot free for a claim that carries no report; returns how many, the number to ask for. */
+  int reserve() {
+    return reserve(ReportOutbox.Batch.EMPTY);
   }
 
   /**
-   * Reserves up to {@code n} free slots no other claim has reserved: those of batches whose reports are on their way
-   * in a report-only claim, which the server still counts as held until the reports arrive.
+   * Reserves every slot free for a claim carrying {@code carried} (taken from the outbox for this claim, so no other
+   * claim carries them): the slots neither running a batch nor waiting for a report, nor reserved by another claim,
+   * plus those of the reports it carries, which the server frees before it leases. Returns how many, the number of
+   * batches to ask for; give them back with {@link #unreserve} once the claim's leases started.
    */
-  synchronized int reserveUpTo(int n) {
-    int k = Math.max(0, Math.min(n, size - held.size() - reserved));
-    reserved += k;
-    return k;
+  synchronized int reserve(ReportOutbox.Batch carried) {
+    // Under this lock no lease starts, and none moves from running to waiting (finished); one whose result is
+    // answered meanwhile only frees a slot early.
+    Set<String> taken = new HashSet<>(held.keySet());
+    Collection<String> waiting = reporting.get();
+    taken.addAll(waiting);
+    int own = 0;
+    for (ReportOutbox.Entry e : carried.entries()) {
+      String token = e.ref.leaseToken();
+      if (waiting.contains(token) && !held.containsKey(token)) { // never a slot a batch still runs on
+        own++;
+      }
+    }
+    int n = Math.max(0, size - taken.size() - reserved + own);
+    reserved += n;
+    return n;
   }
 
   /** Gives back a reservation once its claim's leases have started (or none came). */
@@ -95,9 +125,23 @@ final class Slots {
     }
   }
 
-  /** The batch of this lease ended: its slot is free. */
+  /** The batch of this lease ended without a result to report (cancelled, stopped for shutdown): its slot is free. */
   void ended(String leaseToken) {
     held.remove(leaseToken);
+  }
+
+  /**
+   * The batch of this lease ended with a result: {@code intoOutbox} hands it to the outbox, and the lease leaves the
+   * running ones, in one step under this lock; so a claim never counts it twice or not at all, nor its slot as free
+   * to the claim carrying its report while the batch still runs there. Its thread is free; its slot stays taken
+   * until the server has the report.
+   */
+  synchronized void finished(String leaseToken, Runnable intoOutbox) {
+    try {
+      intoOutbox.run();
+    } finally {
+      held.remove(leaseToken);
+    }
   }
 
   boolean isHeld(String leaseToken) {

@@ -173,9 +173,10 @@ class AgentLoopTest {
     assertThat(server.reportAttempts()).isEqualTo(1);
     assertThat(loop.nextReportRetry()).contains(clock.instant().plusSeconds(1));
 
-    // first retry after the first back-off (1 s ceiling): not before; claims meanwhile carry no report
-    assertThat(loop.tick()).isEqualTo(TickOutcome.NO_WORK);
-    assertThat(server.claims().get(2).reportCount()).isZero();
+    // first retry after the first back-off (1 s ceiling): not before; meanwhile no claim, as the server still counts
+    // the lease on the only slot
+    assertThat(loop.tick()).isEqualTo(TickOutcome.BUSY);
+    assertThat(server.claims()).hasSize(2);
     assertThat(server.reportAttempts()).isEqualTo(1);
     assertThat(spooled()).hasSize(1);
     assertThat(loop.heartbeatRequest().leases()).containsExactly(new LeaseRef(1, "token-1"));
@@ -318,6 +319,61 @@ class AgentLoopTest {
     server.add(Leases.items(2, "true", 10)); // answers the parked claim
     assertThat(parkedTick.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(TickOutcome.CLAIMED);
     assertThat(server.claims().get(1).freeSlots()).isEqualTo(1);
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+  }
+
+  /**
+   * The server counts a lease as held until it has its report. A result that ends while the loop is parked goes out
+   * in a report-only claim from its slot thread; while that claim is on its way, and once it failed and the result
+   * waits for its retry, the loop's claims must not ask for the result's slot; only a claim carrying the report may
+   * (the server records a claim's reports before it leases). The report-only claim is held on its way by a latch.
+   */
+  @Test
+  void aSlotStaysTakenUntilTheServerHasItsReportWhileAReportOnlyClaimIsOnItsWayOrWaitsForItsRetry()
+      throws Exception {
+    AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
+        Duration.ofSeconds(30));
+    server.parkClaims(true);
+    Path gate = data.resolve("gate");
+    server.add(Leases.items(1, "while [ ! -e '" + gate + "' ]; do sleep 0.02; done; echo one", 10));
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    java.util.concurrent.CompletableFuture<TickOutcome> parkedTick =
+        java.util.concurrent.CompletableFuture.supplyAsync(loop::tick); // asks for the other slot, parked
+    await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+    java.util.concurrent.CountDownLatch onItsWay = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch arrive = new java.util.concurrent.CountDownLatch(1);
+    server.beforeClaim(c -> {
+      if (c.freeSlots() == 0 && c.reportCount() > 0 && onItsWay.getCount() > 0) {
+        onItsWay.countDown();
+        try {
+          arrive.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+
+    Files.createFile(gate); // batch 1 ends while the loop is parked
+    assertThat(onItsWay.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("report-only claim sent").isTrue();
+    server.add(Leases.items(2, "sleep 300", 600)); // answers the parked claim: batch 2 runs
+    assertThat(parkedTick.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(TickOutcome.CLAIMED);
+    server.add(Leases.items(3, "sleep 300", 600));
+
+    assertThat(loop.tick()).as("batch 1's report is on its way").isEqualTo(TickOutcome.BUSY);
+
+    server.failReports(new ProtocolException(503, "down"));
+    arrive.countDown();
+    await().atMost(WAIT).until(() -> server.reportAttempts() == 1 && loop.nextReportRetry().isPresent());
+    assertThat(loop.tick()).as("batch 1's report waits for its retry").isEqualTo(TickOutcome.BUSY);
+    assertThat(server.claims()).hasSize(3); // the loop's two, the report-only one
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
+
+    clock.advance(Duration.ofSeconds(1)); // the retry falls due: the claim carrying it may ask for its slot
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
+    ClaimRequest carrying = server.claims().get(3);
+    assertThat(carrying.freeSlots()).isEqualTo(1);
+    assertThat(carrying.completed()).singleElement().satisfies(c -> assertThat(c.batchId()).isEqualTo(1));
+    assertThat(loop.heldLeases()).extracting(LeaseRef::batchId).containsExactly(2L, 3L);
     assertThat(server.maxOutstanding()).isLessThanOrEqualTo(2);
   }
 

@@ -75,6 +75,19 @@ class ReportOutboxTest {
   }
 
   @Test
+  void resultsPutBackAreDueAgainAtOnceAndEveryWaitingResultNamesItsLeaseInFlightOrNot() throws Exception {
+    ReportOutbox box = withSpooled(outbox(1 << 20), complete(1, "a"), fail(2));
+    ReportOutbox.Batch batch = box.takeDue();
+    assertThat(box.tokens()).as("in flight, still waiting for answers").containsExactly("token-1", "token-2");
+
+    box.putBack(batch); // the claim was not made after all
+
+    assertThat(box.nextRetry()).as("no back-off").isEmpty();
+    assertThat(box.takeDue().entries()).extracting(e -> e.ref.batchId()).containsExactly(1L, 2L);
+    assertThat(spool().list()).hasSize(2);
+  }
+
+  @Test
   void aClaimCarriesResultsUpToTheByteBudgetButAlwaysAtLeastOne() throws Exception {
     ReportOutbox box = withSpooled(outbox(2_000), complete(1, "x".repeat(5_000)), complete(2, "y"), complete(3, "z"));
 

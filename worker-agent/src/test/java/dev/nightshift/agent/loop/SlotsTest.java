@@ -8,10 +8,16 @@ import static org.awaitility.Awaitility.await;
 import dev.nightshift.agent.runner.RunnerConfig;
 import dev.nightshift.agent.runner.ScriptRunner;
 import dev.nightshift.agent.runner.WorkDirWorkspace;
+import dev.nightshift.agent.spool.Spool;
+import dev.nightshift.agent.spool.SpooledReport;
 import dev.nightshift.agent.testing.Leases;
 import dev.nightshift.agent.testing.MutableClock;
 import dev.nightshift.protocol.AttemptOutcome;
+import dev.nightshift.protocol.CompleteRequest;
 import dev.nightshift.protocol.LeaseRef;
+import dev.nightshift.protocol.ProtocolException;
+import dev.nightshift.protocol.ReportAnswer;
+import dev.nightshift.protocol.ReportStatus;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -117,6 +123,63 @@ class SlotsTest {
     slots.unreserve(2);
     assertThat(slots.reserved()).isZero();
     assertThat(slots.reserve()).isEqualTo(3);
+  }
+
+  /**
+   * The server counts a lease as held until it has its report, and records a claim's reports before it leases: a
+   * finished batch's slot is free only to the claim carrying its report, until the server answered it for good.
+   */
+  @Test
+  void aFinishedBatchKeepsItsSlotUntilItsReportIsAnsweredExceptForTheClaimCarryingIt() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+    ReportOutbox outbox = new ReportOutbox(new Spool(data.resolve("spool")), clock,
+        () -> new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), BackoffTest.highest()), 1 << 20);
+    Slots slots = new Slots(2, outbox::tokens);
+    made.add(slots);
+    slots.start(lease(1), blocked(new CountDownLatch(1)));
+    slots.start(lease(2), blocked(new CountDownLatch(1)));
+    slots.finished("token-1", () -> outbox.add(result(1, clock.instant()), null));
+
+    assertThat(slots.free()).as("heartbeats: no batch runs on it").isEqualTo(1);
+    assertThat(slots.reserve()).as("a claim not carrying its report").isZero();
+    ReportOutbox.Batch carried = outbox.takeDue();
+    assertThat(slots.reserve(outbox.takeDue())).as("another claim, while the report is on its way").isZero();
+    assertThat(slots.reserve(carried)).as("the claim carrying it").isEqualTo(1);
+    assertThat(slots.reserve()).isZero();
+
+    outbox.failed(carried, new ProtocolException(503, "down")); // the claim failed: nothing was recorded
+    slots.unreserve(1);
+    assertThat(slots.reserve()).as("while the report waits for its retry").isZero();
+    clock.advance(Duration.ofSeconds(1));
+    ReportOutbox.Batch retried = outbox.takeDue();
+    assertThat(slots.reserve(retried)).isEqualTo(1);
+    outbox.answered(retried, List.of(new ReportAnswer(1, "token-1", ReportStatus.ACCEPTED, null)));
+    slots.unreserve(1);
+
+    assertThat(slots.reserve()).as("answered for good: free to any claim").isEqualTo(1);
+  }
+
+  @Test
+  void aClaimCarryingAReportGetsNoSlotItsBatchStillRunsOn() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
+    ReportOutbox outbox = new ReportOutbox(new Spool(data.resolve("spool")), clock,
+        () -> new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), BackoffTest.highest()), 1 << 20);
+    Slots slots = new Slots(2, outbox::tokens);
+    made.add(slots);
+    slots.start(lease(1), blocked(new CountDownLatch(1)));
+    slots.start(lease(2), blocked(new CountDownLatch(1)));
+    outbox.add(result(1, clock.instant()), null); // not through finished(): batch 1 still runs on its slot
+
+    assertThat(slots.reserve(outbox.takeDue())).as("a lease started on it now would find no slot").isZero();
+
+    slots.finished("token-2", () -> outbox.add(result(2, clock.instant()), null));
+    assertThat(slots.running()).isEqualTo(1);
+    assertThat(slots.refs()).containsExactly(new LeaseRef(1, "token-1"));
+    assertThat(slots.reserve(outbox.takeDue())).as("batch 2 left its slot").isEqualTo(1);
+  }
+
+  private static SpooledReport result(long batchId, Instant at) {
+    return SpooledReport.of(1, new CompleteRequest(batchId, "token-" + batchId, null, null, 0, at, at, "out", ""));
   }
 
   @Test

@@ -57,6 +57,7 @@ public final class FakeAgentServer implements AgentProtocol {
   private RuntimeException claimError;
   private Supplier<String> token = () -> null;
   private Consumer<Object> beforeReport = r -> {};
+  private volatile Consumer<ClaimRequest> beforeClaim = r -> {};
   private CodeRelease release;
   private dev.nightshift.protocol.AgentOffer agentOffer;
 
@@ -137,6 +138,14 @@ public final class FakeAgentServer implements AgentProtocol {
     beforeReport = hook;
   }
 
+  /**
+   * Runs on the calling thread as each claim arrives, before the server looks at it and without holding it: a test
+   * can hold one claim on its way (e.g. on a latch) while others go through.
+   */
+  public void beforeClaim(Consumer<ClaimRequest> hook) {
+    beforeClaim = hook;
+  }
+
   public synchronized int reportAttempts() {
     return reportAttempts;
   }
@@ -181,7 +190,12 @@ public final class FakeAgentServer implements AgentProtocol {
   }
 
   @Override
-  public synchronized ClaimResponse claim(ClaimRequest request) {
+  public ClaimResponse claim(ClaimRequest request) {
+    beforeClaim.accept(request);
+    return claimArrived(request);
+  }
+
+  private synchronized ClaimResponse claimArrived(ClaimRequest request) {
     authenticate();
     claims.add(request);
     if (claimError != null) {
