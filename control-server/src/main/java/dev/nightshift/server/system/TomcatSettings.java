@@ -29,6 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
  *   <li>a request's character buffer (for {@code getReader()}) of {@value #READER_CHARS} chars instead of 8 K chars
  *       (16 KB; {@link CompactAdapter}): Tomcat allocates it with every processor although only a reader uses it
  *       (our bodies are read as bytes), and refills or grows it as a reader needs;
+ *   <li>trailer fields of chunked requests of at most {@value #MAX_TRAILER_SIZE} bytes instead of 8 KB: Tomcat
+ *       allocates that buffer with every processor; no client of ours sends trailers (Tomcat drops those it is not
+ *       told to allow anyway), and a request whose trailers are larger is refused with 400;
  *   <li>every processor is kept for reuse ({@code processorCache} -1 instead of 200): with thousands of claims
  *       parked and answered every 30 s, Tomcat otherwise builds a new processor (some 60 KB) for most requests and
  *       drops it later, which is what the collector spent its time copying.
@@ -53,6 +56,7 @@ class TomcatSettings implements WebServerFactoryCustomizer<TomcatServletWebServe
           connector.setProperty("socket.appWriteBufSize", "4096");
           connector.setProperty("maxHttpResponseHeaderSize", "4096");
           connector.setProperty("processorCache", "-1");
+          connector.setProperty("maxTrailerSize", String.valueOf(MAX_TRAILER_SIZE));
           if (connector.getProtocolHandler() instanceof CompactHttp11NioProtocol compact) {
             compact.connector = connector;
           }
@@ -62,6 +66,7 @@ class TomcatSettings implements WebServerFactoryCustomizer<TomcatServletWebServe
   static final int RESPONSE_BUFFER = 2048;
 
   static final int READER_CHARS = 256;
+  static final int MAX_TRAILER_SIZE = 256;
 
   /**
    * Tomcat's NIO HTTP/1.1 protocol with a smaller response body buffer and the {@link CompactAdapter} (public:

@@ -106,9 +106,64 @@ class TomcatSettingsTest {
         assertThat(answer.statusCode()).as(path).isEqualTo(200);
         assertThat(answer.body()).as(path).isEqualTo(BODY);
       }
+      assertThat(chunked(server.getPort(), "X-Trailer: 1\r\n")).startsWith("HTTP/1.1 200").endsWith(BODY);
+      assertThat(chunked(server.getPort(), "X-Trailer: " + "t".repeat(TomcatSettings.MAX_TRAILER_SIZE) + "\r\n"))
+          .startsWith("HTTP/1.1 400");
     } finally {
       server.stop();
     }
+  }
+
+  /** BODY posted to /stream in chunks of 1,000 bytes with the given trailer fields; the raw answer. */
+  private static String chunked(int port, String trailers) throws IOException {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      java.io.OutputStream out = socket.getOutputStream();
+      out.write(
+          ("POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+                  + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      byte[] body = BODY.getBytes(StandardCharsets.UTF_8);
+      for (int i = 0; i < body.length; i += 1000) {
+        int n = Math.min(1000, body.length - i);
+        out.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body, i, n);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+      }
+      out.write(("0\r\n" + trailers + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      return answer.startsWith("HTTP/1.1 200") ? dechunk(answer) : answer;
+    }
+  }
+
+  /** The status line and the body of a raw answer, its chunked body joined. */
+  private static String dechunk(String answer) {
+    int start = answer.indexOf("\r\n\r\n") + 4;
+    if (!answer.substring(0, start).toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
+      return answer.substring(0, answer.indexOf("\r\n")) + answer.substring(start);
+    }
+    StringBuilder body = new StringBuilder(answer.substring(0, answer.indexOf("\r\n")));
+    byte[] bytes = answer.substring(start).getBytes(StandardCharsets.UTF_8);
+    int i = 0;
+    while (true) {
+      int eol = indexOf(bytes, i);
+      int size = Integer.parseInt(new String(bytes, i, eol - i, StandardCharsets.US_ASCII).trim(), 16);
+      if (size == 0) {
+        return body.toString();
+      }
+      body.append(new String(bytes, eol + 2, size, StandardCharsets.UTF_8));
+      i = eol + 2 + size + 2;
+    }
+  }
+
+  private static int indexOf(byte[] bytes, int from) {
+    for (int i = from; i < bytes.length - 1; i++) {
+      if (bytes[i] == '\r' && bytes[i + 1] == '\n') {
+        return i;
+      }
+    }
+    throw new IllegalStateException("no line end");
   }
 
   /** Answers with the body it read, through the request's reader or its input stream. */
