@@ -112,6 +112,8 @@ class ScaleBenchmark {
       out.append(enrollStats.latencyTable("    "));
 
       // 2. Start storm: every agent's first heartbeat and its first claim, all at once.
+      java.nio.file.Files.deleteIfExists(Path.of("target", "ScaleBenchmark-progress.txt"));
+      progress("start storm");
       agents.forEach(a -> a.statsTo(stormStats));
       t0 = System.nanoTime();
       List<CompletableFuture<Void>> first = new ArrayList<>(count);
@@ -139,6 +141,7 @@ class ScaleBenchmark {
             HEARTBEAT_MILLIS,
             TimeUnit.MILLISECONDS);
       }
+      progress("steady state for " + seconds + " s");
       ProcessUsage steadyStart = ProcessUsage.of(server.pid());
       ProcessUsage clientStart = ProcessUsage.of(ProcessHandle.current().pid());
       Thread.sleep(seconds * 1000L);
@@ -154,6 +157,7 @@ class ScaleBenchmark {
       out.append(steadyStats.latencyTable("    "));
 
       // 4. A promotion answers every parked claim at once; every agent claims again.
+      progress("promotion");
       agents.forEach(a -> a.statsTo(promotionStats));
       String commit = code.commit("1.0.1", Map.of("README", "scale 2\n"));
       code.push("main");
@@ -219,6 +223,22 @@ class ScaleBenchmark {
       timer.shutdownNow();
       executor.shutdownNow();
       keepServerLog(dir, "ScaleBenchmark");
+    }
+  }
+
+  /**
+   * A line in target/ScaleBenchmark-progress.txt when a phase starts (the results come at the end), for whoever
+   * watches the server meanwhile (a heap histogram in the steady state, say).
+   */
+  private static void progress(String phase) {
+    try {
+      java.nio.file.Files.writeString(
+          Path.of("target", "ScaleBenchmark-progress.txt"),
+          String.format("%s %s%n", java.time.LocalTime.now().withNano(0), phase),
+          java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (java.io.IOException e) {
+      System.err.println("progress not written: " + e);
     }
   }
 
