@@ -120,11 +120,13 @@ public class ClaimDispatcher implements SmartLifecycle {
   }
 
   /**
-   * Spreads long-poll timeouts over the last fifth of the wait, so agents that all parked at once (after a restart
-   * or a promotion) do not all come back in the same instant.
+   * Spreads long-poll timeouts over the last half of the wait, so agents that all parked at once (after a restart
+   * or a promotion) do not all come back in the same instant, and each cycle spreads them further: 5,000 claims
+   * parked in one storm come back over 15 s (333/s with a 30 s wait), not over the last 6 s (833/s). An idle agent
+   * claims once per 22.5 s on average instead of once per 27 s.
    */
-  private static long jitter(long wait) {
-    return wait - java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 5 + 1);
+  static long jitter(long wait) {
+    return wait - java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 2 + 1);
   }
 
   private void park(Waiter waiter, long seen, long releaseSeen) {

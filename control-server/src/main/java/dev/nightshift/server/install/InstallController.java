@@ -55,20 +55,9 @@ class InstallController {
   @GetMapping("/install/" + JAR)
   ResponseEntity<StreamingResponseBody> jar() {
     AgentDownload.Served served = served();
-    StreamingResponseBody body =
-        out -> {
-          try (InputStream in = agent.open()) {
-            in.transferTo(out);
-          }
-        };
-    return ResponseEntity.ok()
-        .contentType(MediaType.parseMediaType("application/java-archive"))
-        .contentLength(served.size())
-        .eTag("\"" + served.sha256() + "\"")
+    return download("application/java-archive", JAR, served.sha256(), served.size())
         .header("Nightshift-Agent-Version", served.version())
-        .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + JAR + "\"")
-        .cacheControl(CacheControl.noCache())
-        .body(body);
+        .body(body(agent::open));
   }
 
   /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
@@ -80,9 +69,7 @@ class InstallController {
       })
   @GetMapping(value = "/install/" + JAR + ".sha256", produces = MediaType.TEXT_PLAIN_VALUE)
   ResponseEntity<String> sha256() {
-    return ResponseEntity.ok()
-        .cacheControl(CacheControl.noCache())
-        .body(served().sha256() + "  " + JAR + "\n");
+    return sumFile(served().sha256(), JAR);
   }
 
   @io.swagger.v3.oas.annotations.Operation(
@@ -97,19 +84,8 @@ class InstallController {
   @GetMapping("/install/" + AgentDownload.RUNTIME)
   ResponseEntity<StreamingResponseBody> runtime() {
     AgentDownload.ServedRuntime served = servedRuntime();
-    StreamingResponseBody body =
-        out -> {
-          try (InputStream in = agent.openRuntime()) {
-            in.transferTo(out);
-          }
-        };
-    return ResponseEntity.ok()
-        .contentType(MediaType.parseMediaType("application/gzip"))
-        .contentLength(served.size())
-        .eTag("\"" + served.sha256() + "\"")
-        .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + AgentDownload.RUNTIME + "\"")
-        .cacheControl(CacheControl.noCache())
-        .body(body);
+    return download("application/gzip", AgentDownload.RUNTIME, served.sha256(), served.size())
+        .body(body(agent::openRuntime));
   }
 
   /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
@@ -122,9 +98,36 @@ class InstallController {
       })
   @GetMapping(value = "/install/" + AgentDownload.RUNTIME + ".sha256", produces = MediaType.TEXT_PLAIN_VALUE)
   ResponseEntity<String> runtimeSha256() {
+    return sumFile(servedRuntime().sha256(), AgentDownload.RUNTIME);
+  }
+
+  /** The bytes to open for a download. */
+  private interface Opener {
+    InputStream open() throws IOException;
+  }
+
+  /** A served file's headers: its type, size, SHA-256 as the ETag, its name, revalidated at every use. */
+  private static ResponseEntity.BodyBuilder download(
+      String contentType, String fileName, String sha256, long size) {
     return ResponseEntity.ok()
-        .cacheControl(CacheControl.noCache())
-        .body(servedRuntime().sha256() + "  " + AgentDownload.RUNTIME + "\n");
+        .contentType(MediaType.parseMediaType(contentType))
+        .contentLength(size)
+        .eTag("\"" + sha256 + "\"")
+        .header(HttpHeaders.CONTENT_DISPOSITION, "attachment; filename=\"" + fileName + "\"")
+        .cacheControl(CacheControl.noCache());
+  }
+
+  private static StreamingResponseBody body(Opener opener) {
+    return out -> {
+      try (InputStream in = opener.open()) {
+        in.transferTo(out);
+      }
+    };
+  }
+
+  /** In {@code sha256sum}'s format, so {@code sha256sum -c} checks a download next to it. */
+  private static ResponseEntity<String> sumFile(String sha256, String fileName) {
+    return ResponseEntity.ok().cacheControl(CacheControl.noCache()).body(sha256 + "  " + fileName + "\n");
   }
 
   @io.swagger.v3.oas.annotations.Operation(

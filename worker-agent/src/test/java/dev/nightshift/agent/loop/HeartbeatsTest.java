@@ -142,6 +142,18 @@ class HeartbeatsTest {
   }
 
   @Test
+  void theDelayToTheNextBeatIsSpreadOverTheIntervalsLastTenthNeverLonger() {
+    java.util.Set<Long> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 1_000; i++) {
+      long d = Heartbeats.spread(30_000);
+      assertThat(d).isBetween(27_000L, 30_000L);
+      seen.add(d);
+    }
+    assertThat(seen).as("a fleet that started together drifts apart").hasSizeGreaterThan(100);
+    assertThat(Heartbeats.spread(Heartbeats.MIN_DELAY_MILLIS)).isBetween(90L, Heartbeats.MIN_DELAY_MILLIS);
+  }
+
+  @Test
   void beforeEnrollmentNoHeartbeatGoesOutAndTheNextStepComesWithinASecond() {
     Heartbeats heartbeats = heartbeats(enrollment(false));
 
