@@ -56,6 +56,16 @@ public class ClaimDispatcher implements SmartLifecycle {
       CurrentRelease release,
       dev.nightshift.server.metrics.NightshiftMeters meters) {
     this.meters = meters;
+    this.expiries =
+        new java.util.concurrent.ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "claim-expiry");
+              t.setDaemon(true);
+              return t;
+            });
+    this.expiries.setRemoveOnCancelPolicy(true); // answered early (work came): out of the queue at once
+    this.expiries.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     this.claims = claims;
     this.engine = engine;
     this.leases = leases;
@@ -67,6 +77,20 @@ public class ClaimDispatcher implements SmartLifecycle {
   private record Waiter(
       long seq, String workerId, Map<String, String> labels, int max, DeferredResult<ClaimResponse> result,
       dev.nightshift.protocol.DataState data) {}
+
+  /**
+   * How much longer than its own expiry a parked claim's {@link DeferredResult} may live: Tomcat's timeout, only a
+   * backstop, since {@link #expiries} answers every parked claim on time.
+   */
+  private static final long BACKSTOP_MILLIS = 10_000;
+
+  /**
+   * Answers parked claims when their wait runs out, each at its own instant. Tomcat checks async timeouts once a
+   * second, so left to it every claim expiring within that second was answered in one burst, and the agents' next
+   * claims arrived as another: some 200 requests at once every second with 5,000 agents, and a heartbeat caught
+   * behind them waited half a second (ScaleBenchmark's steady-state p99).
+   */
+  private final java.util.concurrent.ScheduledThreadPoolExecutor expiries;
 
   /**
    * Records the reports the claim carries and leases what there is, in the engine's next group. Answers at once
@@ -85,7 +109,8 @@ public class ClaimDispatcher implements SmartLifecycle {
       String workerId, ClaimService.Claimant known, ClaimRequest request) {
     int max = Math.max(0, Math.min(request.freeSlots(), MAX_SLOTS));
     long wait = Math.max(0, Math.min(request.waitMillis(), maxWait.toMillis()));
-    DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? jitter(wait) : null);
+    long expiresAt = wait > 0 ? System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(jitter(wait)) : 0;
+    DeferredResult<ClaimResponse> result = new DeferredResult<>(wait > 0 ? wait + BACKSTOP_MILLIS : null);
     boolean reports = request.reportCount() > 0;
     if (max == 0 && !reports) {
       result.setResult(answer(List.of(), List.of()));
@@ -114,7 +139,7 @@ public class ClaimDispatcher implements SmartLifecycle {
                 return;
               }
               park(new Waiter(parkings.incrementAndGet(), workerId, labels, take, result, claimant.data()), seen,
-                  releaseSeen);
+                  releaseSeen, expiresAt);
             });
     return result;
   }
@@ -129,11 +154,34 @@ public class ClaimDispatcher implements SmartLifecycle {
     return wait - java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 2 + 1);
   }
 
-  private void park(Waiter waiter, long seen, long releaseSeen) {
+  private void park(Waiter waiter, long seen, long releaseSeen, long expiresAt) {
     DeferredResult<ClaimResponse> result = waiter.result;
     result.onTimeout(() -> result.setResult(answer(List.of(), List.of())));
-    result.onCompletion(() -> waiters.remove(waiter.seq));
-    result.onError(e -> waiters.remove(waiter.seq));
+    java.util.concurrent.ScheduledFuture<?> expiry;
+    try {
+      expiry =
+          expiries.schedule(
+              () -> {
+                if (waiters.remove(waiter.seq) != null) {
+                  result.setResult(answer(List.of(), List.of()));
+                }
+              },
+              Math.max(0, expiresAt - System.nanoTime()),
+              java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
+      result.setResult(answer(List.of(), List.of()));
+      return;
+    }
+    result.onCompletion(
+        () -> {
+          waiters.remove(waiter.seq);
+          expiry.cancel(false);
+        });
+    result.onError(
+        e -> {
+          waiters.remove(waiter.seq);
+          expiry.cancel(false);
+        });
     waiters.put(waiter.seq, waiter);
     if (releases.get() != releaseSeen && waiters.remove(waiter.seq) != null) {
       result.setResult(answer(List.of(), List.of())); // a promotion happened while this claim looked: tell it now
@@ -303,6 +351,7 @@ public class ClaimDispatcher implements SmartLifecycle {
   @Override
   public void stop() {
     running = false;
+    expiries.shutdownNow();
     wake();
     for (Waiter w : waiters.values()) {
       w.result.setResult(answer(List.of(), List.of()));

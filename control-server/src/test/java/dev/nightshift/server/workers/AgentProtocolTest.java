@@ -124,6 +124,13 @@ class AgentProtocolTest {
     TestAgent agent = TestAgent.enroll(port, "patient", 1, Map.of());
     assertThat(agent.claim(1, 300)).isEmpty();
     assertThat(agent.claim(0, 0)).isEmpty();
+    // answered by the dispatcher's own expiry, somewhere in the last half of the wait (Tomcat's timeout, 10 s
+    // later, is only a backstop)
+    long start = System.nanoTime();
+    assertThat(agent.claim(1, 2_000)).isEmpty();
+    long tookMillis = (System.nanoTime() - start) / 1_000_000;
+    assertThat(tookMillis).as("answered in the wait's last half, not by the backstop").isBetween(950L, 7_000L);
+    await().atMost(Duration.ofSeconds(5)).until(() -> dispatcher.waiting() == 0);
   }
 
   @Test
