@@ -144,6 +144,7 @@ class ScaleBenchmark {
       progress("steady state for " + seconds + " s");
       ProcessUsage steadyStart = ProcessUsage.of(server.pid());
       ProcessUsage clientStart = ProcessUsage.of(ProcessHandle.current().pid());
+      GcPauses clientPauses = GcPauses.watch();
       Thread.sleep(seconds * 1000L);
       ProcessUsage steadyEnd = ProcessUsage.of(server.pid());
       double steadyCpu = steadyEnd.cpuSince(steadyStart);
@@ -154,6 +155,7 @@ class ScaleBenchmark {
                   + "     server CPU %.1f s (%.1f%% of one core), %s; load generator CPU %.1f s (%.1f%% of one core)%n",
               seconds, steadyStats.requests(), steadyStats.requestCounts(), steadyStats.errors.get(), steadyCpu,
               100 * steadyCpu / seconds, steadyEnd, clientCpu, 100 * clientCpu / seconds));
+      out.append(String.format("     load generator's own GC meanwhile: %s%n", clientPauses));
       out.append(steadyStats.latencyTable("    "));
 
       // 4. A promotion answers every parked claim at once; every agent claims again.
