@@ -56,7 +56,8 @@ import tools.jackson.databind.JsonNode;
  * Real processes through Nightshift against a bare Java spawn loop (issue 9). Not part of the build; run with
  * {@code ./mvnw -B -ntp -pl worker-agent,control-server -am verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
  * -Dfailsafe.failIfNoSpecifiedTests=false -Dit.test=ProcessBenchmark -DNIGHTSHIFT_TEST_JDBC_URL=jdbc:mariadb://127.0.0.1:3306/}
- * ({@code -Dbenchmark.items=2000}, {@code -Dbenchmark.latencyRounds=100}, {@code -Dbenchmark.jstackSamples=12}).
+ * ({@code -Dbenchmark.items=2000}, {@code -Dbenchmark.warmupItems} (default: items), {@code
+ * -Dbenchmark.latencyRounds=100}, {@code -Dbenchmark.jstackSamples=12}).
  *
  * <ol>
  *   <li><b>Baseline</b>: 8 threads spawn the agent's exact command line for each item ({@code nice -n 10 sh -c cat}
@@ -272,9 +273,14 @@ class ProcessBenchmark {
     return agents;
   }
 
-  /** A short job first: agent JVMs, their HTTP connections and the server's paths warm up, code checked out. */
+  /**
+   * A job first, unmeasured: agent JVMs, their HTTP connections and the server's paths warm up, code checked out.
+   * As long as the measured one by default ({@code -Dbenchmark.warmupItems}): after a 200-item warm-up, JFR
+   * recordings of the measured job showed the JIT compiler threads at about half of the server's CPU and a third of
+   * the agent's, which a long-running grid does not pay.
+   */
   static void warmUp(ServerProcess server, Http poller, int items) {
-    int n = Math.max(50, Math.min(200, items / 10));
+    int n = Math.max(50, Integer.getInteger("benchmark.warmupItems", items));
     long id = submit(server.admin(), "warm-up", "cat", n);
     awaitFinished(poller, id, Duration.ofMinutes(5));
   }
@@ -552,7 +558,7 @@ class ProcessBenchmark {
   // ---------------------------------------------------------------- agent log phases
 
   private static final Pattern LOG_LINE =
-      Pattern.compile("^(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}) \\S+\\s+\\S+: batch (\\d+) attempt \\d+ (.*)$");
+      Pattern.compile("^(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}) \\S+\\s+\\S+: batch (\\d+) attempt \\d+:? (.*)$");
   private static final Pattern FINISHED = Pattern.compile("^finished: \\S+, exit code \\d+, (\\d+) ms.*");
   private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
 
@@ -567,7 +573,7 @@ class ProcessBenchmark {
 
   /**
    * Per-batch phases of job {@code jobId} from the agents' logs (lines "started", "finished: ..., D ms",
-   * "(complete): result ... by the server"): before the script (workspace, spawn), the script as the runner saw it,
+   * "result ... by the server"): before the script (workspace, spawn), the script as the runner saw it,
    * finished to report answered (spool write + report), and how busy the slots were.
    */
   static String phases(List<AgentProcess> agents, Map<Long, Long> fromOffsets, long jobId) throws IOException {
@@ -613,7 +619,7 @@ class ProcessBenchmark {
             before.add(Math.max(0, total - ran));
             busyMillis += total;
           }
-        } else if (finished.containsKey(batch) && rest.startsWith("(complete): result")) {
+        } else if (finished.containsKey(batch) && (rest.startsWith("(complete): result") || rest.startsWith("result "))) {
           report.add(Duration.between(finished.get(batch), at).toNanos() / 1e6);
           last = last == null || at.isAfter(last) ? at : last;
         }
