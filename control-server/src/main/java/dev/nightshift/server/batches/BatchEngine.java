@@ -413,6 +413,7 @@ public class BatchEngine implements SmartLifecycle {
     counters.applyAll(deltas, true, now);
     counters.recordVersions(recorded.versions);
     counters.recordThroughput(recorded.throughput, now);
+    checkWritten(leases, recorded.ended);
     List<Outcome> outcomes = new ArrayList<>(group.size());
     List<List<ReportAnswer>> answers = new ArrayList<>(group.size());
     for (int i = 0; i < group.size(); i++) {
@@ -427,13 +428,57 @@ public class BatchEngine implements SmartLifecycle {
     return new GroupResult(outcomes, recorded.wake);
   }
 
+  /**
+   * The last statement before the commit: every lease this group grants is on its batch row, and every report it
+   * accepted has its attempt row, in this very transaction. A Galera cluster once answered a group's claims with
+   * leases that were never on their rows while the group's counter changes committed (GaleraIT, 2026-12-03: two
+   * agents ran the same batches, the job's leased count never came back to zero). Whatever the cause (a brute-force
+   * abort whose error was lost, the statements after it running in a new transaction), a group whose own writes are
+   * not all there must not commit: the exception rolls it back and {@link Transactions} runs it again.
+   */
+  private void checkWritten(List<List<Lease>> granted, List<String> endedTokens) {
+    List<String> leaseTokens = granted.stream().flatMap(List::stream).map(Lease::leaseToken).toList();
+    if (leaseTokens.isEmpty() && endedTokens.isEmpty()) {
+      return;
+    }
+    List<Object> args = new ArrayList<>();
+    String leased = "0";
+    if (!leaseTokens.isEmpty()) {
+      leased = "(SELECT COUNT(*) FROM batch WHERE state = ? AND lease_token IN (" + BatchStore.marks(leaseTokens.size())
+          + "))";
+      args.add(BatchState.LEASED.name());
+      args.addAll(leaseTokens);
+    }
+    String ended = "0";
+    if (!endedTokens.isEmpty()) {
+      ended = "(SELECT COUNT(*) FROM attempt WHERE lease_token IN (" + BatchStore.marks(endedTokens.size()) + "))";
+      args.addAll(endedTokens);
+    }
+    int[] found =
+        jdbc.query(
+            "SELECT " + leased + ", " + ended,
+            (ResultSet rs) -> {
+              rs.next();
+              return new int[] {rs.getInt(1), rs.getInt(2)};
+            },
+            args.toArray());
+    if (found[0] != leaseTokens.size() || found[1] != endedTokens.size()) {
+      log.warn("a group's writes are not all in its transaction ({} of {} leases, {} of {} attempts): rolled back"
+          + " and tried again", found[0], leaseTokens.size(), found[1], endedTokens.size());
+      throw new org.springframework.dao.CannotAcquireLockException(
+          "the group's own writes are missing from its transaction (" + found[0] + " of " + leaseTokens.size()
+              + " leases, " + found[1] + " of " + endedTokens.size() + " attempts)");
+    }
+  }
+
   // ------------------------------------------------------------------------------------------- reports
 
   /**
    * What recording the reports left for after the job rows are locked, and whether batches became claimable at
    * once (vacated runs).
    */
-  private record Recorded(boolean wake, List<JobCounters.VersionCount> versions, Map<Long, long[]> throughput) {}
+  private record Recorded(
+      boolean wake, List<JobCounters.VersionCount> versions, Map<Long, long[]> throughput, List<String> ended) {}
 
   /** Checks and records every report. */
   private Recorded recordReports(List<Report> reports, Map<Long, JobCounters.Delta> deltas, Instant now) {
@@ -447,7 +492,7 @@ public class BatchEngine implements SmartLifecycle {
       }
     }
     if (valid.isEmpty()) {
-      return new Recorded(false, List.of(), Map.of());
+      return new Recorded(false, List.of(), Map.of(), List.of());
     }
     Map<Long, BatchStore.Row> rows = batches.lock(valid.stream().map(Report::batchId).toList());
     // A report of a batch's current lease needs nothing more. Others (repeats after the lease ended, stale or
@@ -539,7 +584,9 @@ public class BatchEngine implements SmartLifecycle {
     attempts.insert(endings);
     attempts.insertResults(results);
     // version and throughput rows are written after the job rows (see the class comment)
-    return new Recorded(wake, new ArrayList<>(versions.values()), throughput);
+    return new Recorded(
+        wake, new ArrayList<>(versions.values()), throughput,
+        endings.stream().map(e -> e.lease().token()).toList());
   }
 
   /** Whether the report names its batch's current lease (the batch row as locked, before this group's changes). */
