@@ -430,9 +430,9 @@ public class BatchEngine implements SmartLifecycle {
 
   /**
    * The last statement before the commit: every lease this group grants is on its batch row, and every report it
-   * accepted has its attempt row, in this very transaction. A Galera cluster once answered a group's claims with
-   * leases that were never on their rows while the group's counter changes committed (GaleraIT, 2026-12-03: two
-   * agents ran the same batches, the job's leased count never came back to zero). Whatever the cause (a brute-force
+   * accepted has its attempt row, in this very transaction. On a Galera cluster a group twice answered its claims
+   * with leases that were never on their rows while its counter changes committed (GaleraIT, two of three CI runs on
+   * 2026-12-03: two agents ran the same batches, the job's leased count never came back to zero, the job hung). Whatever the cause (a brute-force
    * abort whose error was lost, the statements after it running in a new transaction), a group whose own writes are
    * not all there must not commit: the exception rolls it back and {@link Transactions} runs it again.
    */
