@@ -89,6 +89,10 @@ public final class AgentLoop {
   private final Object claimState = new Object();
   private boolean parked;
   private volatile boolean lastClaimWaited;
+  /** A slot thread's claim is in flight ({@link #claimFromSlot}): at most one is. */
+  private final AtomicBoolean slotClaiming = new AtomicBoolean();
+  /** A batch ended since the slot thread's claim in flight took the due reports: it claims again. */
+  private final AtomicBoolean slotClaimAgain = new AtomicBoolean();
   private final AtomicBoolean stopping = new AtomicBoolean();
   private volatile Path statusFile;
   private volatile Duration pause = Duration.ZERO;
@@ -452,19 +456,50 @@ public final class AgentLoop {
 
   /**
    * A batch has just ended on this slot thread and its result is in the outbox: unless the agent stops, the server
-   * drains or the idle verdict (one at most {@link #SLOT_CLAIM_VERDICT_AGE} old) says not now, this thread claims at
+   * drains or the idle verdict (one at most {@link #SLOT_CLAIM_VERDICT_AGE} old) says not now, a claim goes out at
    * once, carrying the due reports, for the slots free to such a claim (its own among them: {@link Slots#reserve}),
-   * without waiting, and starts what it gets; the loop thread keeps the long poll for when nothing is there. A claim
-   * that gets fewer leases than it asked for, or fails, wakes the loop (which re-parks, or backs off). Returns false
-   * when it did not claim (no slot free to it: its reports are put back); the caller then reports the old way.
+   * without waiting, and starts what it gets; the loop thread keeps the long poll for when nothing is there.
+   *
+   * <p>At most one such claim is in flight: a batch that ends while another slot thread's claim is out leaves its
+   * result to that thread, which claims again as soon as its answer is in, carrying every report that came meanwhile
+   * and asking for every slot freed meanwhile. So a busy agent sends about one claim per round trip, however many
+   * slots it has, not one per batch, and the server leases in larger groups. A claim that gets fewer leases than it
+   * asked for, or fails, wakes the loop (which re-parks, or backs off). Returns false when it did not claim (no slot
+   * free to it: its reports are put back); the caller then reports the old way.
    */
   private boolean claimFromSlot() {
-    if (!config.slotClaims() || stopping.get() || instructions.isDraining() || updatingTo != null
-        || outbox.separateOnly()) {
+    if (!slotClaimEligible()) {
       return false;
     }
+    slotClaimAgain.set(true);
+    boolean claimed = true;
+    // Whoever holds slotClaiming claims until no batch ended during its claim; the re-check after letting go closes
+    // the window where a batch ends just after the last round and just before the let-go.
+    while (slotClaimAgain.get() && slotClaiming.compareAndSet(false, true)) {
+      try {
+        while (claimed && slotClaimAgain.getAndSet(false)) {
+          claimed = slotClaimEligible() && slotClaimOnce();
+        }
+      } finally {
+        slotClaiming.set(false);
+      }
+      if (!claimed) {
+        return false; // the caller reports the old way; it sends every due report, those of later batches too
+      }
+    }
+    return true;
+  }
+
+  private boolean slotClaimEligible() {
+    return config.slotClaims() && !stopping.get() && !instructions.isDraining() && updatingTo == null
+        && !outbox.separateOnly() && enrollment.current().isPresent()
+        && idleCheck.recent(SLOT_CLAIM_VERDICT_AGE, this::applyVerdict).run();
+  }
+
+  /** One claim from a slot thread (see {@link #claimFromSlot}); false when no slot was free to it. */
+  private boolean slotClaimOnce() {
     Identity id = enrollment.current().orElse(null);
-    if (id == null || !idleCheck.recent(SLOT_CLAIM_VERDICT_AGE, this::applyVerdict).run()) {
+    if (id == null) {
       return false;
     }
     ReportOutbox.Batch reports = outbox.takeDue();

@@ -442,6 +442,43 @@ class AgentLoopTest {
   }
 
   @Test
+  void batchesEndingWhileASlotThreadsClaimIsOutRideOnItsNextClaimTogether() throws Exception {
+    slotClaims = true;
+    AgentLoop loop = loop(3);
+    server.add(Leases.items(1, "cat", 10, "1"));
+    server.add(Leases.items(2, "sleep 0.2; cat", 10, "2"));
+    server.add(Leases.items(3, "sleep 0.2; cat", 10, "3"));
+    for (long b = 4; b <= 6; b++) {
+      server.add(Leases.items(b, "sleep 300", 600));
+    }
+    java.util.concurrent.CountDownLatch bothEnded = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    server.beforeClaim(c -> { // holds batch 1's claim on its way until batches 2 and 3 have ended
+      if (c.reportCount() > 0 && first.compareAndSet(true, false)) {
+        try {
+          bothEnded.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+
+    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED); // batches 1, 2 and 3
+    await().atMost(WAIT).until(() -> loop.pendingReports() == 3);
+    Thread.sleep(100); // time for a (wrong) claim of batch 2's or 3's own thread to go out
+    bothEnded.countDown();
+    await().atMost(WAIT).until(() -> server.completes().size() == 3 && loop.runningCount() == 3);
+
+    List<ClaimRequest> claims = server.claims();
+    assertThat(claims).as("the tick's, batch 1's, then one for batches 2 and 3").hasSize(3);
+    assertThat(claims.get(1).completed()).extracting(CompleteRequest::batchId).containsExactly(1L);
+    assertThat(claims.get(1).freeSlots()).isEqualTo(1);
+    assertThat(claims.get(2).completed()).extracting(CompleteRequest::batchId).containsExactlyInAnyOrder(2L, 3L);
+    assertThat(claims.get(2).freeSlots()).as("both slots freed while the first claim was out").isEqualTo(2);
+    assertThat(server.maxOutstanding()).isLessThanOrEqualTo(3);
+  }
+
+  @Test
   void slotThreadsAndTheLoopClaimTogetherWithoutHoldingMoreLeasesThanSlots() throws Exception {
     slotClaims = true;
     AgentLoop loop = loop(4, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
