@@ -162,6 +162,7 @@ class ProcessBenchmark {
       report.append(String.format(
           "%s: submit answered in %.0f ms; first script start %.0f ms after submit; last finish to SUCCEEDED seen %.0f ms%n",
           r.label(), r.submitMillis(), r.firstStartMillis(), r.tailMillis()));
+      report.append(r.claims());
       report.append(r.phases());
     }
 
@@ -259,7 +260,8 @@ class ProcessBenchmark {
       double tailMillis,
       int attempts,
       boolean resultsExactlyOnce,
-      String phases) {}
+      String phases,
+      String claims) {}
 
   static List<AgentProcess> startAgents(ServerProcess server, List<Integer> slots, String tag) throws Exception {
     List<AgentProcess> agents = new ArrayList<>();
@@ -290,6 +292,7 @@ class ProcessBenchmark {
     String body = jobBody("throughput " + label, "cat", IntStream.range(0, items).boxed().toList());
     Http admin = server.admin();
     Map<Long, Long> logSizes = logSizes(agents);
+    Map<String, Double> metersBefore = claimMeters(server);
     Instant submitted = Instant.now();
     long t0 = System.nanoTime();
     Http.Response r = admin.post("/api/v1/jobs", body);
@@ -327,9 +330,40 @@ class ProcessBenchmark {
       }
     }
     String phases = phases(agents, logSizes, id);
+    Map<String, Double> metersAfter = claimMeters(server);
+    double granted = delta(metersBefore, metersAfter, "nightshift_claims_total", "result=\"granted\"");
+    double empty = delta(metersBefore, metersAfter, "nightshift_claims_total", "result=\"empty\"");
+    double leases = delta(metersBefore, metersAfter, "nightshift_leases_granted_total", "");
+    String claims = String.format(
+        "  claims answered per batch: %.3f (%.0f with leases, %.0f empty); leases per claim with leases: %.2f%n",
+        (granted + empty) / items, granted, empty, granted == 0 ? 0 : leases / granted);
     return new Run(label, (t2 - t0) / 1e9, Duration.between(firstStart, lastFinish).toNanos() / 1e9,
         (t1 - t0) / 1e6, Duration.between(submitted, firstStart).toNanos() / 1e6,
-        Duration.between(lastFinish, seenDone).toNanos() / 1e6, attempts, exactlyOnce, phases);
+        Duration.between(lastFinish, seenDone).toNanos() / 1e6, attempts, exactlyOnce, phases, claims);
+  }
+
+  /** The server's claim counters (Prometheus text), by series; the scrape itself is not a claim. */
+  static Map<String, Double> claimMeters(ServerProcess server) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    for (String line : server.admin().get("/actuator/prometheus").body().lines().toList()) {
+      if (line.startsWith("nightshift_claims_total") || line.startsWith("nightshift_leases_granted_total")) {
+        int space = line.lastIndexOf(' ');
+        m.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
+      }
+    }
+    return m;
+  }
+
+  /** The change of the series named {@code name} whose labels contain {@code label}, summed. */
+  static double delta(Map<String, Double> before, Map<String, Double> after, String name, String label) {
+    double d = 0;
+    for (Map.Entry<String, Double> e : after.entrySet()) {
+      String key = e.getKey();
+      if ((key.equals(name) || key.startsWith(name + "{")) && key.contains(label)) {
+        d += e.getValue() - before.getOrDefault(key, 0.0);
+      }
+    }
+    return d;
   }
 
   // ---------------------------------------------------------------- latency
