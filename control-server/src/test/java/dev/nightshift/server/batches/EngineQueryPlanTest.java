@@ -1,0 +1,66 @@
+package dev.nightshift.server.batches;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nightshift.protocol.BatchState;
+import dev.nightshift.server.testing.CodeFixture;
+import dev.nightshift.server.testing.Db;
+import dev.nightshift.server.testing.Http;
+import dev.nightshift.server.testing.Jobs;
+import dev.nightshift.server.testing.NightshiftTest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * The statements the batch engine runs in every group read only the rows they name, however many batches the grid
+ * leases: the database's own plan (EXPLAIN), on a table with a few thousand leased batches.
+ */
+@NightshiftTest
+class EngineQueryPlanTest {
+  static final int BATCHES = 3_000;
+
+  @LocalServerPort int port;
+  @Autowired JdbcTemplate jdbc;
+
+  @BeforeEach
+  @AfterEach
+  void clean() {
+    Db.reset(jdbc);
+  }
+
+  @Test
+  void theGroupsCheckOfItsOwnWritesFindsBatchesByPrimaryKeyAndAttemptsByLeaseToken() {
+    CodeFixture.ensureRelease(port);
+    long jobId = Jobs.submit(Http.admin(port), Jobs.range("plan", "true", BATCHES, 1));
+    // Every batch leased, as on a grid of a few hundred busy desktops (rows only: the test reads plans, not counters).
+    jdbc.update(
+        "UPDATE batch SET state = ?, worker_id = 'w', lease_token = RPAD(id, 43, 't'), leased_at = NOW(6),"
+            + " lease_expires_at = NOW(6) WHERE job_id = ?",
+        BatchState.LEASED.name(), jobId);
+    List<Long> ids = jdbc.queryForList("SELECT id FROM batch WHERE job_id = ? ORDER BY id LIMIT 3", Long.class, jobId);
+    List<Object> args = new ArrayList<>(ids);
+    args.add(BatchState.LEASED.name());
+    ids.forEach(id -> args.add(jdbc.queryForObject("SELECT lease_token FROM batch WHERE id = ?", String.class, id)));
+    args.addAll(List.of("a".repeat(43), "b".repeat(43)));
+
+    List<Map<String, Object>> plan = jdbc.queryForList("EXPLAIN " + BatchEngine.writtenCheckSql(3, 2), args.toArray());
+
+    assertThat(plan).filteredOn(r -> "batch".equals(r.get("table"))).singleElement().satisfies(r -> {
+      assertThat(r.get("key")).as("batch rows by primary key: %s", r).isEqualTo("PRIMARY");
+      assertThat(Long.parseLong(String.valueOf(r.get("rows")))).as("rows read: %s", r).isLessThanOrEqualTo(3);
+    });
+    assertThat(plan).filteredOn(r -> "attempt".equals(r.get("table"))).singleElement().satisfies(r ->
+        assertThat(r.get("key")).as("attempt rows by lease token: %s", r).isEqualTo("uk_attempt_lease_token"));
+    // and it counts what it should: the three leases, no attempt rows for the two unknown tokens
+    assertThat(jdbc.queryForList(BatchEngine.writtenCheckSql(3, 2), args.toArray()).get(0).values())
+        .extracting(v -> ((Number) v).intValue())
+        .containsExactly(3, 0);
+  }
+}
