@@ -518,6 +518,7 @@ public final class AgentLoop {
           enrollment.refused(id);
         }
         LOG.fine(() -> "claim from a slot thread failed (" + e.getMessage() + "); the loop takes over");
+        slotClaimAgain.set(false); // the loop carries what ended meanwhile, with its back-off, not this thread at once
         wakeup.wake();
         return true;
       }
