@@ -44,21 +44,27 @@ public class BatchSweeps {
     this.events = events;
   }
 
-  /** Cancels the pending and leased batches of a (cancelled) job; running attempts end as CANCELLED. */
+  /**
+   * Cancels the pending, then the leased batches of a (cancelled) job, a chunk per transaction; running attempts end
+   * as CANCELLED.
+   */
   public int cancelBatches(long jobId) {
     int total = 0;
-    while (true) {
-      int n = tx.inTransaction(() -> cancelChunk(jobId));
-      total += n;
-      if (n < CHUNK) {
-        return total;
+    for (BatchState state : List.of(BatchState.PENDING, BatchState.LEASED)) {
+      while (true) {
+        int n = tx.inTransaction(() -> cancelChunk(jobId, state));
+        total += n;
+        if (n < CHUNK) {
+          break;
+        }
       }
     }
+    return total;
   }
 
-  private int cancelChunk(long jobId) {
+  private int cancelChunk(long jobId, BatchState state) {
     Instant now = clock.instant();
-    List<BatchStore.Row> rows = batches.lockOfJob(jobId, List.of(BatchState.PENDING, BatchState.LEASED), CHUNK);
+    List<BatchStore.Row> rows = batches.lockOfJob(jobId, state, CHUNK);
     if (rows.isEmpty()) {
       return 0;
     }
@@ -98,7 +104,7 @@ public class BatchSweeps {
   private int retryChunk(long jobId) {
     Instant now = clock.instant();
     List<Long> ids =
-        batches.lockOfJob(jobId, List.of(BatchState.DEAD), CHUNK).stream().map(BatchStore.Row::id).toList();
+        batches.lockOfJob(jobId, BatchState.DEAD, CHUNK).stream().map(BatchStore.Row::id).toList();
     if (ids.isEmpty()) {
       return 0;
     }

@@ -19,8 +19,9 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * The statements the batch engine runs in every group read only the rows they name, however many batches the grid
- * leases: the database's own plan (EXPLAIN), on a table with a few thousand leased batches.
+ * The statements the batch engine runs in every group, and the sweeps beside it, read only the rows they need,
+ * however many batches the grid leases: the database's own plan (EXPLAIN), on a table with a few thousand leased
+ * batches.
  */
 @NightshiftTest
 class EngineQueryPlanTest {
@@ -36,7 +37,7 @@ class EngineQueryPlanTest {
   }
 
   @Test
-  void theGroupsCheckOfItsOwnWritesFindsBatchesByPrimaryKeyAndAttemptsByLeaseToken() {
+  void theGroupsCheckOfItsOwnWritesAndTheSweepsReadOnlyTheirOwnRows() {
     CodeFixture.ensureRelease(port);
     long jobId = Jobs.submit(Http.admin(port), Jobs.range("plan", "true", BATCHES, 1));
     // Every batch leased, as on a grid of a few hundred busy desktops (rows only: the test reads plans, not counters).
@@ -62,5 +63,13 @@ class EngineQueryPlanTest {
     assertThat(jdbc.queryForList(BatchEngine.writtenCheckSql(3, 2), args.toArray()).get(0).values())
         .extracting(v -> ((Number) v).intValue())
         .containsExactly(3, 0);
+
+    // A cancel or dead-batch sweep locks a chunk in id order straight from the index, not every leased row sorted.
+    List<Map<String, Object>> sweep =
+        jdbc.queryForList("EXPLAIN " + BatchStore.LOCK_OF_JOB, jobId, BatchState.LEASED.name(), 100);
+    assertThat(sweep).singleElement().satisfies(r -> {
+      assertThat(r.get("key")).as("%s", r).isEqualTo("ix_batch_claim");
+      assertThat(String.valueOf(r.get("Extra"))).as("%s", r).doesNotContain("filesort");
+    });
   }
 }
