@@ -67,26 +67,44 @@ public class BatchQueries {
   public record BatchPage(List<BatchView> items, Integer nextAfter) {}
 
   public BatchPage forJob(long jobId, BatchState state, Integer after, int limit) {
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM batch WHERE job_id = ?");
-    List<Object> args = new ArrayList<>();
-    args.add(jobId);
-    if (state != null) {
-      sql.append(" AND state = ?");
-      args.add(state.name());
+    List<BatchView> rows;
+    if (state == null) {
+      StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM batch WHERE job_id = ?");
+      List<Object> args = new ArrayList<>();
+      args.add(jobId);
+      if (after != null) {
+        sql.append(" AND seq > ?");
+        args.add(after);
+      }
+      sql.append(" ORDER BY seq LIMIT ?");
+      args.add(limit + 1);
+      rows = jdbc.sql(sql.toString()).params(args).query((rs, n) -> view(rs, null)).list();
+    } else {
+      // One state: by (job_id, state, id), whose order is the job's (a job's batches are inserted in seq order), so
+      // a page reads its own rows only; by seq the index on (job_id, seq) read every batch of the job before and
+      // among the page's, of any state (68 ms for 51 rows of a 200,000-batch job; EngineQueryPlanTest).
+      long afterId = after == null ? 0 : idAtOrBefore(jobId, after);
+      rows = jdbc.sql(BY_STATE).params(jobId, state.name(), afterId, limit + 1).query((rs, n) -> view(rs, null)).list();
     }
-    if (after != null) {
-      sql.append(" AND seq > ?");
-      args.add(after);
-    }
-    sql.append(" ORDER BY seq LIMIT ?");
-    args.add(limit + 1);
-    List<BatchView> rows = jdbc.sql(sql.toString()).params(args).query((rs, n) -> view(rs, null)).list();
     Integer next = null;
     if (rows.size() > limit) {
       rows = rows.subList(0, limit);
       next = rows.get(limit - 1).seq();
     }
     return new BatchPage(rows, next);
+  }
+
+  static final String BY_STATE =
+      "SELECT " + COLUMNS + " FROM batch FORCE INDEX (ix_batch_claim) WHERE job_id = ? AND state = ? AND id > ?"
+          + " ORDER BY id LIMIT ?";
+
+  /** The id of the job's batch with the highest seq up to {@code seq}; 0 when there is none. */
+  private long idAtOrBefore(long jobId, int seq) {
+    return jdbc.sql("SELECT id FROM batch WHERE job_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1")
+        .params(jobId, seq)
+        .query(Long.class)
+        .optional()
+        .orElse(0L);
   }
 
   public BatchView get(long batchId) {

@@ -72,4 +72,45 @@ class EngineQueryPlanTest {
       assertThat(String.valueOf(r.get("Extra"))).as("%s", r).doesNotContain("filesort");
     });
   }
+
+  @Test
+  void aJobsBatchesOfOneStateArePagedFromTheirOwnIndexInSeqOrder() {
+    CodeFixture.ensureRelease(port);
+    Http admin = Http.admin(port);
+    long jobId = Jobs.submit(admin, Jobs.range("pages", "true", BATCHES, 1));
+    jdbc.update("UPDATE batch SET state = ? WHERE job_id = ? AND seq % 3 = 0", BatchState.DEAD.name(), jobId);
+    List<Integer> dead = jdbc.queryForList(
+        "SELECT seq FROM batch WHERE job_id = ? AND state = ? ORDER BY seq", Integer.class, jobId,
+        BatchState.DEAD.name());
+    assertThat(dead).hasSize(BATCHES / 3);
+
+    List<Integer> paged = new ArrayList<>();
+    String after = "";
+    for (int page = 0; page < 100; page++) {
+      var body = admin.get("/api/v1/jobs/" + jobId + "/batches?state=DEAD&limit=250" + after).json();
+      body.get("items").forEach(b -> {
+        assertThat(b.get("state").asString()).isEqualTo("DEAD");
+        paged.add(b.get("seq").asInt());
+      });
+      if (body.get("nextAfter") == null || body.get("nextAfter").isNull()) {
+        break;
+      }
+      after = "&after=" + body.get("nextAfter").asInt();
+    }
+    assertThat(paged).as("every DEAD batch once, in seq order").isEqualTo(dead);
+    // a cursor on a batch of another state, and one past the end
+    int notDead = dead.get(10) + 1;
+    assertThat(admin.get("/api/v1/jobs/" + jobId + "/batches?state=DEAD&limit=2&after=" + notDead).json()
+            .get("items").findValuesAsString("seq"))
+        .containsExactly(String.valueOf(dead.get(11)), String.valueOf(dead.get(12)));
+    assertThat(admin.get("/api/v1/jobs/" + jobId + "/batches?state=DEAD&after=" + (BATCHES + 5)).json()
+            .get("items")).isEmpty();
+
+    List<Map<String, Object>> plan =
+        jdbc.queryForList("EXPLAIN " + BatchQueries.BY_STATE, jobId, BatchState.DEAD.name(), 0, 51);
+    assertThat(plan).singleElement().satisfies(r -> {
+      assertThat(r.get("key")).as("%s", r).isEqualTo("ix_batch_claim");
+      assertThat(String.valueOf(r.get("Extra"))).as("%s", r).doesNotContain("filesort");
+    });
+  }
 }
