@@ -294,18 +294,31 @@ class AgentLoopTest {
     assertThat(spooled()).isEmpty();
   }
 
-  @Test
-  void aResultEndingWhileTheLoopIsParkedGoesOutAtOnceInAReportOnlyClaim() throws Exception {
+  record Parked(AgentLoop loop, Path gate, java.util.concurrent.CompletableFuture<TickOutcome> tick) {}
+
+  /**
+   * A two-slot loop running batch 1, which waits for the file {@code gate} and then prints "one", with its next tick
+   * parked on the server for the other slot.
+   */
+  private Parked batchOneGatedAndTheLoopParked() {
     AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
         Duration.ofSeconds(30));
     server.parkClaims(true);
     Path gate = data.resolve("gate");
     server.add(Leases.items(1, "while [ ! -e '" + gate + "' ]; do sleep 0.02; done; echo one", 10));
     assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
-
     java.util.concurrent.CompletableFuture<TickOutcome> parkedTick =
-        java.util.concurrent.CompletableFuture.supplyAsync(loop::tick);
+        java.util.concurrent.CompletableFuture.supplyAsync(loop::tick); // asks for the other slot, parked
     await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+    return new Parked(loop, gate, parkedTick);
+  }
+
+  @Test
+  void aResultEndingWhileTheLoopIsParkedGoesOutAtOnceInAReportOnlyClaim() throws Exception {
+    Parked parked = batchOneGatedAndTheLoopParked();
+    AgentLoop loop = parked.loop();
+    Path gate = parked.gate();
+    java.util.concurrent.CompletableFuture<TickOutcome> parkedTick = parked.tick();
     Files.createFile(gate);
 
     await().atMost(WAIT).until(() -> server.completes().size() == 1);
@@ -331,15 +344,10 @@ class AgentLoopTest {
   @Test
   void aSlotStaysTakenUntilTheServerHasItsReportWhileAReportOnlyClaimIsOnItsWayOrWaitsForItsRetry()
       throws Exception {
-    AgentLoop loop = loop(2, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofSeconds(30),
-        Duration.ofSeconds(30));
-    server.parkClaims(true);
-    Path gate = data.resolve("gate");
-    server.add(Leases.items(1, "while [ ! -e '" + gate + "' ]; do sleep 0.02; done; echo one", 10));
-    assertThat(loop.tick()).isEqualTo(TickOutcome.CLAIMED);
-    java.util.concurrent.CompletableFuture<TickOutcome> parkedTick =
-        java.util.concurrent.CompletableFuture.supplyAsync(loop::tick); // asks for the other slot, parked
-    await().atMost(WAIT).until(() -> server.parkedClaims() == 1);
+    Parked parked = batchOneGatedAndTheLoopParked();
+    AgentLoop loop = parked.loop();
+    Path gate = parked.gate();
+    java.util.concurrent.CompletableFuture<TickOutcome> parkedTick = parked.tick();
     java.util.concurrent.CountDownLatch onItsWay = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch arrive = new java.util.concurrent.CountDownLatch(1);
     server.beforeClaim(c -> {

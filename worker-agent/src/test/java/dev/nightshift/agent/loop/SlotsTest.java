@@ -125,12 +125,10 @@ class SlotsTest {
     assertThat(slots.reserve()).isEqualTo(3);
   }
 
-  /**
-   * The server counts a lease as held until it has its report, and records a claim's reports before it leases: a
-   * finished batch's slot is free only to the claim carrying its report, until the server answered it for good.
-   */
-  @Test
-  void aFinishedBatchKeepsItsSlotUntilItsReportIsAnsweredExceptForTheClaimCarryingIt() {
+  record WithOutbox(MutableClock clock, ReportOutbox outbox, Slots slots) {}
+
+  /** Two slots whose free count follows an outbox, running batches 1 and 2 (blocked until the test ends). */
+  private WithOutbox twoRunningWithOutbox() {
     MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
     ReportOutbox outbox = new ReportOutbox(new Spool(data.resolve("spool")), clock,
         () -> new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), BackoffTest.highest()), 1 << 20);
@@ -138,6 +136,19 @@ class SlotsTest {
     made.add(slots);
     slots.start(lease(1), blocked(new CountDownLatch(1)));
     slots.start(lease(2), blocked(new CountDownLatch(1)));
+    return new WithOutbox(clock, outbox, slots);
+  }
+
+  /**
+   * The server counts a lease as held until it has its report, and records a claim's reports before it leases: a
+   * finished batch's slot is free only to the claim carrying its report, until the server answered it for good.
+   */
+  @Test
+  void aFinishedBatchKeepsItsSlotUntilItsReportIsAnsweredExceptForTheClaimCarryingIt() {
+    WithOutbox f = twoRunningWithOutbox();
+    MutableClock clock = f.clock();
+    ReportOutbox outbox = f.outbox();
+    Slots slots = f.slots();
     slots.finished("token-1", () -> outbox.add(result(1, clock.instant()), null));
 
     assertThat(slots.free()).as("heartbeats: no batch runs on it").isEqualTo(1);
@@ -161,13 +172,10 @@ class SlotsTest {
 
   @Test
   void aClaimCarryingAReportGetsNoSlotItsBatchStillRunsOn() {
-    MutableClock clock = new MutableClock(Instant.parse("2026-11-22T10:00:00Z"));
-    ReportOutbox outbox = new ReportOutbox(new Spool(data.resolve("spool")), clock,
-        () -> new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), BackoffTest.highest()), 1 << 20);
-    Slots slots = new Slots(2, outbox::tokens);
-    made.add(slots);
-    slots.start(lease(1), blocked(new CountDownLatch(1)));
-    slots.start(lease(2), blocked(new CountDownLatch(1)));
+    WithOutbox f = twoRunningWithOutbox();
+    MutableClock clock = f.clock();
+    ReportOutbox outbox = f.outbox();
+    Slots slots = f.slots();
     outbox.add(result(1, clock.instant()), null); // not through finished(): batch 1 still runs on its slot
 
     assertThat(slots.reserve(outbox.takeDue())).as("a lease started on it now would find no slot").isZero();
