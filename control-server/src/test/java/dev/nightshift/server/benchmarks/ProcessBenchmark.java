@@ -3,6 +3,7 @@ package dev.nightshift.server.benchmarks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.nightshift.server.metrics.Scrape;
 import dev.nightshift.server.system.Times;
 import dev.nightshift.server.testing.AgentProcess;
 import dev.nightshift.server.testing.CodeFixture;
@@ -292,7 +293,7 @@ class ProcessBenchmark {
     String body = jobBody("throughput " + label, "cat", IntStream.range(0, items).boxed().toList());
     Http admin = server.admin();
     Map<Long, Long> logSizes = logSizes(agents);
-    Map<String, Double> metersBefore = claimMeters(server);
+    Scrape metersBefore = scrape(server);
     Instant submitted = Instant.now();
     long t0 = System.nanoTime();
     Http.Response r = admin.post("/api/v1/jobs", body);
@@ -330,10 +331,13 @@ class ProcessBenchmark {
       }
     }
     String phases = phases(agents, logSizes, id);
-    Map<String, Double> metersAfter = claimMeters(server);
-    double granted = delta(metersBefore, metersAfter, "nightshift_claims_total", "result=\"granted\"");
-    double empty = delta(metersBefore, metersAfter, "nightshift_claims_total", "result=\"empty\"");
-    double leases = delta(metersBefore, metersAfter, "nightshift_leases_granted_total", "");
+    Scrape metersAfter = scrape(server);
+    String grantedSeries = "nightshift_claims_total{result=\"granted\"}";
+    String emptySeries = "nightshift_claims_total{result=\"empty\"}";
+    double granted = metersAfter.value(grantedSeries) - metersBefore.value(grantedSeries);
+    double empty = metersAfter.value(emptySeries) - metersBefore.value(emptySeries);
+    double leases =
+        metersAfter.sum("nightshift_leases_granted_total") - metersBefore.sum("nightshift_leases_granted_total");
     String claims = String.format(
         "  claims answered per batch: %.3f (%.0f with leases, %.0f empty); leases per claim with leases: %.2f%n",
         (granted + empty) / items, granted, empty, granted == 0 ? 0 : leases / granted);
@@ -342,28 +346,9 @@ class ProcessBenchmark {
         Duration.between(lastFinish, seenDone).toNanos() / 1e6, attempts, exactlyOnce, phases, claims);
   }
 
-  /** The server's claim counters (Prometheus text), by series; the scrape itself is not a claim. */
-  static Map<String, Double> claimMeters(ServerProcess server) {
-    Map<String, Double> m = new LinkedHashMap<>();
-    for (String line : server.admin().get("/actuator/prometheus").body().lines().toList()) {
-      if (line.startsWith("nightshift_claims_total") || line.startsWith("nightshift_leases_granted_total")) {
-        int space = line.lastIndexOf(' ');
-        m.put(line.substring(0, space), Double.parseDouble(line.substring(space + 1)));
-      }
-    }
-    return m;
-  }
-
-  /** The change of the series named {@code name} whose labels contain {@code label}, summed. */
-  static double delta(Map<String, Double> before, Map<String, Double> after, String name, String label) {
-    double d = 0;
-    for (Map.Entry<String, Double> e : after.entrySet()) {
-      String key = e.getKey();
-      if ((key.equals(name) || key.startsWith(name + "{")) && key.contains(label)) {
-        d += e.getValue() - before.getOrDefault(key, 0.0);
-      }
-    }
-    return d;
+  /** The server's meters now (its claim counters among them); the scrape itself is not a claim. */
+  static Scrape scrape(ServerProcess server) {
+    return Scrape.parse(server.admin().get("/actuator/prometheus").body());
   }
 
   // ---------------------------------------------------------------- latency

@@ -6,9 +6,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** One answer of {@code /actuator/prometheus}, parsed: every sample by its series ({@code name{labels}}). */
-record Scrape(Map<String, Double> samples) {
+public record Scrape(Map<String, Double> samples) {
 
-  static Scrape parse(String text) {
+  public static Scrape parse(String text) {
     Map<String, Double> samples = new TreeMap<>();
     for (String line : text.split("\n")) {
       if (line.isBlank() || line.startsWith("#")) {
@@ -21,12 +21,12 @@ record Scrape(Map<String, Double> samples) {
   }
 
   /** The sample of a series, e.g. {@code nightshift_reports_total{status="ACCEPTED"}}; 0 when absent. */
-  double value(String series) {
+  public double value(String series) {
     return samples.getOrDefault(series, 0.0);
   }
 
   /** The sum over every series of a metric name (all label values). */
-  double sum(String name) {
+  public double sum(String name) {
     return samples.entrySet().stream()
         .filter(e -> name(e.getKey()).equals(name))
         .mapToDouble(Map.Entry::getValue)
@@ -34,7 +34,7 @@ record Scrape(Map<String, Double> samples) {
   }
 
   /** Every metric name (with Prometheus' suffixes such as {@code _total}, {@code _bucket}). */
-  Set<String> names() {
+  public Set<String> names() {
     Set<String> names = new TreeSet<>();
     samples.keySet().forEach(k -> names.add(name(k)));
     return names;
