@@ -76,13 +76,20 @@ public class BatchStore {
         rs.getString(12));
   }
 
+  /**
+   * The claim's pick (job, state, not_before, limit): in id order, straight from {@code ix_batch_claim}, whose
+   * {@code not_before} column lets the database pass over backed-off batches inside the index (V9).
+   */
+  static final String PICK_PENDING =
+      """
+      SELECT id, seq, item_count, range_start, range_end, attempts, leased_at FROM batch FORCE INDEX (ix_batch_claim)
+      WHERE job_id = ? AND state = ? AND not_before <= ?
+      ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""";
+
   /** Pending batches of a job whose back-off has passed, oldest first, skipping rows others hold. */
   public List<Picked> pickPending(long jobId, Instant now, int limit) {
     return jdbc.query(
-        """
-        SELECT id, seq, item_count, range_start, range_end, attempts, leased_at FROM batch FORCE INDEX (ix_batch_claim)
-        WHERE job_id = ? AND state = ? AND not_before <= ?
-        ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""",
+        PICK_PENDING,
         (rs, n) ->
             new Picked(
                 rs.getLong(1),
