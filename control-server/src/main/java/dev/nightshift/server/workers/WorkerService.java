@@ -30,6 +30,10 @@ import tools.jackson.databind.json.JsonMapper;
 /** Enrolls agents and takes their heartbeats. */
 @Service
 public class WorkerService {
+  /** When a worker of this name was last revoked (name), from {@code ix_worker_name}. */
+  public static final String REVOKED_BY_NAME =
+      "SELECT MAX(revoked_at) AS revoked_at FROM worker WHERE name = ? AND revoked_at IS NOT NULL";
+
   private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
   static final int MAX_SLOTS = 256;
   private final JdbcClient jdbc;
@@ -119,7 +123,7 @@ public class WorkerService {
     // A revoked worker does not come back by itself: its name enrolls again only with an enrollment token an admin
     // created after the revocation (not with the standing one it was installed with).
     Instant revoked =
-        jdbc.sql("SELECT MAX(revoked_at) AS revoked_at FROM worker WHERE name = ? AND revoked_at IS NOT NULL")
+        jdbc.sql(REVOKED_BY_NAME)
             .params(name)
             .query((rs, n) -> Times.instant(rs, "revoked_at"))
             .optional()

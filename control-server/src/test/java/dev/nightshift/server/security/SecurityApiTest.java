@@ -250,6 +250,11 @@ class SecurityApiTest {
         assertThat(again.detail()).contains("was revoked at").contains("token an admin creates after that");
       }
       assertThat(registerAs(Http.ENROLLMENT_TOKEN, "pc-other").status()).as("other names").isEqualTo(200);
+      // the check reads that name's rows from its index, not every worker that ever enrolled
+      assertThat(jdbc.queryForList("EXPLAIN " + dev.nightshift.server.workers.WorkerService.REVOKED_BY_NAME,
+              "pc-revoked"))
+          .singleElement()
+          .satisfies(r -> assertThat(r.get("key")).as("%s", r).isEqualTo("ix_worker_name"));
       clock.advance(Duration.ofSeconds(1));
       String approval = admin.post("/api/v1/enrollment-tokens", Map.of("description", "let pc-revoked back"))
           .json().get("token").asString();
