@@ -76,10 +76,7 @@ public class BatchStore {
         rs.getString(12));
   }
 
-  /**
-   * The claim's pick (job, state, not_before, limit): in id order, straight from {@code ix_batch_claim}, whose
-   * {@code not_before} column lets the database pass over backed-off batches inside the index (V9).
-   */
+  /** The claim's pick (job, state, not_before, limit): in id order, straight from {@code ix_batch_claim}. */
   static final String PICK_PENDING =
       """
       SELECT id, seq, item_count, range_start, range_end, attempts, leased_at FROM batch FORCE INDEX (ix_batch_claim)

@@ -3,18 +3,14 @@ package dev.nightshift.server.batches;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nightshift.protocol.BatchState;
-import dev.nightshift.server.system.Times;
 import dev.nightshift.server.testing.CodeFixture;
 import dev.nightshift.server.testing.Db;
 import dev.nightshift.server.testing.Http;
 import dev.nightshift.server.testing.Jobs;
 import dev.nightshift.server.testing.NightshiftTest;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,34 +71,6 @@ class EngineQueryPlanTest {
       assertThat(r.get("key")).as("%s", r).isEqualTo("ix_batch_claim");
       assertThat(String.valueOf(r.get("Extra"))).as("%s", r).doesNotContain("filesort");
     });
-  }
-
-  @Test
-  void aClaimPassesOverBackedOffBatchesInsideTheIndexAndTakesTheDueOnesInIdOrder() {
-    CodeFixture.ensureRelease(port);
-    long jobId = Jobs.submit(Http.admin(port), Jobs.range("backoff", "true", BATCHES, 1));
-    // A failure wave: all but the last ten batches requeued with a back-off still running.
-    int due = 10;
-    jdbc.update(
-        "UPDATE batch SET attempts = 1, not_before = NOW(6) + INTERVAL 10 MINUTE WHERE job_id = ? AND seq < ?",
-        jobId, BATCHES - due);
-    Object[] args = {jobId, BatchState.PENDING.name(), Times.db(Instant.now()), due};
-
-    // What the database did (it runs the statement): the back-off checked inside the index, in index order (no
-    // sort), reading the ten due rows, not the 2,990 backed-off ones ahead of them.
-    String analyzed = jdbc.queryForObject("ANALYZE FORMAT=JSON " + BatchStore.PICK_PENDING, String.class, args);
-    assertThat(analyzed).contains("\"key\": \"ix_batch_claim\"").doesNotContainIgnoringCase("filesort");
-    Matcher pushed = Pattern.compile("\"index_condition\":\\s*\"([^\"]*)\"").matcher(analyzed);
-    assertThat(pushed.find() && pushed.group(1).contains("not_before")).as(analyzed).isTrue();
-    Matcher rows = Pattern.compile("\"r_rows\":\\s*([0-9.]+)").matcher(analyzed);
-    assertThat(rows.find()).as(analyzed).isTrue();
-    assertThat(Double.parseDouble(rows.group(1))).as(analyzed).isLessThanOrEqualTo(due);
-    // and it takes exactly the due ones, in id order
-    assertThat(jdbc.queryForList(BatchStore.PICK_PENDING, args).stream().map(r -> r.get("seq")).toList())
-        .extracting(seq -> ((Number) seq).intValue())
-        .containsExactlyElementsOf(jdbc.queryForList(
-            "SELECT seq FROM batch WHERE job_id = ? AND attempts = 0 ORDER BY id", Integer.class, jobId))
-        .hasSize(due);
   }
 
   @Test
